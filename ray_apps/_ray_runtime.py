@@ -1,0 +1,28 @@
+"""Start or join Ray the same way for every entry point."""
+
+from __future__ import annotations
+
+import os
+
+# Ray Data's read/split tasks and Train's controller need CPU slots beside the training
+# workers; on a 2-core box two workers would otherwise starve them. Logical CPUs only
+# schedule work, so a small floor costs nothing on bigger machines.
+_MIN_LOCAL_CPUS = 4
+
+
+def ensure_ray() -> None:
+    """Join ``RAY_ADDRESS`` if set, else start (or reuse) a local Ray on loopback."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+        return
+    ray.init(
+        num_cpus=max(os.cpu_count() or 1, _MIN_LOCAL_CPUS),
+        dashboard_host="127.0.0.1",
+        include_dashboard=False,
+        log_to_driver=True,
+    )

@@ -1,0 +1,243 @@
+"""Model artifacts: one self-contained folder per trained model, and ``load_model``.
+
+Layout::
+
+    raymaker.json      kind, task, label, classes, features, model class and params, preprocessing
+    model.pt           torch state_dict       (kind torch)
+    model.ubj          XGBoost booster        (kind xgboost)
+    metrics.json       held-out test metrics
+    job.json           the job spec that trained it
+    lineage.json       run id, data fingerprint, code version, library versions, MLflow run
+    baseline.parquet   a sample of training rows: the reference for drift monitoring
+    MANIFEST.json      sha256 of every file above; checked on every load
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ray_apps.errors import ArtifactIntegrityError, DataError, NotFoundError
+from ray_apps.preprocess import Preprocessor
+
+FORMAT_VERSION = 1
+MANIFEST = "MANIFEST.json"
+INFO = "raymaker.json"
+BASELINE_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a loaded model is: learner, task, schema and its preprocessing."""
+
+    kind: str  # "torch" | "xgboost"
+    task: str  # "classification" | "regression"
+    label: str
+    features: list[dict[str, str]]
+    classes: list
+    preprocessor: Preprocessor
+    class_path: str | None = None
+    model_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f["name"] for f in self.features]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "task": self.task,
+            "label": self.label,
+            "features": self.features,
+            "classes": self.classes,
+            "class_path": self.class_path,
+            "model_params": self.model_params,
+            "preprocessor": self.preprocessor.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        return cls(
+            kind=d["kind"],
+            task=d["task"],
+            label=d["label"],
+            features=d["features"],
+            classes=d["classes"],
+            class_path=d.get("class_path"),
+            model_params=d.get("model_params", {}),
+            preprocessor=Preprocessor.from_dict(d["preprocessor"]),
+        )
+
+
+class Model:
+    """A trained model loaded from its artifact; ``predict`` takes rows, returns predictions."""
+
+    def __init__(self, info: ModelInfo, predictor: Any, path: Path | None = None):
+        self.info = info
+        self.path = path
+        self._predictor = predictor  # torch.nn.Module or xgboost.Booster
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return _read_json(self.path / "metrics.json") if self.path else {}
+
+    def predict(self, rows: Any) -> np.ndarray:
+        """Class labels (classification) or values (regression) for each row."""
+        out = self._raw(rows)
+        if self.info.task == "classification":
+            return np.asarray(self.info.classes)[out.argmax(axis=1)]
+        return out
+
+    def predict_proba(self, rows: Any) -> np.ndarray:
+        """Class probabilities, one column per entry of ``info.classes``."""
+        if self.info.task != "classification":
+            raise DataError("predict_proba needs a classifier; this model is a regressor")
+        return self._raw(rows)
+
+    def _raw(self, rows: Any) -> np.ndarray:
+        x = self.info.preprocessor.transform(_as_frame(rows, self.info.feature_names))
+        if self.info.kind == "torch":
+            import torch
+
+            with torch.no_grad():
+                out = self._predictor(torch.from_numpy(x)).numpy().astype(np.float64)
+            if self.info.task == "classification":
+                out = np.exp(out - out.max(axis=1, keepdims=True))
+                return out / out.sum(axis=1, keepdims=True)
+            return self.info.preprocessor.decode_regression(out[:, 0])
+        import xgboost as xgb
+
+        out = self._predictor.predict(xgb.DMatrix(x, feature_names=self.info.feature_names))
+        out = np.asarray(out, dtype=np.float64)
+        if self.info.task == "classification" and out.ndim == 1:
+            return np.stack([1.0 - out, out], axis=1)
+        return out
+
+
+def _as_frame(rows: Any, features: list[str]) -> pd.DataFrame:
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+        return pd.DataFrame(rows)
+    arr = np.asarray(rows, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != len(features):
+        raise DataError(
+            f"rows have shape {arr.shape}; expected (n, {len(features)}) in the order {features}"
+        )
+    return pd.DataFrame(arr, columns=features)
+
+
+def write_artifact(
+    path: Path,
+    info: ModelInfo,
+    predictor: Any,
+    *,
+    metrics: dict[str, float],
+    job: dict[str, Any],
+    lineage: dict[str, Any],
+    baseline: pd.DataFrame,
+) -> Path:
+    """Write the artifact folder and its checksum manifest; returns ``path``."""
+    path.mkdir(parents=True, exist_ok=True)
+    if info.kind == "torch":
+        import torch
+
+        torch.save(predictor.state_dict(), path / "model.pt")
+    else:
+        predictor.save_model(str(path / "model.ubj"))
+    _write_json(path / INFO, info.to_dict())
+    _write_json(path / "metrics.json", metrics)
+    _write_json(path / "job.json", job)
+    _write_json(path / "lineage.json", lineage)
+    sample = baseline.sample(min(len(baseline), BASELINE_ROWS), random_state=0)
+    sample.reset_index(drop=True).to_parquet(path / "baseline.parquet", index=False)
+    files = sorted(p.name for p in path.iterdir() if p.is_file() and p.name != MANIFEST)
+    _write_json(path / MANIFEST, {"sha256": {name: _sha256(path / name) for name in files}})
+    return path
+
+
+def verify_artifact(path: str | Path) -> dict[str, str]:
+    """Check every file against the manifest; raise ArtifactIntegrityError on any mismatch."""
+    path = Path(path)
+    manifest_file = path / MANIFEST
+    if not manifest_file.is_file():
+        raise NotFoundError(f"{path} is not a raymaker artifact: it has no {MANIFEST}")
+    expected = _read_json(manifest_file)["sha256"]
+    for name, digest in expected.items():
+        f = path / name
+        if not f.is_file():
+            raise ArtifactIntegrityError(f"artifact {path}: file {name} listed in the manifest is missing")
+        if _sha256(f) != digest:
+            raise ArtifactIntegrityError(
+                f"artifact {path}: {name} does not match its checksum; the artifact was changed "
+                "or corrupted after training; retrain or restore it from the registry"
+            )
+    return expected
+
+
+def load_model(path: str | Path) -> Model:
+    """Load an artifact folder (local path or URI), after checking its checksums."""
+    local = _localize(str(path))
+    verify_artifact(local)
+    info = ModelInfo.from_dict(_read_json(local / INFO))
+    if info.kind == "torch":
+        import torch
+
+        from ray_apps.training.models import build_model
+
+        module = build_model(
+            info.class_path, len(info.features), info.preprocessor.n_outputs, info.model_params
+        )
+        module.load_state_dict(torch.load(local / "model.pt", map_location="cpu", weights_only=True))
+        module.eval()
+        return Model(info, module, local)
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(str(local / "model.ubj"))
+    return Model(info, booster, local)
+
+
+def _localize(path: str) -> Path:
+    """A local folder for ``path``; remote URIs are copied to a temporary folder first."""
+    if "://" not in path or path.startswith("file://"):
+        local = Path(path.removeprefix("file://"))
+        if not local.is_dir():
+            raise NotFoundError(f"no artifact at {path!r}; pass the folder a training run wrote")
+        return local
+    import pyarrow.fs as pafs
+
+    target = Path(tempfile.mkdtemp(prefix="raymaker-artifact-"))
+    try:
+        pafs.copy_files(path, str(target))
+    except OSError as err:
+        shutil.rmtree(target, ignore_errors=True)
+        raise NotFoundError(f"cannot fetch artifact {path!r}: {err}") from None
+    return target
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())

@@ -1,0 +1,247 @@
+"""Typed job specs: the same object whether it came from YAML, the CLI or a notebook.
+
+A training job in YAML::
+
+    name: cancer-mlp
+    dataset:
+      source: sklearn:breast_cancer        # or a CSV/Parquet path or URI; then `label:` is required
+    model:
+      kind: torch                          # torch | xgboost
+      params: {hidden_sizes: [64, 32]}     # keyword arguments of the model class
+    hyperparameters: {epochs: 10, batch_size: 64, lr: 0.003}
+    scaling: {num_workers: 2}
+    checkpoint: {every: 1, keep: 2}
+    failure: {max_failures: 2}
+
+Unknown keys are rejected; every error names the field, what it got, and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ray_apps.errors import SpecError
+
+DEFAULT_MLP = "ray_apps.training.models:TabularMLP"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitSpec(_Strict):
+    """Seeded train / validation / test split; the rest of the rows train."""
+
+    valid: float = Field(0.15, ge=0.0, lt=1.0)
+    test: float = Field(0.15, ge=0.0, lt=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> SplitSpec:
+        if self.valid + self.test >= 0.9:
+            raise ValueError(
+                f"split.valid + split.test = {self.valid + self.test:.2f} leaves too few rows "
+                "to train on; keep their sum below 0.9"
+            )
+        return self
+
+
+class DatasetSpec(_Strict):
+    """Where rows come from and which column is the label."""
+
+    source: str = Field(description="CSV/Parquet path or URI, or a bundled name: sklearn:<name>")
+    label: str | None = Field(None, description="label column; bundled datasets name their own")
+    features: list[str] | None = Field(None, description="feature columns; default: all others")
+    task: Literal["auto", "classification", "regression"] = "auto"
+    split: SplitSpec = SplitSpec()
+
+
+class ModelSpec(_Strict):
+    """Which learner: a PyTorch module (by import path) or XGBoost."""
+
+    kind: Literal["torch", "xgboost"]
+    class_path: str | None = Field(
+        None, description="torch only: 'package.module:Class' taking (n_features, n_outputs, **params)"
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _class_path_for_torch_only(self) -> ModelSpec:
+        if self.kind == "xgboost" and self.class_path:
+            raise ValueError(
+                "model.class_path applies to kind 'torch' only; remove it, or set kind: torch"
+            )
+        if self.kind == "torch" and self.class_path and ":" not in self.class_path:
+            raise ValueError(
+                f"model.class_path {self.class_path!r} must look like 'package.module:Class'"
+            )
+        return self
+
+    @property
+    def resolved_class_path(self) -> str:
+        return self.class_path or DEFAULT_MLP
+
+
+class TorchHyperparameters(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+
+
+class XGBoostHyperparameters(_Strict):
+    """``rounds`` boosting rounds; ``params`` go to ``xgboost.train`` unchanged."""
+
+    rounds: int = Field(50, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScalingSpec(_Strict):
+    """How many Ray Train workers, and what each one holds."""
+
+    num_workers: int = Field(2, ge=1)
+    use_gpu: bool = False
+    resources_per_worker: dict[str, float] | None = None
+
+
+class CheckpointSpec(_Strict):
+    """Checkpoint every ``every`` epochs / rounds; keep the newest ``keep``."""
+
+    every: int = Field(1, ge=1)
+    keep: int = Field(2, ge=1)
+
+
+class FaultInjection(_Strict):
+    """Fail once, deterministically, at the start of epoch / round ``at_epoch`` (for tests, demos).
+
+    ``raise`` raises in the worker; ``kill`` SIGKILLs the worker process. It fires once per
+    run: a marker in the run folder stops it firing again after the restart.
+    """
+
+    at_epoch: int = Field(ge=1)
+    rank: int = Field(0, ge=0)
+    mode: Literal["raise", "kill"] = "raise"
+
+
+class FailureSpec(_Strict):
+    """Restart policy. A finite ``max_failures`` so a run without a replacement node ends."""
+
+    max_failures: int = Field(2, ge=0)
+    collective_timeout_s: int = Field(
+        300,
+        ge=10,
+        description="process-group timeout so a lost peer fails over instead of hanging",
+    )
+    inject: FaultInjection | None = None
+
+
+class TrackingSpec(_Strict):
+    uri: str | None = Field(None, description="MLflow tracking URI; default: embedded SQLite")
+    experiment: str = "raymaker"
+
+
+class TrainJobSpec(_Strict):
+    """One training job: data, learner, hyperparameters, scaling, storage and failure policy."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    dataset: DatasetSpec
+    model: ModelSpec
+    hyperparameters: TorchHyperparameters | XGBoostHyperparameters
+    scaling: ScalingSpec = ScalingSpec()
+    storage: str | None = Field(None, description="run storage path or URI; default: embedded")
+    checkpoint: CheckpointSpec = CheckpointSpec()
+    failure: FailureSpec = FailureSpec()
+    tracking: TrackingSpec = TrackingSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hyperparameters_by_kind(cls, data: Any) -> Any:
+        # Pick the hyperparameter schema from model.kind, so errors name the right fields.
+        if not isinstance(data, dict):
+            return data
+        model = data.get("model")
+        kind = model.get("kind") if isinstance(model, dict) else getattr(model, "kind", None)
+        schema = {"torch": TorchHyperparameters, "xgboost": XGBoostHyperparameters}.get(kind)
+        hp = data.get("hyperparameters", {})
+        if schema is not None and isinstance(hp, dict):
+            try:
+                data = {**data, "hyperparameters": schema.model_validate(hp)}
+            except ValidationError as err:
+                raise ValueError("; ".join(_error_parts(err, prefix="hyperparameters"))) from None
+        return data
+
+    @model_validator(mode="after")
+    def _checks_across_fields(self) -> TrainJobSpec:
+        inject = self.failure.inject
+        if inject is not None and inject.rank >= self.scaling.num_workers:
+            raise ValueError(
+                f"failure.inject.rank {inject.rank} has no worker: scaling.num_workers is "
+                f"{self.scaling.num_workers}; use a rank below it"
+            )
+        if inject is not None and inject.at_epoch > self.epochs:
+            raise ValueError(
+                f"failure.inject.at_epoch {inject.at_epoch} is past the last epoch/round "
+                f"({self.epochs}); choose 1..{self.epochs}"
+            )
+        return self
+
+    @property
+    def epochs(self) -> int:
+        """Epochs (torch) or boosting rounds (xgboost): the unit of progress and checkpoints."""
+        hp = self.hyperparameters
+        return hp.epochs if isinstance(hp, TorchHyperparameters) else hp.rounds
+
+
+
+
+def _error_parts(err: ValidationError, prefix: str = "") -> list[str]:
+    parts = []
+    for e in err.errors():
+        loc = ".".join([prefix] * bool(prefix) + [str(p) for p in e["loc"]])
+        msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
+        if e["type"] == "extra_forbidden":
+            parts.append(f"{loc}: unknown field; remove it or check its spelling")
+        elif e["type"] == "missing":
+            parts.append(f"{loc}: required field is missing")
+        elif loc and not isinstance(got, dict):
+            parts.append(f"{loc}: {msg} (got {got!r})")
+        else:
+            parts.append(f"{loc + ': ' if loc else ''}{msg}")
+    return parts
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    return f"{source}: " + "; ".join(_error_parts(err))
+
+
+def parse_spec(model: type[BaseModel], data: Any, source: str = "job spec") -> Any:
+    """Validate ``data`` as ``model``, turning pydantic's error into one named SpecError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(_format_errors(err, source)) from None
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML job file into a mapping, with errors that name the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"config file {str(p)!r} does not exist; pass --config <job.yaml>")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        raise SpecError(f"{p}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{p}: a job file must be a YAML mapping of fields, got {type(data).__name__}")
+    return data
+
+
+def load_train_spec(path: str | Path) -> TrainJobSpec:
+    """Load and validate a training job file."""
+    return parse_spec(TrainJobSpec, load_yaml(path), source=str(path))

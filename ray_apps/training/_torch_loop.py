@@ -1,0 +1,132 @@
+"""The PyTorch DDP training loop that every Ray Train worker runs.
+
+Each worker takes its Ray Data shard once into memory (tabular shards are small), shuffles it
+per epoch with a seeded generator, trains under DistributedDataParallel, and averages
+validation loss over all workers with an all-reduce. Rank 0 writes a checkpoint (model,
+optimizer and epoch) every ``checkpoint_every`` epochs and at the end; a restarted worker
+group resumes from the newest one at the following epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import ray.train
+import torch
+import torch.distributed as dist
+from ray.train import Checkpoint
+from torch import nn
+
+from ray_apps.training.faults import maybe_fail
+from ray_apps.training.models import build_model
+from ray_apps.training.run_log import RunLog
+from ray_apps.training.tracking_sink import MetricSink
+
+STATE_FILE = "state.pt"
+
+
+def _shard_tensors(name: str, n_features: int, classification: bool):
+    frame = ray.train.get_dataset_shard(name).materialize().to_pandas()
+    x = torch.from_numpy(frame.iloc[:, :n_features].to_numpy(dtype=np.float32))
+    y = frame["__y"].to_numpy()
+    y = torch.from_numpy(y.astype(np.int64 if classification else np.float32))
+    return x, y
+
+
+def _optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[name]
+    return cls(params, lr=lr, weight_decay=weight_decay)
+
+
+def _all_reduce_sum(values: list[float]) -> list[float]:
+    t = torch.tensor(values, dtype=torch.float64)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.tolist()
+
+
+def train_loop(config: dict[str, Any]) -> dict[str, Any]:
+    ctx = ray.train.get_context()
+    rank = ctx.get_world_rank()
+    classification = config["task"] == "classification"
+    torch.manual_seed(config["seed"])
+    run_log = RunLog(config["run_dir"])
+
+    model = build_model(
+        config["class_path"], config["n_features"], config["n_outputs"], config["model_params"]
+    )
+    optimizer = _optimizer(config["optimizer"], model.parameters(), config["lr"], config["weight_decay"])
+    start_epoch = 1
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as d:
+            state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = state["epoch"] + 1
+    model = ray.train.torch.prepare_model(model)
+    loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
+
+    x_train, y_train = _shard_tensors("train", config["n_features"], classification)
+    x_valid, y_valid = _shard_tensors("valid", config["n_features"], classification)
+    device = ray.train.torch.get_device()
+    x_train, y_train, x_valid, y_valid = (t.to(device) for t in (x_train, y_train, x_valid, y_valid))
+    sink = MetricSink(config.get("mlflow")) if rank == 0 else None
+    if rank == 0:
+        run_log.attempt_started(start_epoch)
+        if start_epoch > 1:
+            print(f"[raymaker] resumed from checkpoint: continuing at epoch {start_epoch}", flush=True)
+
+    batch_size, epochs = config["batch_size"], config["epochs"]
+    for epoch in range(start_epoch, epochs + 1):
+        maybe_fail(config.get("inject"), epoch, rank, run_log)
+        t0 = time.perf_counter()
+        model.train()
+        gen = torch.Generator().manual_seed(config["seed"] * 100_003 + epoch)
+        order = torch.randperm(len(x_train), generator=gen).to(device)
+        total, seen = 0.0, 0
+        for i in range(0, len(order), batch_size):
+            idx = order[i : i + batch_size]
+            optimizer.zero_grad()
+            out = model(x_train[idx])
+            loss = loss_fn(out, y_train[idx] if classification else y_train[idx].unsqueeze(1))
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        train_time = time.perf_counter() - t0
+
+        model.eval()
+        with torch.no_grad():
+            out = model(x_valid)
+            vloss = loss_fn(out, y_valid if classification else y_valid.unsqueeze(1))
+            correct = float((out.argmax(1) == y_valid).sum()) if classification else 0.0
+        tl, ts, vl, vc, vn = _all_reduce_sum(
+            [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)]
+        )
+        metrics = {"epoch": epoch, "train_loss": tl / max(ts, 1), "val_loss": vl / max(vn, 1),
+                   "epoch_time_s": train_time, "rows_per_s": ts / max(train_time, 1e-9)}
+        if classification:
+            metrics["val_accuracy"] = vc / max(vn, 1)
+
+        t1 = time.perf_counter()
+        save = epoch % config["checkpoint_every"] == 0 or epoch == epochs
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = None
+            if save and rank == 0:
+                raw = model.module if hasattr(model, "module") else model
+                torch.save({"model": raw.state_dict(), "optimizer": optimizer.state_dict(),
+                            "epoch": epoch}, os.path.join(tmp, STATE_FILE))
+                ckpt = Checkpoint.from_directory(tmp)
+            ray.train.report(metrics, checkpoint=ckpt)
+        if rank == 0:
+            metrics["checkpoint_time_s"] = time.perf_counter() - t1 if save else 0.0
+            run_log.epoch_done(epoch, metrics)
+            sink.log(metrics, step=epoch)
+            print(f"[raymaker] epoch {epoch}/{epochs} " + " ".join(
+                f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch",)), flush=True)
+    return {"rank": rank, "start_epoch": start_epoch}

@@ -1,0 +1,25 @@
+"""Deterministic fault injection: fail once at a chosen epoch, to prove restarts work."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from ray_apps.training.run_log import RunLog
+
+
+class InjectedFault(RuntimeError):
+    """Raised by a worker on purpose (``failure.inject.mode: raise``)."""
+
+
+def maybe_fail(inject: dict | None, epoch: int, rank: int, run_log: RunLog) -> None:
+    """Fail if ``inject`` targets this epoch and rank and has not fired in this run yet."""
+    if not inject or inject["at_epoch"] != epoch or inject["rank"] != rank:
+        return
+    if not run_log.claim_fault(epoch):
+        return
+    print(f"[raymaker] injecting a '{inject['mode']}' fault on rank {rank} at epoch {epoch}",
+          flush=True)
+    if inject["mode"] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise InjectedFault(f"injected fault at epoch {epoch} on rank {rank}")

@@ -1,0 +1,71 @@
+"""A run's own record on its storage: per-epoch metrics, restarts, and the fault marker.
+
+Written by rank 0 as small files (one per event, no appends, so any pyarrow/fsspec storage
+works) under ``<storage>/<run>/raymaker/``. The driver reads it back for the result, and
+``--resume`` reads the job spec from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import fsspec
+
+_DIR = "raymaker"
+
+
+class RunLog:
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir.rstrip("/")
+        self._fs, self._root = fsspec.core.url_to_fs(f"{self.run_dir}/{_DIR}")
+
+    def _write(self, relpath: str, data: Any) -> None:
+        path = f"{self._root}/{relpath}"
+        self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with self._fs.open(path, "w") as f:
+            json.dump(data, f, default=str)
+
+    def _read_all(self, folder: str) -> list[Any]:
+        path = f"{self._root}/{folder}"
+        if not self._fs.exists(path):
+            return []
+        out = []
+        for name in sorted(self._fs.ls(path, detail=False)):
+            with self._fs.open(name) as f:
+                out.append(json.load(f))
+        return out
+
+    def save_job(self, job: dict[str, Any]) -> None:
+        self._write("job.json", job)
+
+    def job(self) -> dict[str, Any] | None:
+        path = f"{self._root}/job.json"
+        if not self._fs.exists(path):
+            return None
+        with self._fs.open(path) as f:
+            return json.load(f)
+
+    def attempt_started(self, start_epoch: int) -> None:
+        self._write(f"attempts/{time.time_ns()}.json", {"start_epoch": start_epoch, "time": time.time()})
+
+    def attempts(self) -> list[dict[str, Any]]:
+        """One entry per (re)start of the worker group, oldest first."""
+        return self._read_all("attempts")
+
+    def epoch_done(self, epoch: int, metrics: dict[str, float]) -> None:
+        self._write(f"epochs/{epoch:06d}-{time.time_ns()}.json", {"epoch": epoch, **metrics})
+
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch metrics; an epoch run again after a restart keeps its last values."""
+        by_epoch = {row["epoch"]: row for row in self._read_all("epochs")}
+        return [by_epoch[e] for e in sorted(by_epoch)]
+
+    def claim_fault(self, epoch: int) -> bool:
+        """True the first time only: the injected fault fires once per run."""
+        path = f"{self._root}/faults/epoch-{epoch}"
+        if self._fs.exists(path):
+            return False
+        self._write(f"faults/epoch-{epoch}", {"time": time.time()})
+        return True
