@@ -16,6 +16,8 @@ def ensure_ray() -> None:
 
     if ray.is_initialized():
         return
+    # Per-shard progress bars from every worker drown the training progress lines.
+    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=True)

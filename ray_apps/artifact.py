@@ -177,7 +177,9 @@ def verify_artifact(path: str | Path) -> dict[str, str]:
     for name, digest in expected.items():
         f = path / name
         if not f.is_file():
-            raise ArtifactIntegrityError(f"artifact {path}: file {name} listed in the manifest is missing")
+            raise ArtifactIntegrityError(
+                f"artifact {path}: file {name} listed in the manifest is missing"
+            )
         if _sha256(f) != digest:
             raise ArtifactIntegrityError(
                 f"artifact {path}: {name} does not match its checksum; the artifact was changed "
@@ -199,7 +201,9 @@ def load_model(path: str | Path) -> Model:
         module = build_model(
             info.class_path, len(info.features), info.preprocessor.n_outputs, info.model_params
         )
-        module.load_state_dict(torch.load(local / "model.pt", map_location="cpu", weights_only=True))
+        module.load_state_dict(
+            torch.load(local / "model.pt", map_location="cpu", weights_only=True)
+        )
         module.eval()
         return Model(info, module, local)
     import xgboost as xgb

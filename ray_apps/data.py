@@ -115,15 +115,18 @@ def _read_bundled(name: str, label: str | None) -> tuple[pd.DataFrame, str, str]
             + ", ".join(f"sklearn:{n}" for n in sorted(BUNDLED))
         )
     if label not in (None, BUNDLED_LABEL):
-        raise DataError(f"bundled datasets name their label {BUNDLED_LABEL!r}; remove dataset.label")
+        raise DataError(
+            f"bundled datasets name their label {BUNDLED_LABEL!r}; remove dataset.label"
+        )
     import sklearn.datasets
 
     loader, task = BUNDLED[name]
     bunch = getattr(sklearn.datasets, loader)(as_frame=True)
     frame = bunch.frame.copy()
     # Column names become MLflow params, JSON keys and HTTP field names: keep them plain.
-    frame.columns = [str(c).strip().replace(" ", "_").replace("(", "").replace(")", "")
-                     for c in frame.columns]
+    frame.columns = [
+        str(c).strip().replace(" ", "_").replace("(", "").replace(")", "") for c in frame.columns
+    ]
     return frame, BUNDLED_LABEL, task
 
 

@@ -6,7 +6,9 @@ import numpy as np
 from sklearn import metrics as skm
 
 
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: list) -> dict[str, float]:
+def classification_metrics(
+    y_true: np.ndarray, proba: np.ndarray, classes: list
+) -> dict[str, float]:
     """accuracy, F1 (binary, or macro for multi-class), ROC AUC (one-vs-rest) and log loss."""
     index = {c: i for i, c in enumerate(classes)}
     y = np.asarray([index[v] for v in np.asarray(y_true).tolist()])
@@ -22,7 +24,8 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: list)
     }
     try:
         out["roc_auc"] = float(
-            skm.roc_auc_score(y, proba[:, 1]) if binary
+            skm.roc_auc_score(y, proba[:, 1])
+            if binary
             else skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels)
         )
     except ValueError:  # a class absent from a small test split: AUC is undefined

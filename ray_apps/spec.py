@@ -65,7 +65,8 @@ class ModelSpec(_Strict):
 
     kind: Literal["torch", "xgboost"]
     class_path: str | None = Field(
-        None, description="torch only: 'package.module:Class' taking (n_features, n_outputs, **params)"
+        None,
+        description="torch only: 'package.module:Class' taking (n_features, n_outputs, **params)",
     )
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -197,8 +198,6 @@ class TrainJobSpec(_Strict):
         return hp.epochs if isinstance(hp, TorchHyperparameters) else hp.rounds
 
 
-
-
 def _error_parts(err: ValidationError, prefix: str = "") -> list[str]:
     parts = []
     for e in err.errors():
@@ -238,7 +237,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise SpecError(f"{p}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
-        raise SpecError(f"{p}: a job file must be a YAML mapping of fields, got {type(data).__name__}")
+        raise SpecError(
+            f"{p}: a job file must be a YAML mapping of fields, got {type(data).__name__}"
+        )
     return data
 
 

@@ -10,7 +10,6 @@ group resumes from the newest one at the following epoch.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from typing import Any
 
@@ -18,9 +17,9 @@ import numpy as np
 import ray.train
 import torch
 import torch.distributed as dist
-from ray.train import Checkpoint
 from torch import nn
 
+from ray_apps.training.checkpoints import newest_checkpoint, report
 from ray_apps.training.faults import maybe_fail
 from ray_apps.training.models import build_model
 from ray_apps.training.run_log import RunLog
@@ -49,6 +48,15 @@ def _all_reduce_sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
+def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int):
+    def write(folder: str) -> None:
+        raw = model.module if hasattr(model, "module") else model
+        state = {"model": raw.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+        torch.save(state, os.path.join(folder, STATE_FILE))
+
+    return write
+
+
 def train_loop(config: dict[str, Any]) -> dict[str, Any]:
     ctx = ray.train.get_context()
     rank = ctx.get_world_rank()
@@ -59,9 +67,11 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
     model = build_model(
         config["class_path"], config["n_features"], config["n_outputs"], config["model_params"]
     )
-    optimizer = _optimizer(config["optimizer"], model.parameters(), config["lr"], config["weight_decay"])
+    optimizer = _optimizer(
+        config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
+    )
     start_epoch = 1
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = newest_checkpoint(run_log)
     if checkpoint:
         with checkpoint.as_directory() as d:
             state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
@@ -74,12 +84,16 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
     x_train, y_train = _shard_tensors("train", config["n_features"], classification)
     x_valid, y_valid = _shard_tensors("valid", config["n_features"], classification)
     device = ray.train.torch.get_device()
-    x_train, y_train, x_valid, y_valid = (t.to(device) for t in (x_train, y_train, x_valid, y_valid))
+    x_train, y_train, x_valid, y_valid = (
+        t.to(device) for t in (x_train, y_train, x_valid, y_valid)
+    )
     sink = MetricSink(config.get("mlflow")) if rank == 0 else None
     if rank == 0:
         run_log.attempt_started(start_epoch)
         if start_epoch > 1:
-            print(f"[raymaker] resumed from checkpoint: continuing at epoch {start_epoch}", flush=True)
+            print(
+                f"[raymaker] resumed from checkpoint: continuing at epoch {start_epoch}", flush=True
+            )
 
     batch_size, epochs = config["batch_size"], config["epochs"]
     for epoch in range(start_epoch, epochs + 1):
@@ -108,25 +122,28 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
         tl, ts, vl, vc, vn = _all_reduce_sum(
             [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)]
         )
-        metrics = {"epoch": epoch, "train_loss": tl / max(ts, 1), "val_loss": vl / max(vn, 1),
-                   "epoch_time_s": train_time, "rows_per_s": ts / max(train_time, 1e-9)}
+        metrics = {
+            "epoch": epoch,
+            "train_loss": tl / max(ts, 1),
+            "val_loss": vl / max(vn, 1),
+            "epoch_time_s": train_time,
+            "rows_per_s": ts / max(train_time, 1e-9),
+        }
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
 
         t1 = time.perf_counter()
         save = epoch % config["checkpoint_every"] == 0 or epoch == epochs
-        with tempfile.TemporaryDirectory() as tmp:
-            ckpt = None
-            if save and rank == 0:
-                raw = model.module if hasattr(model, "module") else model
-                torch.save({"model": raw.state_dict(), "optimizer": optimizer.state_dict(),
-                            "epoch": epoch}, os.path.join(tmp, STATE_FILE))
-                ckpt = Checkpoint.from_directory(tmp)
-            ray.train.report(metrics, checkpoint=ckpt)
+        report(
+            metrics, epoch, rank, run_log, _state_writer(model, optimizer, epoch) if save else None
+        )
         if rank == 0:
             metrics["checkpoint_time_s"] = time.perf_counter() - t1 if save else 0.0
             run_log.epoch_done(epoch, metrics)
             sink.log(metrics, step=epoch)
-            print(f"[raymaker] epoch {epoch}/{epochs} " + " ".join(
-                f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch",)), flush=True)
+            print(
+                f"[raymaker] epoch {epoch}/{epochs} "
+                + " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch",)),
+                flush=True,
+            )
     return {"rank": rank, "start_epoch": start_epoch}

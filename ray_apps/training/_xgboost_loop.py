@@ -9,14 +9,13 @@ rounds, so the final model has exactly ``rounds`` trees either way.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from typing import Any
 
 import ray.train
 import xgboost as xgb
-from ray.train import Checkpoint
 
+from ray_apps.training.checkpoints import newest_checkpoint, report
 from ray_apps.training.faults import maybe_fail
 from ray_apps.training.run_log import RunLog
 from ray_apps.training.tracking_sink import MetricSink
@@ -32,37 +31,38 @@ def _dmatrix(name: str, features: list[str]) -> xgb.DMatrix:
 class _Reporter(xgb.callback.TrainingCallback):
     """Per round: fault injection, then report metrics (and a checkpoint when due)."""
 
-    def __init__(self, config: dict[str, Any], rank: int, run_log: RunLog):
+    def __init__(self, config: dict[str, Any], rank: int, run_log: RunLog, done: int):
         super().__init__()
-        self.config, self.rank, self.run_log = config, rank, run_log
+        self.config, self.rank, self.run_log, self.done = config, rank, run_log, done
         self.sink = MetricSink(config.get("mlflow")) if rank == 0 else None
         self._t0 = time.perf_counter()
 
     def before_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
-        maybe_fail(self.config.get("inject"), epoch + 1, self.rank, self.run_log)
+        maybe_fail(self.config.get("inject"), self.done + epoch + 1, self.rank, self.run_log)
         self._t0 = time.perf_counter()
         return False
 
     def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
-        rnd = epoch + 1  # xgboost counts from 0 and continues the count after a resume
+        rnd = self.done + epoch + 1  # xgboost counts each train() call's rounds from 0
         metrics: dict[str, float] = {"epoch": rnd, "epoch_time_s": time.perf_counter() - self._t0}
         for data_name, per_metric in evals_log.items():
             for metric_name, values in per_metric.items():
                 metrics[f"{data_name}_{metric_name}"] = float(values[-1])
         t1 = time.perf_counter()
         save = rnd % self.config["checkpoint_every"] == 0 or rnd == self.config["rounds"]
-        with tempfile.TemporaryDirectory() as tmp:
-            ckpt = None
-            if save and self.rank == 0:
-                model.save_model(os.path.join(tmp, MODEL_FILE))
-                ckpt = Checkpoint.from_directory(tmp)
-            ray.train.report(metrics, checkpoint=ckpt)
+        save_model = (
+            (lambda folder: model.save_model(os.path.join(folder, MODEL_FILE))) if save else None
+        )
+        report(metrics, rnd, self.rank, self.run_log, save_model)
         if self.rank == 0:
             metrics["checkpoint_time_s"] = time.perf_counter() - t1 if save else 0.0
             self.run_log.epoch_done(rnd, metrics)
             self.sink.log(metrics, step=rnd)
-            print(f"[raymaker] round {rnd}/{self.config['rounds']} " + " ".join(
-                f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"), flush=True)
+            print(
+                f"[raymaker] round {rnd}/{self.config['rounds']} "
+                + " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"),
+                flush=True,
+            )
         return False
 
 
@@ -73,7 +73,7 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
     dtrain, dvalid = _dmatrix("train", features), _dmatrix("valid", features)
 
     booster, done = None, 0
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = newest_checkpoint(run_log)
     if checkpoint:
         with checkpoint.as_directory() as d:
             booster = xgb.Booster()
@@ -91,7 +91,7 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
             num_boost_round=remaining,
             evals=[(dvalid, "valid")],
             xgb_model=booster,
-            callbacks=[_Reporter(config, rank, run_log)],
+            callbacks=[_Reporter(config, rank, run_log, done)],
             verbose_eval=False,
         )
     return {"rank": rank, "start_epoch": done + 1}

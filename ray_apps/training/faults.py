@@ -18,8 +18,10 @@ def maybe_fail(inject: dict | None, epoch: int, rank: int, run_log: RunLog) -> N
         return
     if not run_log.claim_fault(epoch):
         return
-    print(f"[raymaker] injecting a '{inject['mode']}' fault on rank {rank} at epoch {epoch}",
-          flush=True)
+    print(
+        f"[raymaker] injecting a '{inject['mode']}' fault on rank {rank} at epoch {epoch}",
+        flush=True,
+    )
     if inject["mode"] == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     raise InjectedFault(f"injected fault at epoch {epoch} on rank {rank}")

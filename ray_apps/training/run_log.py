@@ -48,7 +48,9 @@ class RunLog:
             return json.load(f)
 
     def attempt_started(self, start_epoch: int) -> None:
-        self._write(f"attempts/{time.time_ns()}.json", {"start_epoch": start_epoch, "time": time.time()})
+        self._write(
+            f"attempts/{time.time_ns()}.json", {"start_epoch": start_epoch, "time": time.time()}
+        )
 
     def attempts(self) -> list[dict[str, Any]]:
         """One entry per (re)start of the worker group, oldest first."""
@@ -61,6 +63,17 @@ class RunLog:
         """Per-epoch metrics; an epoch run again after a restart keeps its last values."""
         by_epoch = {row["epoch"]: row for row in self._read_all("epochs")}
         return [by_epoch[e] for e in sorted(by_epoch)]
+
+    def checkpoint_saved(self, epoch: int, name: str) -> None:
+        self._write("last_checkpoint.json", {"epoch": epoch, "name": name})
+
+    def last_checkpoint(self) -> dict[str, Any] | None:
+        """``{"epoch", "name"}`` of the newest checkpoint whose upload finished, if any."""
+        path = f"{self._root}/last_checkpoint.json"
+        if not self._fs.exists(path):
+            return None
+        with self._fs.open(path) as f:
+            return json.load(f)
 
     def claim_fault(self, epoch: int) -> bool:
         """True the first time only: the injected fault fires once per run."""

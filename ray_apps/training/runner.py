@@ -65,6 +65,10 @@ def run_training(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = f"{root}/{spec.name}-{stamp}-{uuid.uuid4().hex[:6]}"
     run_log = RunLog(run_dir)
+    print(
+        f"[raymaker] run {Path(run_dir).name} ({'resuming' if resume else 'new'}): {run_dir}",
+        flush=True,
+    )
     data = load_dataset(spec.dataset)
     pre = Preprocessor.fit(
         data.train, data.feature_names, data.label, data.classes, scale=spec.model.kind == "torch"
@@ -72,7 +76,9 @@ def run_training(
     uri = tracking.resolve_uri(spec.tracking.uri)
     meta = run_log.job() or {}
     mlflow_run_id = meta.get("mlflow_run_id") or tracking.open_run(
-        uri, spec.tracking.experiment, Path(run_dir).name,
+        uri,
+        spec.tracking.experiment,
+        Path(run_dir).name,
         params=tracking.flatten(spec.model_dump(mode="json")),
         tags={"raymaker.run_dir": run_dir, "raymaker.data_fingerprint": data.fingerprint},
     )
@@ -156,8 +162,11 @@ def _xgb_params(spec: TrainJobSpec, data: TabularData) -> dict[str, Any]:
     elif len(data.classes) == 2:
         params |= {"objective": "binary:logistic", "eval_metric": "logloss"}
     else:
-        params |= {"objective": "multi:softprob", "num_class": len(data.classes),
-                   "eval_metric": "mlogloss"}
+        params |= {
+            "objective": "multi:softprob",
+            "num_class": len(data.classes),
+            "eval_metric": "mlogloss",
+        }
     return params | spec.hyperparameters.params  # the user's keys win, passed through unchanged
 
 
@@ -171,6 +180,8 @@ def _fit(spec: TrainJobSpec, data: TabularData, pre: Preprocessor, run_dir: str,
         storage_path=storage_root,
         checkpoint_config=ray.train.CheckpointConfig(num_to_keep=spec.checkpoint.keep),
         failure_config=ray.train.FailureConfig(max_failures=spec.failure.max_failures),
+        # Ray Train's per-report INFO lines drown the per-epoch progress; warnings still show.
+        logging_config=ray.train.LoggingConfig(log_level="WARNING"),
     )
     scaling = ray.train.ScalingConfig(
         num_workers=spec.scaling.num_workers,
@@ -193,7 +204,9 @@ def _fit(spec: TrainJobSpec, data: TabularData, pre: Preprocessor, run_dir: str,
 
         trainer = TorchTrainer(
             train_loop,
-            train_loop_config=common | hp.model_dump() | {
+            train_loop_config=common
+            | hp.model_dump()
+            | {
                 "class_path": spec.model.resolved_class_path,
                 "model_params": spec.model.params,
                 "n_features": len(pre.features),
@@ -216,7 +229,8 @@ def _fit(spec: TrainJobSpec, data: TabularData, pre: Preprocessor, run_dir: str,
 
         trainer = XGBoostTrainer(
             train_loop,
-            train_loop_config=common | {
+            train_loop_config=common
+            | {
                 "rounds": hp.rounds,
                 "params": _xgb_params(spec, data),
                 "features": pre.features,
@@ -259,7 +273,9 @@ def _model_from_checkpoint(
             from ray_apps.training.models import build_model
 
             state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
-            module = build_model(info.class_path, len(info.features), pre.n_outputs, info.model_params)
+            module = build_model(
+                info.class_path, len(info.features), pre.n_outputs, info.model_params
+            )
             module.load_state_dict(state["model"])
             module.eval()
             return Model(info, module)
@@ -280,7 +296,11 @@ class _Written:
 
 def _write(run_dir, model: Model, spec, data: TabularData, metrics, mlflow_run_id) -> _Written:
     remote = "://" in run_dir
-    local = Path(tempfile.mkdtemp(prefix="raymaker-artifact-")) if remote else Path(run_dir) / "artifact"
+    local = (
+        Path(tempfile.mkdtemp(prefix="raymaker-artifact-"))
+        if remote
+        else Path(run_dir) / "artifact"
+    )
     write_artifact(
         local,
         model.info,

@@ -1,0 +1,45 @@
+"""Rich rendering of results for the CLI and the demo."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ray_apps.training import TrainResult
+
+console = Console(stderr=False, highlight=False)
+
+
+def show_training(result: TrainResult, title: str = "training run") -> None:
+    console.rule(f"[bold]{title}: {result.run_name}")
+    hist = Table("epoch", *[k for k in _history_keys(result)], title="per-epoch metrics")
+    for row in result.history:
+        hist.add_row(str(row["epoch"]), *[_fmt(row.get(k)) for k in _history_keys(result)])
+    console.print(hist)
+    starts = ", ".join(str(a["start_epoch"]) for a in result.attempts)
+    console.print(f"worker-group starts at epoch(s): {starts}  (restarts: {result.restarts})")
+    test = Table("metric", "value", title="held-out test metrics")
+    for key, value in result.metrics.items():
+        test.add_row(key, _fmt(value))
+    console.print(test)
+    console.print(f"artifact:   {result.artifact_path}")
+    console.print(f"MLflow run: {result.mlflow_run_id}  (store: {result.tracking_uri})")
+    console.print(f"            mlflow ui --backend-store-uri {result.tracking_uri}")
+
+
+def _history_keys(result: TrainResult) -> list[str]:
+    keep = (
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "valid_logloss",
+        "valid_mlogloss",
+        "valid_rmse",
+        "epoch_time_s",
+    )
+    present = {k for row in result.history for k in row}
+    return [k for k in keep if k in present]
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)

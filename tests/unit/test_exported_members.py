@@ -1,0 +1,24 @@
+"""Pins the public surface of ``ray_apps``: a change here is a change to users' code."""
+
+import ray_apps
+
+
+def test_public_names():
+    assert sorted(ray_apps.__all__) == sorted(
+        [
+            "ArtifactIntegrityError",
+            "DataError",
+            "Model",
+            "NotFoundError",
+            "RaymakerError",
+            "SpecError",
+            "TrainJobSpec",
+            "TrainResult",
+            "TrainingError",
+            "load_model",
+            "load_train_spec",
+            "run_training",
+        ]
+    )
+    for name in ray_apps.__all__:
+        assert getattr(ray_apps, name) is not None

@@ -1,0 +1,73 @@
+import pytest
+
+from ray_apps.errors import SpecError
+from ray_apps.spec import (
+    TorchHyperparameters,
+    TrainJobSpec,
+    XGBoostHyperparameters,
+    load_train_spec,
+    parse_spec,
+)
+
+BASE = {"name": "job", "dataset": {"source": "sklearn:iris"}, "model": {"kind": "torch"}}
+
+
+def spec(**overrides):
+    return parse_spec(TrainJobSpec, {**BASE, "hyperparameters": {"epochs": 3}, **overrides})
+
+
+def test_hyperparameters_follow_model_kind():
+    assert isinstance(spec().hyperparameters, TorchHyperparameters)
+    xgb = spec(model={"kind": "xgboost"}, hyperparameters={"rounds": 7, "params": {"eta": 0.1}})
+    assert isinstance(xgb.hyperparameters, XGBoostHyperparameters)
+    assert xgb.epochs == 7
+    assert xgb.hyperparameters.params == {"eta": 0.1}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"model": {"kind": "tensorflow"}}, "model.kind: Input should be 'torch' or 'xgboost'"),
+        ({"scaling": {"num_workers": 0}}, "scaling.num_workers"),
+        ({"scaling": {"workers": 2}}, "scaling.workers: unknown field"),
+        ({"hyperparameters": {"epochs": 3, "lr": -1}}, "hyperparameters.lr"),
+        ({"hyperparameters": {"rounds": 3}}, "hyperparameters.rounds: unknown field"),
+        ({"failure": {"inject": {"at_epoch": 9}}}, "failure.inject.at_epoch 9 is past"),
+        ({"failure": {"inject": {"at_epoch": 1, "rank": 5}}}, "failure.inject.rank 5"),
+        ({"failure": {"inject": {"at_epoch": 1, "mode": "explode"}}}, "'raise' or 'kill'"),
+        ({"dataset": {"source": "a.csv", "split": {"valid": 0.5, "test": 0.5}}}, "split"),
+        ({"name": "bad name!"}, "name"),
+        (
+            {"model": {"kind": "xgboost", "class_path": "a:B"}, "hyperparameters": {}},
+            "class_path applies to kind 'torch'",
+        ),
+    ],
+)
+def test_bad_specs_name_the_field(overrides, expected):
+    with pytest.raises(SpecError, match=None) as info:
+        spec(**overrides)
+    assert expected in str(info.value)
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    bad = tmp_path / "job.yaml"
+    bad.write_text(
+        "name: x\ndataset: {source: sklearn:iris}\nmodel: {kind: torch}\n"
+        "hyperparameters: {epochs: 2, batch: 3}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_train_spec(bad)
+    assert str(bad) in str(info.value)
+    assert "hyperparameters.batch: unknown field" in str(info.value)
+    with pytest.raises(SpecError, match="does not exist"):
+        load_train_spec(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(SpecError, match="YAML mapping"):
+        load_train_spec(tmp_path / "list.yaml")
+
+
+def test_examples_are_valid():
+    from pathlib import Path
+
+    for path in Path("examples").glob("train_*.yaml"):
+        assert load_train_spec(path).name
