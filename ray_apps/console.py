@@ -7,7 +7,7 @@ from rich.table import Table
 
 from ray_apps.training import TrainResult
 
-console = Console(stderr=False, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def show_training(result: TrainResult, title: str = "training run") -> None:

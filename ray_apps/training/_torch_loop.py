@@ -89,6 +89,11 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
     )
     sink = MetricSink(config.get("mlflow")) if rank == 0 else None
     if rank == 0:
+        print(
+            f"[raymaker] torch threads per worker: {torch.get_num_threads()} "
+            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})",
+            flush=True,
+        )
         run_log.attempt_started(start_epoch)
         if start_epoch > 1:
             print(
@@ -138,7 +143,8 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
             metrics, epoch, rank, run_log, _state_writer(model, optimizer, epoch) if save else None
         )
         if rank == 0:
-            metrics["checkpoint_time_s"] = time.perf_counter() - t1 if save else 0.0
+            metrics["report_time_s"] = time.perf_counter() - t1  # with the checkpoint upload
+            metrics["checkpointed"] = float(save)
             run_log.epoch_done(epoch, metrics)
             sink.log(metrics, step=epoch)
             print(
