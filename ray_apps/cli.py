@@ -2,6 +2,7 @@
 
     raymaker train --config examples/train_mlp.yaml
     raymaker train --resume <run-name>
+    raymaker tune --config examples/tune_xgboost.yaml
 
 Errors print one line and exit 2 for bad input (spec, data, unknown run), 1 for failures.
 """
@@ -41,6 +42,23 @@ def train(
         raise SpecError("give --config <job.yaml>, or --resume <run> to continue a run")
     result = run_training(str(config) if config else None, resume=resume, storage=storage)
     show_training(result)
+
+
+@app.command()
+def tune(
+    config: Annotated[Path | None, typer.Option(help="tuning job YAML")] = None,
+    resume: Annotated[str | None, typer.Option(help="continue this tuning job")] = None,
+    storage: Annotated[str | None, typer.Option(help="run storage path or URI")] = None,
+) -> None:
+    """Tune hyperparameters on Ray Tune as the job YAML describes."""
+    from ray_apps.console import show_tuning
+    from ray_apps.errors import SpecError
+    from tuning import run_tuning
+
+    if config is None and resume is None:
+        raise SpecError("give --config <tune.yaml>, or --resume <run> to continue a tuning job")
+    result = run_tuning(str(config) if config else None, resume=resume, storage=storage)
+    show_tuning(result)
 
 
 def main(argv: list[str] | None = None) -> None:

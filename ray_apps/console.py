@@ -27,6 +27,40 @@ def show_training(result: TrainResult, title: str = "training run") -> None:
     console.print(f"            mlflow ui --backend-store-uri {result.tracking_uri}")
 
 
+def show_tuning(result, top: int = 10) -> None:
+    """The leaderboard (best first), the best configuration and where its model is."""
+    console.rule(f"[bold]tuning job: {result.run_name}")
+    keys = sorted({k for row in result.leaderboard for k in row["config"]})
+    board = Table(
+        "rank",
+        "trial",
+        "source",
+        "objective",
+        "epochs",
+        "early stop",
+        *keys,
+        title=f"leaderboard (top {top} of {len(result.leaderboard)})",
+    )
+    for rank, row in enumerate(result.leaderboard[:top], start=1):
+        board.add_row(
+            str(rank),
+            str(row["trial"]),
+            row["source"],
+            _fmt(row["objective"]),
+            str(row["epochs"]),
+            "yes" if row["stopped_early"] else "",
+            *[_fmt(row["config"].get(k)) for k in keys],
+        )
+    console.print(board)
+    console.print(f"best objective {result.best_objective:.4f} with {result.best_config}")
+    console.print(
+        "best model test metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+    )
+    console.print(f"artifact:   {result.artifact_path}")
+    console.print(f"plot:       {result.plot_path}")
+    console.print(f"MLflow run: {result.mlflow_run_id} (one child run per trial)")
+
+
 def _history_keys(result: TrainResult) -> list[str]:
     keep = (
         "train_loss",

@@ -70,3 +70,39 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         elif value is not None:
             out[name] = value
     return out
+
+
+def log_child_run(
+    uri: str,
+    parent_run_id: str,
+    name: str,
+    params: dict[str, Any],
+    history: list[dict[str, float]],
+    tags: dict[str, str] | None = None,
+) -> str:
+    """A finished child run (one tuning trial) under ``parent_run_id``, with its metric history."""
+    from mlflow.entities import Metric, Param
+
+    client = _client(uri)
+    parent = client.get_run(parent_run_id)
+    run = client.create_run(
+        parent.info.experiment_id,
+        run_name=name,
+        tags={"mlflow.parentRunId": parent_run_id, **(tags or {})},
+    )
+    run_id = run.info.run_id
+    params_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    metrics = [
+        Metric(k, float(v), int(row.get("timestamp", 0) * 1000), int(row.get("epoch", i + 1)))
+        for i, row in enumerate(history)
+        for k, v in row.items()
+        if k not in ("epoch", "timestamp")
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+    ]
+    for i in range(0, len(params_list), 100):  # MLflow's batch limits: 100 params, 1000 metrics
+        client.log_batch(run_id, params=params_list[i : i + 100])
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+    client.set_terminated(run_id, status="FINISHED")
+    return run_id

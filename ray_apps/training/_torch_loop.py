@@ -14,26 +14,20 @@ import time
 from typing import Any
 
 import numpy as np
-import ray.train
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from ray_apps.training.checkpoints import newest_checkpoint, report
-from ray_apps.training.faults import maybe_fail
 from ray_apps.training.models import build_model
-from ray_apps.training.run_log import RunLog
-from ray_apps.training.tracking_sink import MetricSink
+from ray_apps.training.session import RayTrainSession, Session
 
 STATE_FILE = "state.pt"
 
 
-def _shard_tensors(name: str, n_features: int, classification: bool):
-    frame = ray.train.get_dataset_shard(name).materialize().to_pandas()
+def _tensors(frame, n_features: int, classification: bool):
     x = torch.from_numpy(frame.iloc[:, :n_features].to_numpy(dtype=np.float32))
     y = frame["__y"].to_numpy()
-    y = torch.from_numpy(y.astype(np.int64 if classification else np.float32))
-    return x, y
+    return x, torch.from_numpy(y.astype(np.int64 if classification else np.float32))
 
 
 def _optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -57,12 +51,10 @@ def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int
     return write
 
 
-def train_loop(config: dict[str, Any]) -> dict[str, Any]:
-    ctx = ray.train.get_context()
-    rank = ctx.get_world_rank()
+def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[str, Any]:
+    session = session or RayTrainSession(config)
     classification = config["task"] == "classification"
     torch.manual_seed(config["seed"])
-    run_log = RunLog(config["run_dir"])
 
     model = build_model(
         config["class_path"], config["n_features"], config["n_outputs"], config["model_params"]
@@ -71,38 +63,28 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
         config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
     )
     start_epoch = 1
-    checkpoint = newest_checkpoint(run_log)
+    checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
             state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"] + 1
-    model = ray.train.torch.prepare_model(model)
+    model = session.prepare_model(model)
     loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
 
-    x_train, y_train = _shard_tensors("train", config["n_features"], classification)
-    x_valid, y_valid = _shard_tensors("valid", config["n_features"], classification)
-    device = ray.train.torch.get_device()
-    x_train, y_train, x_valid, y_valid = (
-        t.to(device) for t in (x_train, y_train, x_valid, y_valid)
+    device = session.device()
+    x_train, y_train = (
+        t.to(device) for t in _tensors(session.frame("train"), config["n_features"], classification)
     )
-    sink = MetricSink(config.get("mlflow")) if rank == 0 else None
-    if rank == 0:
-        print(
-            f"[raymaker] torch threads per worker: {torch.get_num_threads()} "
-            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})",
-            flush=True,
-        )
-        run_log.attempt_started(start_epoch)
-        if start_epoch > 1:
-            print(
-                f"[raymaker] resumed from checkpoint: continuing at epoch {start_epoch}", flush=True
-            )
+    x_valid, y_valid = (
+        t.to(device) for t in _tensors(session.frame("valid"), config["n_features"], classification)
+    )
+    session.started(start_epoch)
 
     batch_size, epochs = config["batch_size"], config["epochs"]
     for epoch in range(start_epoch, epochs + 1):
-        maybe_fail(config.get("inject"), epoch, rank, run_log)
+        session.begin_epoch(epoch)
         t0 = time.perf_counter()
         model.train()
         gen = torch.Generator().manual_seed(config["seed"] * 100_003 + epoch)
@@ -137,19 +119,6 @@ def train_loop(config: dict[str, Any]) -> dict[str, Any]:
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
 
-        t1 = time.perf_counter()
         save = epoch % config["checkpoint_every"] == 0 or epoch == epochs
-        report(
-            metrics, epoch, rank, run_log, _state_writer(model, optimizer, epoch) if save else None
-        )
-        if rank == 0:
-            metrics["report_time_s"] = time.perf_counter() - t1  # with the checkpoint upload
-            metrics["checkpointed"] = float(save)
-            run_log.epoch_done(epoch, metrics)
-            sink.log(metrics, step=epoch)
-            print(
-                f"[raymaker] epoch {epoch}/{epochs} "
-                + " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("epoch",)),
-                flush=True,
-            )
-    return {"rank": rank, "start_epoch": start_epoch}
+        session.report(metrics, epoch, _state_writer(model, optimizer, epoch) if save else None)
+    return {"rank": session.rank, "start_epoch": start_epoch}

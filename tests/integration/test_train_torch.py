@@ -16,8 +16,8 @@ from mlflow.tracking import MlflowClient
 from ray_apps import TrainingError, load_model, run_training
 from ray_apps.data import load_dataset
 from ray_apps.spec import DatasetSpec
+from ray_apps.training.job import evaluate
 from ray_apps.training.run_log import RunLog
-from ray_apps.training.runner import evaluate
 
 
 def mlp_job(name: str, epochs: int = 5, **extra) -> dict:

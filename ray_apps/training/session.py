@@ -1,0 +1,115 @@
+"""Where a training loop runs: the few calls a loop makes, for Ray Train and for Ray Tune.
+
+The PyTorch and XGBoost loops are written once against :class:`Session`. Inside a Ray Train
+worker group they get :class:`RayTrainSession` (sharded Ray Data, DDP, checkpoints on run
+storage, the run log, live MLflow metrics and fault injection). A single-process Tune trial
+gets the tuning package's session instead, which reports to Tune and skips all of that, so a
+trial costs no worker group start-up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pandas as pd
+
+
+class Session(Protocol):
+    rank: int
+    world_size: int
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """This worker's share of the ``train`` or ``valid`` split (features + ``__y``)."""
+
+    def restore(self):
+        """The checkpoint to resume from (a ``ray.train.Checkpoint``), or None."""
+
+    def started(self, start_epoch: int) -> None:
+        """The loop is about to run from ``start_epoch``."""
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Called before each epoch / round (fault injection hooks in here)."""
+
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
+        """Report one epoch's metrics; ``save(folder)`` writes a checkpoint when given."""
+
+    def prepare_model(self, model):
+        """Wrap the model for data-parallel training (identity for one process)."""
+
+    def device(self):
+        """The torch device to train on."""
+
+
+class RayTrainSession:
+    """A Ray Train worker: its rank, its Ray Data shard, and checkpoints on run storage."""
+
+    def __init__(self, config: dict[str, Any]):
+        import ray.train
+
+        from ray_apps.training.run_log import RunLog
+        from ray_apps.training.tracking_sink import MetricSink
+
+        ctx = ray.train.get_context()
+        self.rank = ctx.get_world_rank()
+        self.world_size = ctx.get_world_size()
+        self.config = config
+        self.run_log = RunLog(config["run_dir"])
+        self.sink = MetricSink(config.get("mlflow")) if self.rank == 0 else None
+        self.unit = config.get("unit", "epoch")
+
+    def frame(self, name: str) -> pd.DataFrame:
+        import ray.train
+
+        return ray.train.get_dataset_shard(name).materialize().to_pandas()
+
+    def restore(self):
+        from ray_apps.training.checkpoints import newest_checkpoint
+
+        return newest_checkpoint(self.run_log)
+
+    def started(self, start_epoch: int) -> None:
+        if self.rank != 0:
+            return
+        self.run_log.attempt_started(start_epoch)
+        if start_epoch > 1:
+            print(
+                f"[raymaker] resumed from checkpoint: continuing at {self.unit} {start_epoch}",
+                flush=True,
+            )
+
+    def begin_epoch(self, epoch: int) -> None:
+        from ray_apps.training.faults import maybe_fail
+
+        maybe_fail(self.config.get("inject"), epoch, self.rank, self.run_log)
+
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
+        from ray_apps.training.checkpoints import report
+
+        t0 = time.perf_counter()
+        report(metrics, epoch, self.rank, self.run_log, save)
+        if self.rank != 0:
+            return
+        metrics = {
+            **metrics,
+            "report_time_s": time.perf_counter() - t0,
+            "checkpointed": save is not None,
+        }
+        self.run_log.epoch_done(epoch, metrics)
+        self.sink.log(metrics, step=epoch)
+        total = self.config.get("epochs") or self.config.get("rounds")
+        shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
+        print(f"[raymaker] {self.unit} {epoch}/{total} {shown}", flush=True)
+
+    def prepare_model(self, model):
+        import ray.train.torch
+
+        return (
+            ray.train.torch.prepare_model(model) if self.world_size > 1 else model.to(self.device())
+        )
+
+    def device(self):
+        import ray.train.torch
+
+        return ray.train.torch.get_device()

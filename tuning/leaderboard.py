@@ -1,0 +1,114 @@
+"""The leaderboard of a tuning job: one row per trial, saved as JSON and CSV, plus a plot."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+LEADERBOARD_JSON = "leaderboard.json"
+
+
+def rows_from_results(results, metric: str, max_epochs: int, source: str) -> list[dict[str, Any]]:
+    """One row per trial of a Tune ResultGrid, in trial start order."""
+    rows = []
+    for result in results:
+        metrics = result.metrics or {}
+        history = result.metrics_dataframe
+        epochs = int(metrics.get("epoch", 0) or 0)
+        value = metrics.get(metric)
+        rows.append(
+            {
+                "trial_id": metrics.get("trial_id") or Path(result.path).name,
+                "source": source,
+                "status": "ERROR" if result.error else "TERMINATED",
+                "objective": float(value) if value is not None else float("nan"),
+                "epochs": epochs,
+                "stopped_early": bool(0 < epochs < max_epochs and not result.error),
+                "time_s": float(metrics.get("time_total_s", 0.0) or 0.0),
+                "started": float(history["timestamp"].min())
+                if history is not None and "timestamp" in history
+                else 0.0,
+                "config": dict(result.config or {}),
+                "path": result.path,
+            }
+        )
+    rows.sort(key=lambda r: (r["started"], r["trial_id"]))
+    for i, row in enumerate(rows):
+        row["trial"] = i + 1
+    return rows
+
+
+def ranked(rows: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
+    """Rows best first; trials without the objective go last."""
+    sign = 1 if mode == "min" else -1
+
+    def key(row):
+        v = row["objective"]
+        return (math.isnan(v), sign * v if not math.isnan(v) else 0.0)
+
+    return sorted(rows, key=key)
+
+
+def save(rows: list[dict[str, Any]], run_dir: str) -> None:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(run_dir)
+    fs.makedirs(root, exist_ok=True)
+    with fs.open(f"{root}/{LEADERBOARD_JSON}", "w") as f:
+        json.dump(rows, f, indent=2, default=str)
+    with fs.open(f"{root}/leaderboard.csv", "w") as f:
+        to_frame(rows).to_csv(f, index=False)
+
+
+def load(run_dir: str) -> list[dict[str, Any]] | None:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(run_dir)
+    path = f"{root}/{LEADERBOARD_JSON}"
+    if not fs.exists(path):
+        return None
+    with fs.open(path) as f:
+        return json.load(f)
+
+
+def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    flat = []
+    for row in rows:
+        base = {k: v for k, v in row.items() if k not in ("config", "path")}
+        flat.append(base | {f"config.{k}": v for k, v in row["config"].items()})
+    return pd.DataFrame(flat)
+
+
+def plot(rows: list[dict[str, Any]], path: Path, metric: str, mode: str, max_epochs: int) -> Path:
+    """PNG: objective per trial with the best so far; epochs each trial ran (rung survival)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    own = [r for r in rows if r["source"] == "this job"]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    xs = [r["trial"] for r in own]
+    ys = [r["objective"] for r in own]
+    best, best_so_far = None, []
+    for y in ys:
+        if not math.isnan(y) and (best is None or (y < best if mode == "min" else y > best)):
+            best = y
+        best_so_far.append(best if best is not None else float("nan"))
+    colors = ["tab:orange" if r["stopped_early"] else "tab:blue" for r in own]
+    top.scatter(xs, ys, c=colors, label="trial (orange: stopped early)")
+    top.plot(xs, best_so_far, color="tab:green", label="best so far")
+    top.set_ylabel(metric)
+    top.legend(loc="best")
+    bottom.bar(xs, [r["epochs"] for r in own], color=colors)
+    bottom.axhline(max_epochs, color="grey", linestyle="--", linewidth=1)
+    bottom.set_ylabel("epochs / rounds run")
+    bottom.set_xlabel("trial")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

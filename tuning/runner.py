@@ -1,0 +1,272 @@
+"""Run one tuning job on Ray Tune: validate → search (with early stopping, warm start) →
+leaderboard → best model artifact → MLflow parent run with one child run per trial."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ray_apps import settings, tracking
+from ray_apps._ray_runtime import ensure_ray
+from ray_apps.errors import NotFoundError, SpecError, TrainingError
+from ray_apps.spec import parse_spec
+from ray_apps.training.job import (
+    evaluate,
+    model_from_checkpoint,
+    prepare_data,
+    reported_metrics,
+    tables,
+    write_model_artifact,
+)
+from ray_apps.training.run_log import RunLog
+from ray_apps.training.runner import absolute, unique_name
+from tuning import leaderboard
+from tuning.schedulers import create_scheduler
+from tuning.searchers import create_searcher
+from tuning.space import apply, grid_size, param_space
+from tuning.spec import TuneJobSpec, load_tune_spec
+from tuning.trainable import CHECKPOINT_PATH_KEY, TrialContext, run_trial
+from tuning.warm_start import Seeds, seeds
+
+log = logging.getLogger("raymaker.tuning")
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What a finished tuning job left behind."""
+
+    run_name: str
+    run_dir: str
+    leaderboard: list[dict[str, Any]]  # best first; parent trials marked by `source`
+    best_config: dict[str, Any]
+    best_objective: float
+    artifact_path: str  # the best trial's model, in the training artifact format
+    metrics: dict[str, float]  # the best model's held-out test metrics
+    plot_path: str
+    mlflow_run_id: str
+    tracking_uri: str
+
+
+def run_tuning(
+    spec: TuneJobSpec | dict | str | os.PathLike | None = None,
+    *,
+    resume: str | None = None,
+    storage: str | None = None,
+) -> TuneResult:
+    """Tune ``spec`` on Ray Tune; ``resume`` continues an interrupted job by run name/folder."""
+    if resume:
+        spec, run_dir = _resumed(resume, storage)
+    else:
+        spec = spec if isinstance(spec, TuneJobSpec) else _load(spec)
+        root = absolute(storage or spec.storage or settings.storage_path())
+        run_dir = f"{root}/{unique_name(spec.name)}"
+    root = run_dir.rsplit("/", 1)[0]
+    print(
+        f"[raymaker] tuning {Path(run_dir).name} ({'resuming' if resume else 'new'}): {run_dir}",
+        flush=True,
+    )
+    data, pre = prepare_data(spec.train)
+    _check_metric(spec, data)
+    warm = seeds(spec, root) if not resume else _saved_seeds(run_dir)
+    run_log = RunLog(run_dir)
+    uri = tracking.resolve_uri(spec.train.tracking.uri)
+    mlflow_run_id = (run_log.job() or {}).get("mlflow_run_id") or tracking.open_run(
+        uri,
+        spec.train.tracking.experiment,
+        Path(run_dir).name,
+        params=tracking.flatten({"tuning": spec.model_dump(mode="json", exclude={"train"})}),
+        tags={"raymaker.run_dir": run_dir, "raymaker.kind": "tuning"},
+    )
+    run_log.save_job(
+        {
+            "tune_spec": spec.model_dump(mode="json"),
+            "mlflow_run_id": mlflow_run_id,
+            "seeds": {
+                "points": warm.points,
+                "rewards": warm.rewards,
+                "parent_rows": warm.parent_rows,
+            },
+        }
+    )
+
+    ctx = TrialContext(spec.train, data, pre, tables(data, pre), spec.trial.workers)
+    results = _fit(spec, ctx, warm, run_dir, resume=bool(resume))
+
+    rows = leaderboard.rows_from_results(
+        results, spec.objective.metric, spec.train.epochs, "this job"
+    )
+    own = leaderboard.ranked(rows, spec.objective.mode)
+    if not own or math.isnan(own[0]["objective"]):
+        tracking.finish_run(uri, mlflow_run_id, failed=True)
+        raise TrainingError(
+            f"tuning job {Path(run_dir).name}: no trial reported "
+            f"{spec.objective.metric}; see the trial errors above"
+        )
+    best_row = own[0]
+    board = leaderboard.ranked(rows + warm.parent_rows, spec.objective.mode)
+    leaderboard.save(board, run_dir)
+    plot_path = leaderboard.plot(
+        rows,
+        _local_dir(run_dir) / "tuning.png",
+        spec.objective.metric,
+        spec.objective.mode,
+        spec.train.epochs,
+    )
+
+    best = next(r for r in results if r.path == best_row["path"])
+    best_spec = apply(spec.train, best_row["config"])
+    model = model_from_checkpoint(best_spec, data, pre, _checkpoint_of(best))
+    metrics = evaluate(model, data.test)
+    artifact = write_model_artifact(
+        f"{run_dir}/best", model, best_spec, data, metrics, mlflow_run_id
+    )
+    for row in rows:
+        result = next(r for r in results if r.path == row["path"])
+        history = (
+            [] if result.metrics_dataframe is None else result.metrics_dataframe.to_dict("records")
+        )
+        tracking.log_child_run(
+            uri,
+            mlflow_run_id,
+            f"trial-{row['trial']:03d}",
+            row["config"],
+            history,
+            tags={"raymaker.trial_id": str(row["trial_id"])},
+        )
+    tracking.finish_run(uri, mlflow_run_id, metrics=metrics, artifact_dir=artifact.local)
+    return TuneResult(
+        run_name=Path(run_dir).name,
+        run_dir=run_dir,
+        leaderboard=board,
+        best_config=best_row["config"],
+        best_objective=best_row["objective"],
+        artifact_path=artifact.final,
+        metrics=metrics,
+        plot_path=str(plot_path),
+        mlflow_run_id=mlflow_run_id,
+        tracking_uri=uri,
+    )
+
+
+def _load(spec: Any) -> TuneJobSpec:
+    if isinstance(spec, (dict, str, os.PathLike)):
+        return load_tune_spec(spec if isinstance(spec, dict) else Path(spec))
+    raise SpecError("run_tuning needs a TuneJobSpec, a dict or a YAML path (or resume=<run>)")
+
+
+def _check_metric(spec: TuneJobSpec, data) -> None:
+    names = reported_metrics(spec.train, data)
+    if spec.objective.metric not in names:
+        raise SpecError(
+            f"objective.metric {spec.objective.metric!r} is never reported by this "
+            f"{spec.train.model.kind} job; it reports {sorted(names)}"
+        )
+    if spec.strategy.searcher == "grid" and grid_size(spec.search_space) > spec.budget.max_trials:
+        raise SpecError(
+            f"the grid has {grid_size(spec.search_space)} points but budget.max_trials is "
+            f"{spec.budget.max_trials}; raise max_trials or shrink the grid"
+        )
+
+
+def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume: bool):
+    ensure_ray()
+    from ray import tune
+
+    trainable = tune.with_parameters(run_trial, ctx=ctx)
+    if spec.trial.workers == 1:
+        trainable = tune.with_resources(trainable, {"cpu": spec.trial.cpus_per_worker})
+    else:  # the trial only drives its Ray Train run, whose workers hold the CPUs
+        trainable = tune.with_resources(trainable, {"cpu": 0})
+    if resume:
+        # A restored Tuner keeps its searcher, scheduler and space: pass none of them again.
+        tuner = tune.Tuner.restore(
+            run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
+        )
+        return tuner.fit()
+    root, name = run_dir.rsplit("/", 1)
+    metric, mode = spec.objective.metric, spec.objective.mode
+    space = param_space(spec.search_space)
+    searcher = create_searcher(
+        spec.strategy.searcher,
+        space=space,
+        metric=metric,
+        mode=mode,
+        seed=spec.strategy.seed,
+        points=warm.points,
+        rewards=warm.rewards,
+    )
+    scheduler = create_scheduler(
+        spec.strategy.scheduler,
+        metric=metric,
+        mode=mode,
+        max_t=spec.train.epochs,
+        grace_period=spec.strategy.grace_period,
+        reduction_factor=spec.strategy.reduction_factor,
+    )
+    grid = spec.strategy.searcher == "grid"
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            # metric and mode live in the searcher and scheduler; Tune refuses them twice.
+            search_alg=searcher,
+            scheduler=scheduler if spec.strategy.scheduler != "fifo" else None,
+            num_samples=1 if grid else spec.budget.max_trials,
+            max_concurrent_trials=spec.budget.max_concurrent,
+            time_budget_s=spec.budget.time_budget_s,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=root,
+            failure_config=tune.FailureConfig(max_failures=spec.trial.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            verbose=1,
+        ),
+    )
+    return tuner.fit()
+
+
+def _checkpoint_of(result):
+    if result.checkpoint is not None:
+        return result.checkpoint
+    path = (result.metrics or {}).get(CHECKPOINT_PATH_KEY)
+    if path:
+        import ray.train
+
+        return ray.train.Checkpoint(path)
+    raise TrainingError(f"the best trial {result.path} left no checkpoint")
+
+
+def _local_dir(run_dir: str) -> Path:
+    if "://" in run_dir:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="raymaker-tuning-"))
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, str]:
+    candidates = ([resume] if ("/" in resume or "://" in resume) else []) + [
+        f"{storage or settings.storage_path()}/{resume}"
+    ]
+    for run_dir in candidates:
+        run_dir = absolute(run_dir)
+        saved = RunLog(run_dir).job()
+        if saved and "tune_spec" in saved:
+            return parse_spec(TuneJobSpec, saved["tune_spec"], source=f"{run_dir} job"), run_dir
+    raise NotFoundError(
+        f"no tuning job {resume!r} to resume under {candidates}; pass the run name printed at "
+        "its start (or its folder), and the same storage"
+    )
+
+
+def _saved_seeds(run_dir: str) -> Seeds:
+    saved = (RunLog(run_dir).job() or {}).get("seeds") or {}
+    return Seeds(saved.get("points", []), saved.get("rewards", []), saved.get("parent_rows", []))

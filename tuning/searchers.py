@@ -1,0 +1,83 @@
+"""Searchers by name. Each factory imports its library only when chosen.
+
+random    Ray Tune's random sampling (BasicVariantGenerator)
+grid      every combination of the `grid` values, once
+bayesian  Optuna's TPE (a Bayesian optimiser that takes every parameter type)
+gp        Gaussian-process Bayesian optimisation (bayes_opt); continuous ranges only
+hyperopt  HyperOpt's TPE
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray_apps.errors import SpecError
+
+
+def _random(space, metric, mode, seed, points, rewards):
+    from ray.tune.search import BasicVariantGenerator
+
+    return BasicVariantGenerator(points_to_evaluate=points or None, random_state=seed)
+
+
+def _bayesian(space, metric, mode, seed, points, rewards):
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
+    return OptunaSearch(
+        metric=metric,
+        mode=mode,
+        sampler=sampler,
+        points_to_evaluate=points or None,
+        evaluated_rewards=rewards or None,  # completed parent trials: learned from, not re-run
+    )
+
+
+def _gp(space, metric, mode, seed, points, rewards):
+    from ray.tune.search.bayesopt import BayesOptSearch
+
+    return BayesOptSearch(
+        metric=metric, mode=mode, random_state=seed, points_to_evaluate=points or None
+    )
+
+
+def _hyperopt(space, metric, mode, seed, points, rewards):
+    from ray.tune.search.hyperopt import HyperOptSearch
+
+    return HyperOptSearch(
+        metric=metric, mode=mode, random_state_seed=seed, points_to_evaluate=points or None
+    )
+
+
+_FACTORIES = {
+    "random": _random,
+    "grid": _random,
+    "bayesian": _bayesian,
+    "gp": _gp,
+    "hyperopt": _hyperopt,
+}
+
+# Searchers that take completed results as prior knowledge without running them again.
+TAKES_REWARDS = {"bayesian"}
+
+
+def create_searcher(
+    name: str,
+    *,
+    space: dict[str, Any],
+    metric: str,
+    mode: str,
+    seed: int | None,
+    points: list[dict[str, Any]] | None = None,
+    rewards: list[float] | None = None,
+):
+    """The Tune search algorithm ``name``; ``points`` are evaluated first."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise SpecError(
+            f"unknown searcher {name!r}; choose one of {', '.join(sorted(_FACTORIES))}"
+        ) from None
+    return factory(space, metric, mode, seed, points, rewards)

@@ -1,0 +1,109 @@
+"""The function every Tune trial runs: one training job with the trial's hyperparameters.
+
+A one-worker trial runs the training loop right in the trial's actor (reused between trials),
+reporting each epoch to Tune, so a trial costs no worker-group start-up. A trial with
+``workers`` > 1 is a distributed Ray Train run of its own, whose reports Tune receives through
+Ray's ``TuneReportCallback``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ray_apps.data import TabularData
+from ray_apps.preprocess import Preprocessor
+from ray_apps.spec import TrainJobSpec
+from ray_apps.training.job import loop_config, loop_function
+from tuning.space import apply
+
+CHECKPOINT_PATH_KEY = "checkpoint_path"  # where Ray's TuneReportCallback puts Train checkpoints
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial shares: the base job, the split data, the fitted preprocessing."""
+
+    base: TrainJobSpec
+    data: TabularData
+    pre: Preprocessor
+    frames: dict[str, pd.DataFrame]
+    workers: int
+
+
+class TuneSession:
+    """The training loops' session inside a one-process Tune trial."""
+
+    rank = 0
+    world_size = 1
+
+    def __init__(self, frames: dict[str, pd.DataFrame]):
+        self.frames = frames
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    def restore(self):
+        import ray.tune
+
+        return ray.tune.get_checkpoint()
+
+    def started(self, start_epoch: int) -> None:
+        pass
+
+    def begin_epoch(self, epoch: int) -> None:
+        pass
+
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
+        import ray.tune
+
+        if save is None:
+            ray.tune.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            save(tmp)
+            ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(tmp))
+
+    def prepare_model(self, model):
+        return model
+
+    def device(self):
+        import torch
+
+        return torch.device("cpu")
+
+
+def run_trial(config: dict[str, Any], ctx: TrialContext) -> None:
+    """Tune's trainable: train ``ctx.base`` with ``config`` applied."""
+    spec = apply(ctx.base, config)
+    loop_cfg = loop_config(spec, ctx.data, ctx.pre)
+    if ctx.workers == 1:
+        loop_function(spec.model.kind)(loop_cfg, TuneSession(ctx.frames))
+        return
+    _run_distributed(spec, loop_cfg, ctx)
+
+
+def _run_distributed(spec: TrainJobSpec, loop_cfg: dict[str, Any], ctx: TrialContext) -> None:
+    import ray.train
+    import ray.tune
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from ray_apps.training.job import build_trainer
+
+    trial_dir = ray.tune.get_context().get_trial_dir()
+    spec = spec.model_copy(
+        update={"scaling": spec.scaling.model_copy(update={"num_workers": ctx.workers})}
+    )
+    run_config = ray.train.RunConfig(
+        name="train",
+        storage_path=trial_dir,
+        callbacks=[TuneReportCallback()],
+        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
+        logging_config=ray.train.LoggingConfig(log_level="WARNING"),
+    )
+    config = loop_cfg | {"run_dir": f"{trial_dir}/train", "mlflow": None}
+    build_trainer(spec, config, ctx.frames, run_config).fit()
