@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from ray_apps.training import TrainResult
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs, `ray job logs`) gets 80 columns by default: too narrow for tables.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def show_training(result: TrainResult, title: str = "training run") -> None:
