@@ -33,13 +33,22 @@ def rows_from_results(results, metric: str, max_epochs: int, source: str) -> lis
                 if history is not None and "timestamp" in history
                 else 0.0,
                 "config": dict(result.config or {}),
+                "_index": _creation_index(metrics),
                 "path": result.path,
             }
         )
-    rows.sort(key=lambda r: (r["started"], r["trial_id"]))
+    # Tune's experiment tag starts with the trial's creation index: the order the searcher
+    # proposed them (start times tie within a second).
+    rows.sort(key=lambda r: (r.pop("_index"), r["started"]))
     for i, row in enumerate(rows):
         row["trial"] = i + 1
     return rows
+
+
+def _creation_index(metrics: dict[str, Any]) -> int:
+    tag = str(metrics.get("experiment_tag", ""))
+    head = tag.split("_", 1)[0]
+    return int(head) if head.isdigit() else 1 << 30
 
 
 def ranked(rows: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:

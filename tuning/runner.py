@@ -29,6 +29,7 @@ from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
 from tuning.space import apply, grid_size, param_space
 from tuning.spec import TuneJobSpec, load_tune_spec
+from tuning.state_backup import StateBackup, restore_if_corrupt
 from tuning.trainable import CHECKPOINT_PATH_KEY, TrialContext, run_trial
 from tuning.warm_start import Seeds, seeds
 
@@ -173,6 +174,10 @@ def _check_metric(spec: TuneJobSpec, data) -> None:
 
 
 def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume: bool):
+    # Tune saves its experiment state every ~10 s by default: a driver killed after a trial
+    # finished but before the next save would, on resume, run that trial again. Save every
+    # second instead (a small JSON file); StateBackup keeps a copy a kill cannot truncate.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     ensure_ray()
     from ray import tune
 
@@ -180,8 +185,13 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
     if spec.trial.workers == 1:
         trainable = tune.with_resources(trainable, {"cpu": spec.trial.cpus_per_worker})
     else:  # the trial only drives its Ray Train run, whose workers hold the CPUs
-        trainable = tune.with_resources(trainable, {"cpu": 0})
+        trainable = tune.with_resources(trainable, {"cpu": 0.01})
     if resume:
+        if restore_if_corrupt(run_dir):
+            log.warning(
+                "tuning %s: experiment state was truncated; resuming from its last good copy",
+                run_dir,
+            )
         # A restored Tuner keeps its searcher, scheduler and space: pass none of them again.
         tuner = tune.Tuner.restore(
             run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
@@ -225,6 +235,7 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             storage_path=root,
             failure_config=tune.FailureConfig(max_failures=spec.trial.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=[StateBackup(run_dir)],
             verbose=1,
         ),
     )

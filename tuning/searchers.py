@@ -14,13 +14,16 @@ from typing import Any
 from ray_apps.errors import SpecError
 
 
-def _random(space, metric, mode, seed, points, rewards):
+def _random(space, metric, mode, seed, points, rewards, max_concurrent):
     from ray.tune.search import BasicVariantGenerator
 
-    return BasicVariantGenerator(points_to_evaluate=points or None, random_state=seed)
+    # Tune ignores TuneConfig.max_concurrent_trials for this generator: it takes its own.
+    return BasicVariantGenerator(
+        points_to_evaluate=points or None, random_state=seed, max_concurrent=max_concurrent
+    )
 
 
-def _bayesian(space, metric, mode, seed, points, rewards):
+def _bayesian(space, metric, mode, seed, points, rewards, max_concurrent):
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
@@ -35,7 +38,7 @@ def _bayesian(space, metric, mode, seed, points, rewards):
     )
 
 
-def _gp(space, metric, mode, seed, points, rewards):
+def _gp(space, metric, mode, seed, points, rewards, max_concurrent):
     from ray.tune.search.bayesopt import BayesOptSearch
 
     return BayesOptSearch(
@@ -43,7 +46,7 @@ def _gp(space, metric, mode, seed, points, rewards):
     )
 
 
-def _hyperopt(space, metric, mode, seed, points, rewards):
+def _hyperopt(space, metric, mode, seed, points, rewards, max_concurrent):
     from ray.tune.search.hyperopt import HyperOptSearch
 
     return HyperOptSearch(
@@ -72,6 +75,7 @@ def create_searcher(
     seed: int | None,
     points: list[dict[str, Any]] | None = None,
     rewards: list[float] | None = None,
+    max_concurrent: int = 0,
 ):
     """The Tune search algorithm ``name``; ``points`` are evaluated first."""
     try:
@@ -80,4 +84,4 @@ def create_searcher(
         raise SpecError(
             f"unknown searcher {name!r}; choose one of {', '.join(sorted(_FACTORIES))}"
         ) from None
-    return factory(space, metric, mode, seed, points, rewards)
+    return factory(space, metric, mode, seed, points, rewards, max_concurrent)

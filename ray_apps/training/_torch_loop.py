@@ -42,10 +42,15 @@ def _all_reduce_sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
-def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int):
+def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, metrics: dict):
     def write(folder: str) -> None:
         raw = model.module if hasattr(model, "module") else model
-        state = {"model": raw.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+        state = {
+            "model": raw.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": metrics["epoch"],
+            "metrics": metrics,
+        }
         torch.save(state, os.path.join(folder, STATE_FILE))
 
     return write
@@ -62,7 +67,7 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
     optimizer = _optimizer(
         config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
     )
-    start_epoch = 1
+    start_epoch, last_metrics = 1, None
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
@@ -70,6 +75,7 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"] + 1
+        last_metrics = state.get("metrics")
     model = session.prepare_model(model)
     loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
 
@@ -120,5 +126,9 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
             metrics["val_accuracy"] = vc / max(vn, 1)
 
         save = epoch % config["checkpoint_every"] == 0 or epoch == epochs
-        session.report(metrics, epoch, _state_writer(model, optimizer, epoch) if save else None)
+        session.report(metrics, epoch, _state_writer(model, optimizer, metrics) if save else None)
+    if start_epoch > epochs and last_metrics:
+        # Restored from the final checkpoint (the job stopped right after it): report the
+        # final result again, so the caller sees the finished epoch and not an older one.
+        session.report(last_metrics, epochs, None)
     return {"rank": session.rank, "start_epoch": start_epoch}

@@ -8,6 +8,7 @@ remaining rounds, so the final model has exactly ``rounds`` trees either way.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -17,6 +18,7 @@ import xgboost as xgb
 from ray_apps.training.session import RayTrainSession, Session
 
 MODEL_FILE = "model.ubj"
+METRICS_FILE = "metrics.json"
 
 
 def _dmatrix(frame, features: list[str]) -> xgb.DMatrix:
@@ -46,6 +48,8 @@ class _Reporter(xgb.callback.TrainingCallback):
 
         def save_model(folder: str) -> None:
             model.save_model(os.path.join(folder, MODEL_FILE))
+            with open(os.path.join(folder, METRICS_FILE), "w") as f:
+                json.dump(metrics, f)
 
         self.session.report(metrics, rnd, save_model if save else None)
         return False
@@ -57,12 +61,15 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
     dtrain = _dmatrix(session.frame("train"), features)
     dvalid = _dmatrix(session.frame("valid"), features)
 
-    booster, done = None, 0
+    booster, done, last_metrics = None, 0, None
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
             booster = xgb.Booster()
             booster.load_model(os.path.join(d, MODEL_FILE))
+            if os.path.exists(os.path.join(d, METRICS_FILE)):
+                with open(os.path.join(d, METRICS_FILE)) as f:
+                    last_metrics = json.load(f)
         done = booster.num_boosted_rounds()
     session.started(done + 1)
     remaining = config["rounds"] - done
@@ -76,4 +83,8 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
             callbacks=[_Reporter(config, session, done)],
             verbose_eval=False,
         )
+    elif last_metrics:
+        # Restored from the final checkpoint (the job stopped right after it): report the
+        # final result again, so the caller sees the finished round and not an older one.
+        session.report(last_metrics, done, None)
     return {"rank": session.rank, "start_epoch": done + 1}

@@ -84,3 +84,14 @@ def test_clip_keeps_values_inside_the_space():
     assert ParamSpec(type="quniform", low=1, high=8, q=2).clip(3.1) == 4
     with pytest.raises(ValueError, match="not one of"):
         ParamSpec(type="choice", values=["a", "b"]).clip("c")
+
+
+def test_unreported_metric_and_oversized_grid_fail_before_ray_starts():
+    from tuning import run_tuning
+
+    # tests/unit refuses ray.init: these errors come before any trial is scheduled.
+    with pytest.raises(SpecError, match=r"never reported .* it reports \['valid_logloss'\]"):
+        run_tuning(job(objective={"metric": "val_loss", "mode": "min"}))
+    grid = {"hyperparameters.params.eta": {"type": "grid", "values": [0.1, 0.2, 0.3]}}
+    with pytest.raises(SpecError, match="the grid has 3 points but budget.max_trials is 2"):
+        run_tuning(job(search_space=grid, strategy={"searcher": "grid"}, budget={"max_trials": 2}))
