@@ -94,7 +94,14 @@ def run_tuning(
         }
     )
 
-    ctx = TrialContext(spec.train, data, pre, tables(data, pre), spec.trial.workers)
+    ctx = TrialContext(
+        spec.train,
+        data,
+        pre,
+        tables(data, pre),
+        spec.trial.workers,
+        every_epoch=spec.strategy.scheduler != "fifo",
+    )
     results = _fit(spec, ctx, warm, run_dir, resume=bool(resume))
 
     rows = leaderboard.rows_from_results(

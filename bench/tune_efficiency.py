@@ -1,0 +1,175 @@
+"""Benchmark: what early stopping and Bayesian search buy, and what a Tune trial costs.
+
+    .venv/bin/python bench/tune_efficiency.py
+
+All on one Ray instance, XGBoost on the bundled breast-cancer data, several seeds:
+  1. ASHA vs random search (FIFO) at equal trials: total boosting rounds run (compute) and
+     the best validation log loss. Goals: ASHA compute <= 0.35x, best within 1% of FIFO's.
+  2. Bayesian (Optuna TPE) vs random: trials until the objective first reaches a target (the
+     20th percentile of everything random search found). Printed, no goal.
+  3. Per-trial wall time of `run_tuning` (trials in Ray Tune, reused actors) vs Optuna
+     optimising the same objective in-process. Goal <= 3x.
+The last line is the per-trial overhead figure; its verdict covers all goals.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ray_apps._ray_runtime import ensure_ray  # noqa: E402
+from ray_apps.training.job import prepare_data, tables, xgb_params  # noqa: E402
+from tuning import run_tuning  # noqa: E402
+from tuning.spec import load_tune_spec  # noqa: E402
+
+SEEDS = (0, 1, 2)
+TRIALS = 24
+ROUNDS = 60
+COMPUTE_GOAL, BEST_GOAL, OVERHEAD_GOAL = 0.35, 0.01, 3.0
+SPACE = {
+    "hyperparameters.params.eta": {"type": "loguniform", "low": 0.05, "high": 0.5},
+    "hyperparameters.params.max_depth": {"type": "randint", "low": 2, "high": 8},
+    "hyperparameters.params.min_child_weight": {"type": "uniform", "low": 1, "high": 6},
+}
+
+
+def job(name, searcher, scheduler, seed, trials=TRIALS, rounds=ROUNDS, storage=None):
+    return {
+        "name": name,
+        "train": {
+            "name": "bench",
+            "dataset": {"source": "sklearn:breast_cancer", "split": {"seed": 0}},
+            "model": {"kind": "xgboost"},
+            "hyperparameters": {"rounds": rounds},
+            "checkpoint": {"every": rounds, "keep": 1},
+            "tracking": {"experiment": "bench-tune"},
+        },
+        "search_space": SPACE,
+        "objective": {"metric": "valid_logloss", "mode": "min"},
+        "strategy": {
+            "searcher": searcher,
+            "scheduler": scheduler,
+            "seed": seed,
+            "grace_period": 2,
+            "reduction_factor": 4,
+        },
+        "budget": {"max_trials": trials, "max_concurrent": 2},
+        "storage": storage,
+    }
+
+
+def own(result):
+    return sorted(
+        (r for r in result.leaderboard if r["source"] == "this job"), key=lambda r: r["trial"]
+    )
+
+
+def trials_to_reach(rows, target):
+    for i, row in enumerate(rows, start=1):
+        if row["objective"] <= target:
+            return i
+    return len(rows) + 1
+
+
+def optuna_per_trial(n: int) -> float:
+    """Optuna in-process on the same objective: XGBoost on the same split and parameters."""
+    import optuna
+    import xgboost as xgb
+
+    spec = load_tune_spec(job("optuna", "bayesian", "fifo", 0)).train
+    data, pre = prepare_data(spec)
+    frames = tables(data, pre)
+    base = xgb_params(spec, data)
+    dtrain = xgb.DMatrix(frames["train"][pre.features], label=frames["train"]["__y"])
+    dvalid = xgb.DMatrix(frames["valid"][pre.features], label=frames["valid"]["__y"])
+
+    def objective(trial):
+        params = base | {
+            "eta": trial.suggest_float("eta", 0.05, 0.5, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 7),
+            "min_child_weight": trial.suggest_float("min_child_weight", 1, 6),
+        }
+        evals: dict = {}
+        xgb.train(
+            params,
+            dtrain,
+            ROUNDS,
+            evals=[(dvalid, "valid")],
+            evals_result=evals,
+            verbose_eval=False,
+        )
+        return evals["valid"]["logloss"][-1]
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=n)
+    return (time.perf_counter() - t0) / n
+
+
+def main() -> int:
+    ensure_ray()
+    with tempfile.TemporaryDirectory() as storage:
+        compute, best_gap, reach_bayes, reach_random, per_trial = [], [], [], [], []
+        for seed in SEEDS:
+            fifo = run_tuning(job(f"fifo-{seed}", "random", "fifo", seed, storage=storage))
+            asha = run_tuning(job(f"asha-{seed}", "random", "asha", seed, storage=storage))
+            t0 = time.perf_counter()
+            bayes = run_tuning(job(f"bayes-{seed}", "bayesian", "fifo", seed, storage=storage))
+            per_trial.append((time.perf_counter() - t0) / TRIALS)
+            fifo_rows, asha_rows, bayes_rows = own(fifo), own(asha), own(bayes)
+            compute.append(
+                sum(r["epochs"] for r in asha_rows) / sum(r["epochs"] for r in fifo_rows)
+            )
+            best_gap.append((asha.best_objective - fifo.best_objective) / fifo.best_objective)
+            target = float(np.percentile([r["objective"] for r in fifo_rows], 20))
+            reach_random.append(trials_to_reach(fifo_rows, target))
+            reach_bayes.append(trials_to_reach(bayes_rows, target))
+            print(
+                f"seed {seed}: ASHA compute {compute[-1]:.2f}x, best {asha.best_objective:.4f} "
+                f"vs FIFO {fifo.best_objective:.4f} ({best_gap[-1]:+.1%}); trials to target "
+                f"{target:.4f}: bayesian {reach_bayes[-1]}, random {reach_random[-1]}",
+                flush=True,
+            )
+    optuna_trial = optuna_per_trial(TRIALS)
+
+    compute_ratio = statistics.mean(compute)
+    worst_gap = max(best_gap)
+    tune_trial = statistics.median(per_trial)
+    overhead = tune_trial / optuna_trial
+    print(
+        f"ASHA compute vs random at {TRIALS} trials: {compute_ratio:.2f}x "
+        f"(goal <= {COMPUTE_GOAL}x); best objective gap, worst seed: {worst_gap:+.2%} "
+        f"(goal <= {BEST_GOAL:.0%})"
+    )
+    print(
+        f"trials to reach target: bayesian {statistics.mean(reach_bayes):.1f} vs random "
+        f"{statistics.mean(reach_random):.1f} (mean over seeds {list(SEEDS)})"
+    )
+    print(
+        f"per trial: run_tuning {tune_trial:.2f} s vs Optuna in-process {optuna_trial:.2f} s "
+        f"= {overhead:.2f}x (goal <= {OVERHEAD_GOAL}x)"
+    )
+    checks = {
+        "asha_compute_ratio": (compute_ratio, "<=", COMPUTE_GOAL, compute_ratio <= COMPUTE_GOAL),
+        "asha_best_gap": (worst_gap, "<=", BEST_GOAL, worst_gap <= BEST_GOAL),
+    }
+    for name, (value, op, goal, ok) in checks.items():
+        print(f"CHECK {name} {value:.3f} goal {op} {goal} {'PASS' if ok else 'MISS'}")
+    ok = overhead <= OVERHEAD_GOAL and all(c[3] for c in checks.values())
+    print(
+        f"RESULT tune_trial_overhead_vs_optuna {overhead:.2f} goal <= {OVERHEAD_GOAL} "
+        f"{'PASS' if ok else 'MISS'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
