@@ -4,6 +4,8 @@
    restarts the workers and they resume from the epoch-3 checkpoint.
 2. Distributed XGBoost on 2 workers, with a worker process killed at round 25: it resumes
    from the round-20 checkpoint.
+3. A short tuning job: Bayesian search (Optuna TPE) with ASHA early stopping over XGBoost
+   hyperparameters; its best trial becomes a model artifact.
 Each leaves a self-contained artifact and an MLflow run.
 
     .venv/bin/python examples/demo.py
@@ -17,7 +19,8 @@ from pathlib import Path
 from rich.console import Console
 
 from ray_apps import load_model, load_train_spec, run_training
-from ray_apps.console import show_training
+from ray_apps.console import show_training, show_tuning
+from tuning import run_tuning
 
 HERE = Path(__file__).resolve().parent
 console = Console(soft_wrap=True)
@@ -35,6 +38,12 @@ def main() -> int:
     xgb["failure"] = {"max_failures": 2, "inject": {"at_epoch": 25, "rank": 1, "mode": "kill"}}
     xgb_result = run_training(xgb)
     show_training(xgb_result, "XGBoost")
+
+    console.rule("[bold]3. Tuning: Bayesian search + ASHA early stopping")
+    tuned = run_tuning(HERE / "tune_xgboost.yaml")
+    show_tuning(tuned)
+    stopped = sum(r["stopped_early"] for r in tuned.leaderboard)
+    console.print(f"ASHA stopped {stopped} of {len(tuned.leaderboard)} trials early")
 
     model = load_model(result.artifact_path)
     rows = model.info.feature_names

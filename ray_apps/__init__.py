@@ -8,6 +8,9 @@ The notebook API::
     result.metrics, result.artifact_path, result.mlflow_run_id
     model = load_model(result.artifact_path)
     model.predict(rows)
+
+    from ray_apps import run_tuning
+    tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
 
 from ray_apps.artifact import Model, load_model
@@ -34,5 +37,20 @@ __all__ = [
     "TrainingError",
     "load_model",
     "load_train_spec",
+    "load_tune_spec",
     "run_training",
+    "run_tuning",
+    "TuneJobSpec",
+    "TuneResult",
 ]
+
+# The tuning package builds on this one: import it on first use, not at import time.
+_TUNING = {"run_tuning", "TuneJobSpec", "TuneResult", "load_tune_spec"}
+
+
+def __getattr__(name: str):
+    if name in _TUNING:
+        import tuning
+
+        return getattr(tuning, name)
+    raise AttributeError(f"module 'ray_apps' has no attribute {name!r}")

@@ -37,3 +37,16 @@ def test_python_m_entry_point_is_the_same_command(tmp_path):
         text=True,
     )
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_tune_bad_spec_exits_2(tmp_path):
+    bad = tmp_path / "tune.yaml"
+    bad.write_text(
+        "name: t\ntrain: {name: x, dataset: {source: sklearn:iris}, model: {kind: torch},"
+        " hyperparameters: {epochs: 2}}\nobjective: {metric: val_loss, mode: min}\n"
+        "search_space: {hyperparameters.lr: {type: uniform, low: 0.1, high: 0.5}}\n"
+        "strategy: {searcher: grid}\n"
+    )
+    out = run("tune", "--config", str(bad))
+    assert out.returncode == 2 and "searcher grid visits listed values only" in out.stderr
+    assert run("tune").returncode == 2

@@ -17,7 +17,11 @@ def test_public_names():
             "TrainingError",
             "load_model",
             "load_train_spec",
+            "load_tune_spec",
             "run_training",
+            "run_tuning",
+            "TuneJobSpec",
+            "TuneResult",
         ]
     )
     for name in ray_apps.__all__:
