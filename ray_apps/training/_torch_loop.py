@@ -87,6 +87,11 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
         t.to(device) for t in _tensors(session.frame("valid"), config["n_features"], classification)
     )
     session.started(start_epoch)
+    if session.rank == 0 and device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        print(
+            f"[raymaker] training on {device} ({name}), {session.world_size} worker(s)", flush=True
+        )
 
     batch_size, epochs = config["batch_size"], config["epochs"]
     for epoch in range(start_epoch, epochs + 1):
