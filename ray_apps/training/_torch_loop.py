@@ -35,8 +35,9 @@ def _optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim
     return cls(params, lr=lr, weight_decay=weight_decay)
 
 
-def _all_reduce_sum(values: list[float]) -> list[float]:
-    t = torch.tensor(values, dtype=torch.float64)
+def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
+    # On the training device: NCCL reduces CUDA tensors only (a CPU tensor fails there).
+    t = torch.tensor(values, dtype=torch.float64, device=device)
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
@@ -118,7 +119,7 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
             vloss = loss_fn(out, y_valid if classification else y_valid.unsqueeze(1))
             correct = float((out.argmax(1) == y_valid).sum()) if classification else 0.0
         tl, ts, vl, vc, vn = _all_reduce_sum(
-            [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)]
+            [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)], device
         )
         metrics = {
             "epoch": epoch,
