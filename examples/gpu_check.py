@@ -64,11 +64,12 @@ def run(workers: int, gpu_per_worker: float) -> None:
 
         log = RunLog(run_dir)
         starts = [a["start_epoch"] for a in log.attempts()]
+        epochs = [h["epoch"] for h in log.history()]
         model = model_from_checkpoint(spec, data, pre, result.checkpoint)
         metrics = evaluate(model, data.test)
     print(
         f"GPU CHECK workers={workers} gpu/worker={gpu_per_worker}: starts at epochs {starts}, "
-        f"epochs {[h['epoch'] for h in log.history()]}, test accuracy {metrics['accuracy']:.3f}, "
+        f"epochs {epochs}, test accuracy {metrics['accuracy']:.3f}, "
         f"{elapsed:.1f} s",
         flush=True,
     )

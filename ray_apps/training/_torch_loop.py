@@ -65,19 +65,22 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
     model = build_model(
         config["class_path"], config["n_features"], config["n_outputs"], config["model_params"]
     )
-    optimizer = _optimizer(
-        config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
-    )
-    start_epoch, last_metrics = 1, None
+    start_epoch, last_metrics, state = 1, None, None
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
             state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"] + 1
         last_metrics = state.get("metrics")
     model = session.prepare_model(model)
+    # The optimizer is made (and its state loaded) after the model moved to its device, so
+    # Adam's moments follow it there: loading them first left them on the CPU (seen on a GPU).
+    optimizer = _optimizer(
+        config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
+    )
+    if state:
+        optimizer.load_state_dict(state["optimizer"])
     loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
 
     device = session.device()
