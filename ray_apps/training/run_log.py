@@ -40,12 +40,15 @@ class RunLog:
     def save_job(self, job: dict[str, Any]) -> None:
         self._write("job.json", job)
 
-    def job(self) -> dict[str, Any] | None:
-        path = f"{self._root}/job.json"
+    def _read(self, relpath: str) -> Any | None:
+        path = f"{self._root}/{relpath}"
         if not self._fs.exists(path):
             return None
         with self._fs.open(path) as f:
             return json.load(f)
+
+    def job(self) -> dict[str, Any] | None:
+        return self._read("job.json")
 
     def attempt_started(self, start_epoch: int) -> None:
         self._write(
@@ -69,11 +72,7 @@ class RunLog:
 
     def last_checkpoint(self) -> dict[str, Any] | None:
         """``{"epoch", "name"}`` of the newest checkpoint whose upload finished, if any."""
-        path = f"{self._root}/last_checkpoint.json"
-        if not self._fs.exists(path):
-            return None
-        with self._fs.open(path) as f:
-            return json.load(f)
+        return self._read("last_checkpoint.json")
 
     def claim_fault(self, epoch: int) -> bool:
         """True the first time only: the injected fault fires once per run."""
