@@ -71,6 +71,7 @@ class Endpoint:
         reply = await self._core.handle(
             request.method, path, request.headers, request.body, _request_id(request)
         )
+        reply.headers.pop("x-request-id", None)  # Serve sets it on every response itself
         return Response(_dumps(reply.payload), reply.status, reply.headers, "application/json")
 
     def check_health(self) -> None:

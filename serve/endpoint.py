@@ -46,7 +46,8 @@ class _Call:
 
     model: str = "-"
     version: str = "-"
-    inputs: Any = None
+    inputs: Any = None  # the parsed feature matrix
+    body: bytes | None = None  # the raw body, captured when it did not parse
 
 
 class EndpointCore:
@@ -100,7 +101,8 @@ class EndpointCore:
         name = route.name if route else "unknown"
         if self.metrics is not None:
             self.metrics.observe(call.model, call.version, name, reply.status, ms)
-        if call.inputs is not None and self.capture is not None and self.capture.sampled():
+        if call.body is not None and self.capture is not None and self.capture.sampled():
+            inputs = call.inputs.tolist() if call.inputs is not None else _text(call.body)
             self.capture.add(
                 request_id=request_id,
                 model=call.model,
@@ -108,7 +110,7 @@ class EndpointCore:
                 protocol=name,
                 status=reply.status,
                 latency_ms=ms,
-                inputs=call.inputs.tolist(),
+                inputs=inputs,
                 outputs=reply.payload,
             )
         return reply
@@ -127,7 +129,7 @@ class EndpointCore:
         if route.name in ("v1_predict", "v2_infer"):
             model = await self._model(p["name"], p.get("version"))
             call.model, call.version = model.name, str(model.version)
-            body = await self._body(headers, read_body)
+            body = call.body = await self._body(headers, read_body)
             if route.name == "v1_predict":
                 x = protocol_v1.parse_request(body, model.features)
                 call.inputs = x
@@ -214,6 +216,10 @@ def _with_batch(reply: Reply, batch: int) -> Reply:
     if batch:
         reply.headers["x-raymaker-batch-requests"] = str(batch)
     return reply
+
+
+def _text(body: bytes, limit: int = 10_000) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
 
 
 def _header_length(headers: Mapping[str, str]) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import os
 
 import httpx
 import pytest
@@ -11,6 +11,16 @@ from _factories import xgboost_artifact
 from ray_apps import registry
 
 PORT = 8123
+KEY = "test-key-0123456789"
+
+# Replicas report load every 10 s by default: too slow for scaling tests. Ray reads these when
+# it starts, so they are set while pytest collects, before the session's Ray exists.
+for _var in (
+    "RAY_SERVE_REPLICA_AUTOSCALING_METRIC_PUSH_INTERVAL_S",
+    "RAY_SERVE_HANDLE_AUTOSCALING_METRIC_PUSH_INTERVAL_S",
+):
+    os.environ.setdefault(_var, "0.5")
+os.environ.setdefault("RAYMAKER_TEST_KEYS", KEY)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +59,25 @@ def client(endpoint):
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def replicas(app: str) -> int:
+    """Running replicas of an application's endpoint deployment."""
+    from ray import serve
+
+    status = serve.status().applications.get(app)
+    if status is None:
+        return 0
+    dep = status.deployments["endpoint"]
+    return dep.replica_states.get("RUNNING", 0)
+
+
+def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.1):
+    """Poll ``condition`` until it returns truthy; fail naming ``what`` after the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
