@@ -4,15 +4,14 @@
 
 One row per sampled call: ``ts`` (UTC), ``request_id``, ``model``, ``version``, ``protocol``,
 ``status``, ``latency_ms``, ``inputs`` (JSON rows in feature order), ``outputs`` (JSON answer or
-error). The request path only appends to an in-memory queue; a background thread writes every
-``flush_interval_s`` or ``flush_rows``, and ``close()`` drains the queue, so a clean shutdown
+error). The request path only appends to an in-memory buffer; a background thread writes every
+``flush_interval_s`` or ``flush_rows``, and ``close()`` writes what is left, so a clean shutdown
 loses no sampled record. Read it back with ``pandas.read_parquet(path)`` (hive partitions).
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import random
 import threading
 import time
@@ -52,7 +51,12 @@ class CaptureWriter:
         self._interval = flush_interval_s
         self._flush_rows = flush_rows
         self._rng = rng or random.Random()
-        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        # The request path appends under a lock and returns; the writer thread wakes every
+        # interval (or when the buffer is full) and takes the whole buffer at once, so the
+        # serving thread never waits on I/O and is not woken per record.
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._closed = False
         self.written = 0
         self._thread = threading.Thread(target=self._run, name="raymaker-capture", daemon=True)
@@ -75,50 +79,48 @@ class CaptureWriter:
         inputs: Any,
         outputs: Any,
     ) -> None:
-        """Queue one record (never blocks on I/O)."""
-        self._queue.put(
-            {
-                "ts": datetime.now(UTC),
-                "request_id": request_id,
-                "model": model,
-                "version": str(version),
-                "protocol": protocol,
-                "status": int(status),
-                "latency_ms": float(latency_ms),
-                "inputs": inputs,
-                "outputs": outputs,
-            }
-        )
+        """Queue one record (never blocks on I/O); ``inputs`` may be an array or JSON-able."""
+        record = {
+            "ts": time.time(),
+            "request_id": request_id,
+            "model": model,
+            "version": str(version),
+            "protocol": protocol,
+            "status": int(status),
+            "latency_ms": float(latency_ms),
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+        with self._lock:
+            self._buffer.append(record)
+            full = len(self._buffer) >= self._flush_rows
+        if full:
+            self._wake.set()
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Stop sampling, write every queued record, and stop the thread."""
+        """Stop sampling, write every buffered record, and stop the thread."""
         if self._closed:
             return
         self._closed = True
+        self._wake.set()
         if self._thread.is_alive():
-            self._queue.put(None)
             self._thread.join(timeout_s)
 
     def alive(self) -> bool:
         return self.share == 0 or self._closed or self._thread.is_alive()
 
     def _run(self) -> None:
-        pending: list[dict[str, Any]] = []
-        deadline = time.monotonic() + self._interval
         while True:
-            try:
-                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                item = ...
-            if item is None:
-                self._write(pending)
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            with self._lock:
+                records, self._buffer = self._buffer, []
+            self._write(records)
+            if self._closed:
+                with self._lock:  # anything added while closing
+                    records, self._buffer = self._buffer, []
+                self._write(records)
                 return
-            if item is not ...:
-                pending.append(item)
-            if len(pending) >= self._flush_rows or time.monotonic() >= deadline:
-                self._write(pending)
-                pending = []
-                deadline = time.monotonic() + self._interval
 
     def _write(self, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -128,6 +130,7 @@ class CaptureWriter:
 
         groups: dict[Path, list[dict[str, Any]]] = defaultdict(list)
         for r in records:
+            r["ts"] = datetime.fromtimestamp(r["ts"], UTC)
             groups[partition(self.path, r["model"], r["version"], r["ts"])].append(r)
         for folder, rows in groups.items():
             folder.mkdir(parents=True, exist_ok=True)
@@ -156,4 +159,8 @@ def partition(root: Path, model: str, version: str, ts: datetime) -> Path:
 
 
 def _dumps(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "tolist"):  # a numpy feature matrix, converted here, off the request path
+        value = value.tolist()
+    return json.dumps(value, separators=(",", ":"))

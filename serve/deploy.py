@@ -78,7 +78,9 @@ def deploy(
     message = use_fast_ingress()
     ensure_ray()
     serve.start(http_options={"host": host, "port": port})
-    serve.run(build(args), name=spec.name, route_prefix=spec.route_prefix)
+    # Per-request access log lines cost the replica more than the model call; errors still log.
+    logging = {"enable_access_log": False, "log_level": "WARNING"}
+    serve.run(build(args), name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
     prefix = spec.route_prefix.rstrip("/")
     return EndpointInfo(
         name=spec.name,

@@ -102,7 +102,7 @@ class EndpointCore:
         if self.metrics is not None:
             self.metrics.observe(call.model, call.version, name, reply.status, ms)
         if call.body is not None and self.capture is not None and self.capture.sampled():
-            inputs = call.inputs.tolist() if call.inputs is not None else _text(call.body)
+            inputs = call.inputs if call.inputs is not None else _text(call.body)
             self.capture.add(
                 request_id=request_id,
                 model=call.model,
