@@ -79,28 +79,28 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def process(cmd: list[str], ready_url: str, env: dict | None = None, cwd: Path | None = None):
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        cmd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    try:
-        wait_http(ready_url, alive=lambda: proc.poll() is None)
-        yield
-    except TimeoutError:
-        log.seek(0)
-        print(log.read()[-3000:])
-        raise
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
         try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_http(ready_url, alive=lambda: proc.poll() is None)
+            yield
+        except TimeoutError:
+            log.seek(0)
+            print(log.read()[-3000:])
+            raise
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def run_clients(name: str, url: str, body: dict, headers: dict | None = None) -> dict:
