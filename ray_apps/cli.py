@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ray_apps._cli_serving import register_commands
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
@@ -41,6 +42,9 @@ def train(
         raise SpecError("give --config <job.yaml>, or --resume <run> to continue a run")
     result = run_training(str(config) if config else None, resume=resume, storage=storage)
     show_training(result)
+
+
+register_commands(app)  # raymaker registry …, raymaker deploy
 
 
 def main(argv: list[str] | None = None) -> None:
