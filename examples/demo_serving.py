@@ -25,7 +25,12 @@ from serve.ingress import use_fast_ingress  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 console = Console(soft_wrap=True, highlight=False)
-say = lambda *a: console.print(*a, markup=False)  # noqa: E731  answers hold [brackets]
+
+
+def say(*parts) -> None:
+    console.print(*parts, markup=False)  # server answers hold [brackets] that are not markup
+
+
 KEY_ENV = "RAYMAKER_DEMO_API_KEYS"
 
 
