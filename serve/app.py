@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 import numpy as np
 from ray import serve
-from starlette.requests import Request
-from starlette.responses import Response
 
+from serve._asgi import make_asgi
 from serve.capture import CaptureWriter
 from serve.endpoint import EndpointCore, Predictor
 from serve.served_model import Prediction, ServedModel
@@ -32,6 +30,7 @@ logger = logging.getLogger("ray.serve")
 
 
 @serve.deployment(name="endpoint", health_check_period_s=5, graceful_shutdown_timeout_s=20)
+@serve.ingress()
 class Endpoint:
     """``settings``: key_digests, max_body_bytes, tracking_uri, capture, batching (plain dicts)."""
 
@@ -63,16 +62,8 @@ class Endpoint:
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
         logger.info("serving %s", ", ".join(f"{m.name}:{m.version}" for m in models.values()))
 
-    async def __call__(self, request: Request) -> Response:
-        path = request.url.path
-        root = request.scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        reply = await self._core.handle(
-            request.method, path, request.headers, request.body, _request_id(request)
-        )
-        reply.headers.pop("x-request-id", None)  # Serve sets it on every response itself
-        return Response(_dumps(reply.payload), reply.status, reply.headers, "application/json")
+    def __serve_build_asgi_app__(self):
+        return make_asgi(self._core, _request_id)
 
     def check_health(self) -> None:
         if not self._core.models:
@@ -130,15 +121,9 @@ def build(args: dict[str, Any]) -> serve.Application:
     return Endpoint.options(**opts).bind(args["settings"])
 
 
-def _request_id(request: Request) -> str:
+def _request_id() -> str:
+    """The id Serve gave this request (it echoes it as ``x-request-id``)."""
     try:
-        rid = serve.context._get_serve_request_context().request_id
+        return serve.context._get_serve_request_context().request_id
     except Exception:  # outside a Serve request (never in practice)
-        rid = ""
-    return rid or request.headers.get("x-request-id") or uuid.uuid4().hex
-
-
-def _dumps(payload: Any) -> bytes:
-    import json
-
-    return json.dumps(payload, separators=(",", ":")).encode()
+        return ""
