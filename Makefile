@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
 
-.PHONY: setup lint format test test-unit demo bench clean
+.PHONY: setup lint format test test-unit demo bench bench-serve clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,9 @@ demo: setup
 
 bench: setup
 	$(PY) bench/train_scaling.py
+
+bench-serve: setup
+	$(PY) bench/serve_latency.py
 
 clean:
 	rm -rf $(VENV) raymaker_data .pytest_cache .ruff_cache

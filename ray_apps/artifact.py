@@ -103,8 +103,18 @@ class Model:
             raise DataError("predict_proba needs a classifier; this model is a regressor")
         return self._raw(rows)
 
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (classifier) or values (regressor) for a 2-D float array whose
+        columns are the features in ``info.feature_names`` order: the serving fast path,
+        without building a DataFrame."""
+        return self._raw_features(self.info.preprocessor.transform_array(x))
+
     def _raw(self, rows: Any) -> np.ndarray:
-        x = self.info.preprocessor.transform(_as_frame(rows, self.info.feature_names))
+        return self._raw_features(
+            self.info.preprocessor.transform(_as_frame(rows, self.info.feature_names))
+        )
+
+    def _raw_features(self, x: np.ndarray) -> np.ndarray:
         if self.info.kind == "torch":
             import torch
 
@@ -114,9 +124,8 @@ class Model:
                 out = np.exp(out - out.max(axis=1, keepdims=True))
                 return out / out.sum(axis=1, keepdims=True)
             return self.info.preprocessor.decode_regression(out[:, 0])
-        import xgboost as xgb
-
-        out = self._predictor.predict(xgb.DMatrix(x, feature_names=self.info.feature_names))
+        # inplace_predict skips the DMatrix copy; columns are already in training order.
+        out = self._predictor.inplace_predict(x, validate_features=False)
         out = np.asarray(out, dtype=np.float64)
         if self.info.task == "classification" and out.ndim == 1:
             return np.stack([1.0 - out, out], axis=1)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from ray_apps._cli_serving import register_commands
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
@@ -59,6 +60,9 @@ def tune(
         raise SpecError("give --config <tune.yaml>, or --resume <run> to continue a tuning job")
     result = run_tuning(str(config) if config else None, resume=resume, storage=storage)
     show_tuning(result)
+
+
+register_commands(app)  # raymaker registry …, raymaker deploy
 
 
 def main(argv: list[str] | None = None) -> None:

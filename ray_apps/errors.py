@@ -5,6 +5,10 @@
     ├── DataError                 the data cannot be used as declared         (400, exit 2)
     ├── NotFoundError             a run, artifact, model or version is absent (404, exit 2)
     ├── ArtifactIntegrityError    an artifact fails its checksum manifest     (409, exit 1)
+    ├── ApprovalError             a version is not approved / bad transition  (409, exit 2)
+    ├── AuthenticationError       no or malformed API key                     (401, exit 2)
+    ├── PermissionDeniedError     an API key that is not accepted             (403, exit 2)
+    ├── PayloadTooLargeError      a request body over the endpoint's limit    (413, exit 2)
     └── TrainingError             the training run failed after its retries   (500, exit 1)
 
 Every message names the bad value, what was allowed, and how to fix it. The CLI prints the
@@ -46,6 +50,34 @@ class ArtifactIntegrityError(RaymakerError):
     """An artifact's files do not match its checksum manifest."""
 
     http_status = 409
+
+
+class ApprovalError(RaymakerError):
+    """A model version is not approved for what was asked, or cannot move to that status."""
+
+    http_status = 409
+    exit_code = 2
+
+
+class AuthenticationError(RaymakerError):
+    """A request carries no API key, or not as ``Authorization: Bearer <key>``."""
+
+    http_status = 401
+    exit_code = 2
+
+
+class PermissionDeniedError(RaymakerError):
+    """A request's API key is not one the endpoint accepts."""
+
+    http_status = 403
+    exit_code = 2
+
+
+class PayloadTooLargeError(RaymakerError):
+    """A request body is larger than the endpoint's ``max_body_bytes``."""
+
+    http_status = 413
+    exit_code = 2
 
 
 class TrainingError(RaymakerError, RuntimeError):

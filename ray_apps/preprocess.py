@@ -56,7 +56,11 @@ class Preprocessor:
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
             raise DataError(f"missing feature columns {missing}; the model expects {self.features}")
-        x = frame[self.features].to_numpy(dtype=np.float32)
+        return self.transform_array(frame[self.features].to_numpy(dtype=np.float32))
+
+    def transform_array(self, x: np.ndarray) -> np.ndarray:
+        """The same for a 2-D array whose columns are already in ``features`` order."""
+        x = np.asarray(x, dtype=np.float32)
         if self.scale_features:
             x = (x - np.asarray(self.means, np.float32)) / np.asarray(self.stds, np.float32)
         return x

@@ -1,0 +1,31 @@
+"""The model registry with approval, on MLflow's model registry (see ``registry.py``)."""
+
+from ray_apps.registry.approval import Decision, deployable, transition
+from ray_apps.registry.registry import (
+    ModelVersion,
+    approve,
+    fetch_artifact,
+    get_version,
+    list_models,
+    list_versions,
+    parse_ref,
+    register,
+    reject,
+    resolve_for_deploy,
+)
+
+__all__ = [
+    "Decision",
+    "ModelVersion",
+    "approve",
+    "deployable",
+    "fetch_artifact",
+    "get_version",
+    "list_models",
+    "list_versions",
+    "parse_ref",
+    "register",
+    "reject",
+    "resolve_for_deploy",
+    "transition",
+]

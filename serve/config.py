@@ -1,0 +1,144 @@
+"""The endpoint spec: which registered models an endpoint serves, and how.
+
+    name: cancer                     # the Ray Serve application name
+    route_prefix: /                  # V1 / V2 routes live under it
+    models:
+      - name: cancer                 # a registered model
+        version: 3                   # default: its newest Approved version
+        force: false                 # deploy a non-Approved version (explicit, logged)
+    autoscaling: {min_replicas: 1, max_replicas: 4, target_ongoing_requests: 2}
+    batching: {max_batch_size: 1}    # > 1 turns on dynamic batching (adds up to the wait)
+    auth: {api_key_envs: [RAYMAKER_API_KEYS]}   # env var NAMES; each holds comma-separated keys
+    capture: {percent: 10}           # share of requests written as Parquet for monitoring
+    max_body_bytes: 1048576          # larger bodies get 413
+
+Unknown keys are rejected; ``load_endpoint_spec`` reads YAML, ``parse_spec`` takes a dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ray_apps.errors import SpecError
+from ray_apps.spec import load_yaml, parse_spec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(_Strict):
+    """One registered model served by the endpoint."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    version: int | None = Field(None, ge=1, description="default: the newest Approved version")
+    force: bool = Field(False, description="serve a version that is not Approved")
+
+
+class AutoscalingSpec(_Strict):
+    """Ray Serve's request-based autoscaler; ``min_replicas: 0`` scales to zero."""
+
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int = Field(1, ge=1)
+    initial_replicas: int | None = Field(None, ge=0)
+    target_ongoing_requests: float = Field(2.0, gt=0)
+    upscale_delay_s: float = Field(3.0, ge=0)
+    downscale_delay_s: float = Field(60.0, ge=0)
+    downscale_to_zero_delay_s: float | None = Field(None, ge=0)
+    look_back_period_s: float = Field(12.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingSpec:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"autoscaling.max_replicas {self.max_replicas} is below min_replicas "
+                f"{self.min_replicas}; raise max_replicas or lower min_replicas"
+            )
+        return self
+
+    def to_serve(self) -> dict[str, Any]:
+        """Ray Serve's ``autoscaling_config`` as it spells it."""
+        return self.model_dump(exclude_none=True)
+
+
+class BatchingSpec(_Strict):
+    """Dynamic batching with ``ray.serve.batch``: off at ``max_batch_size: 1``."""
+
+    max_batch_size: int = Field(1, ge=1, le=4096)
+    batch_wait_timeout_s: float = Field(0.002, ge=0, le=1)
+
+
+class AuthSpec(_Strict):
+    """API keys from environment variables (names here, never the secrets)."""
+
+    api_key_envs: list[str] = Field(default_factory=list)
+
+    def key_digests(self, environ: dict[str, str] | None = None) -> list[str]:
+        """sha256 of every key the named variables hold; what replicas compare against."""
+        env = os.environ if environ is None else environ
+        digests = []
+        for var in self.api_key_envs:
+            if not env.get(var, "").strip():
+                raise SpecError(
+                    f"auth.api_key_envs names {var!r} but that environment variable is empty "
+                    f"or unset; export {var}=<key>[,<key>…] or remove it from api_key_envs"
+                )
+            for key in env[var].split(","):
+                if key.strip():
+                    digests.append(hashlib.sha256(key.strip().encode()).hexdigest())
+        return sorted(set(digests))
+
+
+class CaptureSpec(_Strict):
+    """Sample ``percent`` of requests and responses into Parquet under ``path``."""
+
+    percent: float = Field(0.0, ge=0, le=100)
+    path: str | None = Field(None, description="default: $RAYMAKER_HOME/capture")
+    flush_interval_s: float = Field(2.0, gt=0)
+    flush_rows: int = Field(5000, ge=1)
+
+
+class EndpointSpec(_Strict):
+    """A Ray Serve application serving registered models over KServe V1 and OIP V2."""
+
+    name: str = Field("raymaker", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    route_prefix: str = Field("/", pattern=r"^/")
+    models: list[ModelRef] = Field(min_length=1)
+    autoscaling: AutoscalingSpec = AutoscalingSpec()
+    max_ongoing_requests: int = Field(32, ge=1)
+    batching: BatchingSpec = BatchingSpec()
+    auth: AuthSpec = AuthSpec()
+    capture: CaptureSpec = CaptureSpec()
+    max_body_bytes: int = Field(1 << 20, ge=256)
+    tracking_uri: str | None = Field(None, description="MLflow registry; default: embedded")
+    num_cpus: float = Field(0.5, gt=0, description="CPU slots per replica")
+
+    @model_validator(mode="after")
+    def _unique_models(self) -> EndpointSpec:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"models lists {dupes} more than once; an endpoint serves one version of each "
+                "model: keep one entry per name (deploy another endpoint for a second version)"
+            )
+        return self
+
+
+def load_endpoint_spec(path: str | Path) -> EndpointSpec:
+    """Read and validate an endpoint YAML file."""
+    return parse_spec(EndpointSpec, load_yaml(path), source=str(path))
+
+
+def endpoint_spec(data: EndpointSpec | dict[str, Any] | str | Path) -> EndpointSpec:
+    """An EndpointSpec from itself, a dict, or a YAML path."""
+    if isinstance(data, EndpointSpec):
+        return data
+    if isinstance(data, dict):
+        return parse_spec(EndpointSpec, data, source="endpoint spec")
+    return load_endpoint_spec(data)

@@ -1,0 +1,231 @@
+"""What an endpoint replica does with one HTTP request, independent of Ray Serve.
+
+``EndpointCore.handle`` takes the method, path, headers and a body reader and returns a
+``Reply`` (status, JSON payload, headers). Every error is a ``RaymakerError`` mapped to its
+status with ``{"error": "..."}``; anything unexpected becomes a logged 500 and never takes the
+replica down. ``serve.app`` wraps this in a Ray Serve deployment; unit tests call it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ray_apps.errors import (
+    ApprovalError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RaymakerError,
+    SpecError,
+)
+from serve import protocol_v1, protocol_v2, routes
+from serve.auth import check_bearer
+from serve.capture import CaptureWriter
+from serve.served_model import Prediction, ServedModel
+
+logger = logging.getLogger("raymaker.serve")
+Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
+
+
+@dataclass
+class Reply:
+    status: int
+    payload: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Call:
+    """What one request resolved to, for metrics and capture."""
+
+    model: str = "-"
+    version: str = "-"
+    inputs: Any = None  # the parsed feature matrix
+    body: bytes | None = None  # the raw body, captured when it did not parse
+
+
+class EndpointCore:
+    def __init__(
+        self,
+        *,
+        key_digests: tuple[str, ...] = (),
+        max_body_bytes: int = 1 << 20,
+        tracking_uri: str | None = None,
+        capture: CaptureWriter | None = None,
+        metrics: Any = None,
+        version: str = "0.1.0",
+    ):
+        self.key_digests = tuple(key_digests)
+        self.max_body_bytes = max_body_bytes
+        self.tracking_uri = tracking_uri
+        self.capture = capture
+        self.metrics = metrics
+        self.version = version
+        self.models: dict[str, ServedModel] = {}
+        self.predictors: dict[str, Predictor] = {}
+
+    def set_models(
+        self, models: dict[str, ServedModel], predictors: dict[str, Predictor] | None = None
+    ) -> None:
+        """Swap the served versions in one assignment: requests see old or new, never neither."""
+        predictors = predictors or {}
+        self.predictors = {n: predictors.get(n) or _direct(m) for n, m in models.items()}
+        self.models = dict(models)
+
+    async def handle(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        read_body: Callable[[], Awaitable[bytes]],
+        request_id: str,
+    ) -> Reply:
+        start = time.perf_counter()
+        route = routes.match(method, path)
+        call = _Call()
+        try:
+            reply = await self._dispatch(route, method, path, headers, read_body, request_id, call)
+        except RaymakerError as err:
+            reply = Reply(err.http_status, {"error": str(err)})
+        except Exception:  # a bug, not bad input: answer 500, keep the replica serving
+            logger.exception("unexpected error on %s %s (request %s)", method, path, request_id)
+            reply = Reply(500, {"error": f"internal error; see the replica log, {request_id}"})
+        reply.headers["x-request-id"] = request_id
+        ms = (time.perf_counter() - start) * 1000
+        name = route.name if route else "unknown"
+        if self.metrics is not None:
+            self.metrics.observe(call.model, call.version, name, reply.status, ms)
+        if call.body is not None and self.capture is not None and self.capture.sampled():
+            inputs = call.inputs if call.inputs is not None else _text(call.body)
+            self.capture.add(
+                request_id=request_id,
+                model=call.model,
+                version=call.version,
+                protocol=name,
+                status=reply.status,
+                latency_ms=ms,
+                inputs=inputs,
+                outputs=reply.payload,
+            )
+        return reply
+
+    async def _dispatch(self, route, method, path, headers, read_body, request_id, call) -> Reply:
+        if route is None:
+            raise NotFoundError(
+                f"no route {method} {path}; this endpoint serves /v1/models/<name>[:predict], "
+                "/v2/models/<name>[/versions/<v>][/infer|/ready] and /v2/health/{live,ready}"
+            )
+        if route.name == "method_not_allowed":
+            return Reply(405, {"error": f"{method} is not allowed on {path}"})
+        if route.name not in routes.OPEN:
+            check_bearer(headers.get("authorization"), self.key_digests)
+        p = route.params
+        if route.name in ("v1_predict", "v2_infer"):
+            model = await self._model(p["name"], p.get("version"))
+            call.model, call.version = model.name, str(model.version)
+            body = call.body = await self._body(headers, read_body)
+            if route.name == "v1_predict":
+                x = protocol_v1.parse_request(body, model.features)
+                call.inputs = x
+                pred, batch = await self.predictors[model.name](x)
+                return _with_batch(Reply(200, protocol_v1.build_response(model, pred)), batch)
+            req = protocol_v2.parse_request(body, model.features, _header_length(headers))
+            call.inputs = req.x
+            pred, batch = await self.predictors[model.name](req.x)
+            payload = protocol_v2.build_response(model, pred, req, request_id)
+            return _with_batch(Reply(200, payload), batch)
+        if route.name in ("live", "ready"):
+            ready = route.name == "live" or bool(self.models)
+            return Reply(200 if ready else 503, {route.name: ready})
+        if route.name == "v2_server":
+            return Reply(200, protocol_v2.server_metadata(self.version))
+        if route.name == "v1_models":
+            return Reply(200, {"models": sorted(self.models)})
+        if route.name in ("v1_model", "v2_model", "v2_model_ready"):
+            model = await self._model(p["name"], p.get("version"))
+            if route.name == "v1_model":
+                return Reply(200, protocol_v1.model_status(model))
+            if route.name == "v2_model":
+                return Reply(200, protocol_v2.model_metadata(model))
+            return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
+        from serve import registry_routes
+
+        body = await self._body(headers, read_body) if method == "POST" else b""
+        return Reply(200, await registry_routes.handle(route, body, self.tracking_uri))
+
+    async def _model(self, name: str, version: str | None) -> ServedModel:
+        model = self.models.get(name)
+        if model is None:
+            raise NotFoundError(
+                f"model {name!r} is not served here; served models are {sorted(self.models)}"
+            )
+        if version is None or version == str(model.version):
+            return model
+        if not version.isdigit():
+            raise SpecError(f"version {version!r} must be a positive integer")
+        status = await asyncio.to_thread(self._registry_status, name, int(version))
+        if status not in (None, "Approved"):
+            raise ApprovalError(
+                f"{name}:{version} is {status}; only Approved versions are served (this "
+                f"endpoint serves {name}:{model.version}); approve it and roll it out"
+            )
+        raise NotFoundError(
+            f"{name}:{version} is not served here; this endpoint serves {name}:{model.version}"
+        )
+
+    def _registry_status(self, name: str, version: int) -> str | None:
+        from ray_apps import registry
+
+        try:
+            return registry.get_version(name, version, tracking_uri=self.tracking_uri).status
+        except RaymakerError:
+            return None
+
+    async def _body(
+        self, headers: Mapping[str, str], read_body: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLargeError(self._too_large(int(declared)))
+        body = await read_body()
+        if len(body) > self.max_body_bytes:
+            raise PayloadTooLargeError(self._too_large(len(body)))
+        return body
+
+    def _too_large(self, n: int) -> str:
+        return (
+            f"the request body has {n} bytes; this endpoint accepts at most "
+            f"{self.max_body_bytes} (max_body_bytes): send fewer rows per request"
+        )
+
+
+def _direct(model: ServedModel) -> Predictor:
+    async def predict(x: np.ndarray) -> tuple[Prediction, int]:
+        return model.predict(x), 0
+
+    return predict
+
+
+def _with_batch(reply: Reply, batch: int) -> Reply:
+    if batch:
+        reply.headers["x-raymaker-batch-requests"] = str(batch)
+    return reply
+
+
+def _text(body: bytes, limit: int = 10_000) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+def _header_length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("inference-header-content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise SpecError(f"Inference-Header-Content-Length {value!r} must be an integer")
+    return int(value)

@@ -1,0 +1,38 @@
+"""Per model/version request count, latency and errors, through Ray's Prometheus metrics.
+
+Ray exports them on each node's metrics port (``ray metrics launch-prometheus`` scrapes it) as
+``ray_raymaker_requests_total``, ``ray_raymaker_request_errors_total`` and
+``ray_raymaker_request_latency_ms`` with tags ``model``, ``version``, ``route``, ``code``.
+"""
+
+from __future__ import annotations
+
+_BOUNDARIES = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000]
+
+
+class EndpointMetrics:
+    """Counters and a latency histogram; created inside a replica (needs Ray)."""
+
+    def __init__(self) -> None:
+        from ray.serve import metrics
+
+        keys = ("model", "version", "route", "code")
+        self._requests = metrics.Counter(
+            "raymaker_requests", description="Inference and registry requests.", tag_keys=keys
+        )
+        self._errors = metrics.Counter(
+            "raymaker_request_errors", description="Requests answered 4xx/5xx.", tag_keys=keys
+        )
+        self._latency = metrics.Histogram(
+            "raymaker_request_latency_ms",
+            description="Time in the replica per request (ms).",
+            boundaries=_BOUNDARIES,
+            tag_keys=("model", "version", "route"),
+        )
+
+    def observe(self, model: str, version: str, route: str, code: int, ms: float) -> None:
+        tags = {"model": model, "version": version, "route": route, "code": str(code)}
+        self._requests.inc(tags=tags)
+        if code >= 400:
+            self._errors.inc(tags=tags)
+        self._latency.observe(ms, tags={"model": model, "version": version, "route": route})

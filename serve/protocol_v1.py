@@ -1,0 +1,88 @@
+"""KServe V1 (the TensorFlow-Serving style data plane), parsing and answers.
+
+    POST /v1/models/{name}:predict   {"instances": [[5.1, 3.5, 1.4, 0.2], …]}
+                                     {"instances": [{"sepal length (cm)": 5.1, …}, …]}
+    → {"predictions": [0, …], "probabilities": [[0.9, …], …], "classes": [0, 1, 2],
+       "model_name": "iris", "model_version": "3"}
+
+``inputs`` is accepted as a synonym of ``instances``, as KServe does. Pure functions: no Ray.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from ray_apps.errors import SpecError
+from serve.served_model import Prediction, ServedModel, check_matrix
+
+
+def parse_request(body: bytes, features: list[str]) -> np.ndarray:
+    """The feature matrix of a V1 predict body, or a SpecError saying what was expected."""
+    doc = load_json(body)
+    if not isinstance(doc, dict) or not ({"instances", "inputs"} & doc.keys()):
+        raise SpecError(
+            'a V1 predict body is a JSON object {"instances": [...]} with one row per instance'
+        )
+    rows = doc.get("instances", doc.get("inputs"))
+    if not isinstance(rows, list):
+        raise SpecError(f'"instances" must be a list of rows, got {type(rows).__name__}')
+    if not rows:
+        raise SpecError('"instances" is empty; send at least one row')
+    if isinstance(rows[0], dict):
+        return check_matrix(_rows_from_objects(rows, features), features, '"instances"')
+    try:
+        x = np.asarray(rows)
+    except ValueError:
+        raise SpecError(
+            f'"instances" rows have different lengths; each row needs {len(features)} values '
+            f"in the order {features}"
+        ) from None
+    return check_matrix(x, features, '"instances"')
+
+
+def _rows_from_objects(rows: list[Any], features: list[str]) -> np.ndarray:
+    expected = set(features)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise SpecError(f'"instances"[{i}] is not an object; do not mix objects and lists')
+        if row.keys() != expected:
+            unknown = sorted(row.keys() - expected)
+            missing = sorted(expected - row.keys())
+            raise SpecError(
+                f'"instances"[{i}]: unknown features {unknown}, missing features {missing}; '
+                f"expected exactly {features}"
+            )
+    try:
+        return np.asarray([[row[f] for f in features] for row in rows])
+    except ValueError:
+        raise SpecError('"instances" hold values that are not numbers') from None
+
+
+def build_response(model: ServedModel, pred: Prediction) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "predictions": pred.predictions.tolist(),
+        "model_name": model.name,
+        "model_version": str(model.version),
+    }
+    if pred.probabilities is not None:
+        out["probabilities"] = pred.probabilities.tolist()
+        out["classes"] = pred.classes
+    return out
+
+
+def model_status(model: ServedModel) -> dict[str, Any]:
+    """``GET /v1/models/{name}``."""
+    return {"name": model.name, "version": str(model.version), "ready": True}
+
+
+def load_json(body: bytes) -> Any:
+    """Parse a JSON body; malformed JSON is a 400 naming where it broke."""
+    if not body:
+        raise SpecError("the request body is empty; send a JSON object")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SpecError(f"the request body is not valid JSON: {err}") from None

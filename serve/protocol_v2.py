@@ -1,0 +1,227 @@
+"""Open Inference Protocol V2 (KServe V2 / Triton / MLServer), parsing and answers.
+
+    POST /v2/models/{name}[/versions/{v}]/infer
+    {"id": "r1",
+     "inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP32", "data": [...]}]}
+
+Two input layouts are accepted: one tensor ``[n, n_features]`` (any name, columns in the model's
+feature order), or one tensor per feature, named by feature, each ``[n]`` or ``[n, 1]``.
+``data`` may be flat (row-major) or nested. Triton's binary tensor extension is accepted on
+inputs (the ``Inference-Header-Content-Length`` header), so tritonclient's defaults work.
+Outputs: ``predict`` (labels or values) and, for classifiers, ``probabilities`` ``[n, k]``.
+Pure functions: no Ray.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ray_apps.errors import SpecError
+from serve.protocol_v1 import load_json
+from serve.served_model import Prediction, ServedModel, check_matrix
+
+_NUMPY = {
+    "BOOL": np.bool_,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
+}
+NUMERIC = tuple(t for t in _NUMPY if t != "BOOL")
+OUTPUTS = ("predict", "probabilities")
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    x: np.ndarray
+    id: str | None
+    outputs: tuple[str, ...]
+
+
+def parse_request(
+    body: bytes, features: list[str], header_length: int | None = None
+) -> InferRequest:
+    """Validate a V2 infer body into the feature matrix and the outputs asked for."""
+    binary = b""
+    if header_length is not None:
+        if not 0 < header_length <= len(body):
+            raise SpecError(
+                f"Inference-Header-Content-Length {header_length} does not fit the body of "
+                f"{len(body)} bytes"
+            )
+        body, binary = body[:header_length], body[header_length:]
+    doc = load_json(body)
+    if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list):
+        raise SpecError('a V2 infer body is a JSON object with an "inputs" list of tensors')
+    inputs = doc["inputs"]
+    if not inputs:
+        raise SpecError('"inputs" is empty; send one [n, features] tensor or one per feature')
+    tensors, offset = [], 0
+    for i, t in enumerate(inputs):
+        arr, offset = _tensor(t, i, binary, offset)
+        tensors.append((t["name"], arr))
+    x = _matrix(tensors, features)
+    return InferRequest(x=x, id=_request_id(doc), outputs=_outputs(doc))
+
+
+def _tensor(t: Any, i: int, binary: bytes, offset: int) -> tuple[np.ndarray, int]:
+    where = f"inputs[{i}]"
+    if not isinstance(t, dict):
+        raise SpecError(f"{where} is not a tensor object")
+    missing = [k for k in ("name", "shape", "datatype") if k not in t]
+    if missing:
+        raise SpecError(f"{where} lacks {missing}; a tensor has name, shape, datatype and data")
+    where = f"input {t['name']!r}"
+    dtype = t["datatype"]
+    if dtype not in _NUMPY:
+        raise SpecError(
+            f"{where}: datatype {dtype!r} is not supported by this tabular model; use one of "
+            f"{list(NUMERIC)}"
+        )
+    if dtype == "BOOL":
+        raise SpecError(f"{where}: datatype BOOL is not a feature type; send FP32 or FP64")
+    shape = t["shape"]
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise SpecError(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
+    size = int(np.prod(shape)) if shape else 1
+    params = t.get("parameters") or {}
+    if "binary_data_size" in params:
+        n = int(params["binary_data_size"])
+        if offset + n > len(binary):
+            raise SpecError(f"{where}: binary_data_size {n} runs past the end of the body")
+        arr = np.frombuffer(binary[offset : offset + n], dtype=_NUMPY[dtype])
+        offset += n
+    else:
+        if "data" not in t:
+            raise SpecError(f"{where} has no data")
+        try:
+            arr = np.asarray(t["data"])
+        except ValueError:
+            raise SpecError(f"{where}: data is ragged; send a flat row-major list") from None
+        _check_datatype(arr, dtype, where)
+    if arr.size != size:
+        raise SpecError(
+            f"{where}: shape {shape} needs {size} values, data has {arr.size}; fix shape or data"
+        )
+    return arr.reshape(shape), offset
+
+
+def _check_datatype(arr: np.ndarray, dtype: str, where: str) -> None:
+    if arr.size == 0:
+        return
+    kind = arr.dtype.kind
+    if kind not in "iuf" or (dtype.startswith(("INT", "UINT")) and kind == "f"):
+        raise SpecError(
+            f"{where}: data holds {_describe(arr)} but datatype is {dtype}; send {dtype} "
+            "values or change the datatype"
+        )
+
+
+def _describe(arr: np.ndarray) -> str:
+    return {"b": "booleans", "U": "strings", "f": "floats", "O": "mixed values"}.get(
+        arr.dtype.kind, str(arr.dtype)
+    )
+
+
+def _matrix(tensors: list[tuple[str, np.ndarray]], features: list[str]) -> np.ndarray:
+    by_name = dict(tensors)
+    if len(tensors) == 1 and tensors[0][0] not in features:
+        return check_matrix(tensors[0][1], features, f"input {tensors[0][0]!r}")
+    unknown = sorted(set(by_name) - set(features))
+    missing = [f for f in features if f not in by_name]
+    if unknown or missing:
+        raise SpecError(
+            f"inputs: unknown names {unknown}, missing features {missing}; send one tensor "
+            f"[n, {len(features)}] or one tensor per feature named {features}"
+        )
+    cols = []
+    for f in features:
+        col = by_name[f]
+        if col.ndim == 2 and col.shape[1] == 1:
+            col = col[:, 0]
+        if col.ndim != 1:
+            raise SpecError(f"input {f!r}: shape {list(col.shape)}; expected [n] or [n, 1]")
+        cols.append(col.astype(np.float64))
+    if len({c.shape[0] for c in cols}) != 1:
+        raise SpecError("inputs: per-feature tensors have different lengths; send n values each")
+    return check_matrix(np.stack(cols, axis=1), features, "inputs")
+
+
+def _request_id(doc: dict) -> str | None:
+    rid = doc.get("id")
+    return None if rid is None else str(rid)
+
+
+def _outputs(doc: dict) -> tuple[str, ...]:
+    asked = doc.get("outputs")
+    if asked is None:
+        return OUTPUTS
+    if not isinstance(asked, list) or not all(isinstance(o, dict) and "name" in o for o in asked):
+        raise SpecError('"outputs" must be a list of {"name": ...} objects')
+    names = tuple(o["name"] for o in asked)
+    unknown = sorted(set(names) - set(OUTPUTS))
+    if unknown:
+        raise SpecError(f"outputs {unknown} do not exist; this model answers {list(OUTPUTS)}")
+    return names
+
+
+def build_response(
+    model: ServedModel, pred: Prediction, req: InferRequest, request_id: str
+) -> dict[str, Any]:
+    outputs = []
+    if "predict" in req.outputs:
+        outputs.append(_out("predict", pred.predictions))
+    if "probabilities" in req.outputs and pred.probabilities is not None:
+        outputs.append(_out("probabilities", pred.probabilities))
+    return {
+        "model_name": model.name,
+        "model_version": str(model.version),
+        "id": req.id if req.id is not None else request_id,
+        "parameters": {"classes": pred.classes} if pred.classes else {},
+        "outputs": outputs,
+    }
+
+
+def _out(name: str, arr: np.ndarray) -> dict[str, Any]:
+    kind = arr.dtype.kind
+    if kind in "iub":
+        dtype, data = "INT64", arr.astype(np.int64).ravel().tolist()
+    elif kind == "f":
+        dtype, data = "FP64", arr.astype(np.float64).ravel().tolist()
+    else:
+        dtype, data = "BYTES", [str(v) for v in arr.ravel().tolist()]
+    return {"name": name, "shape": list(arr.shape), "datatype": dtype, "data": data}
+
+
+def model_metadata(model: ServedModel) -> dict[str, Any]:
+    """``GET /v2/models/{name}[/versions/{v}]``."""
+    n = len(model.features)
+    outputs = [{"name": "predict", "datatype": "FP64", "shape": [-1]}]
+    if model.is_classifier:
+        outputs[0]["datatype"] = _out("x", np.asarray(model.classes))["datatype"]
+        outputs.append(
+            {"name": "probabilities", "datatype": "FP64", "shape": [-1, len(model.classes)]}
+        )
+    return {
+        "name": model.name,
+        "versions": [str(model.version)],
+        "platform": f"raymaker-{model.model.info.kind}",
+        "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, n]}],
+        "outputs": outputs,
+        "parameters": {"features": model.features, "classes": model.classes},
+    }
+
+
+def server_metadata(version: str) -> dict[str, Any]:
+    """``GET /v2``."""
+    return {"name": "raymaker", "version": version, "extensions": ["binary_tensor_data"]}

@@ -1,0 +1,45 @@
+"""The registry over HTTP, on the endpoint (API key required when keys are configured).
+
+GET  /registry/models                                   model groups
+GET  /registry/models/{name}                            its versions
+GET  /registry/models/{name}/versions/{v}               one version
+POST /registry/models/{name}/versions/{v}:approve       {"by": "alice", "reason": "…"}
+POST /registry/models/{name}/versions/{v}:reject        {"by": "bob", "reason": "…"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import Field
+
+from ray_apps import registry
+from ray_apps.spec import parse_spec
+from serve.config import _Strict
+from serve.protocol_v1 import load_json
+from serve.routes import Route
+
+
+class DecisionBody(_Strict):
+    by: str = Field(min_length=1)
+    reason: str = ""
+
+
+async def handle(route: Route, body: bytes, tracking_uri: str | None) -> Any:
+    return await asyncio.to_thread(_handle, route, body, tracking_uri)
+
+
+def _handle(route: Route, body: bytes, uri: str | None) -> Any:
+    p = route.params
+    if route.name == "registry_models":
+        return {"models": registry.list_models(tracking_uri=uri)}
+    if route.name == "registry_versions":
+        versions = registry.list_versions(p["name"], tracking_uri=uri)
+        return {"name": p["name"], "versions": [v.to_dict() for v in versions]}
+    if route.name == "registry_version":
+        return registry.get_version(p["name"], int(p["version"]), tracking_uri=uri).to_dict()
+    decision = parse_spec(DecisionBody, load_json(body), source="decision body")
+    act = registry.approve if p["action"] == "approve" else registry.reject
+    mv = act(p["name"], int(p["version"]), by=decision.by, reason=decision.reason, tracking_uri=uri)
+    return mv.to_dict()

@@ -1,0 +1,74 @@
+"""A model version loaded for serving, and one prediction call on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ray_apps.artifact import Model
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Labels (or values) for each row; class probabilities for classifiers."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+    classes: list
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A registered version, verified and loaded; what the protocols answer for."""
+
+    name: str
+    version: int
+    status: str
+    model: Model
+
+    @property
+    def features(self) -> list[str]:
+        return self.model.info.feature_names
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.model.info.task == "classification"
+
+    @property
+    def classes(self) -> list:
+        return list(self.model.info.classes)
+
+    def predict(self, x: np.ndarray) -> Prediction:
+        """``x``: finite floats, shape (n, len(features)), columns in feature order."""
+        out = self.model.predict_matrix(x)
+        if self.is_classifier:
+            labels = np.asarray(self.classes)[out.argmax(axis=1)]
+            return Prediction(labels, out, self.classes)
+        return Prediction(out, None, [])
+
+
+def check_matrix(x: np.ndarray, features: list[str], where: str) -> np.ndarray:
+    """Shape, dtype and finiteness checks shared by V1 and V2; returns float64 (n, f)."""
+    from ray_apps.errors import SpecError
+
+    if x.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "U": "strings", "S": "bytes", "O": "mixed values"}.get(
+            x.dtype.kind, str(x.dtype)
+        )
+        raise SpecError(f"{where}: got {kind}; expected numbers for the features {features}")
+    if x.ndim != 2 or x.shape[1] != len(features):
+        raise SpecError(
+            f"{where}: got shape {list(x.shape)}; expected [n, {len(features)}] with columns "
+            f"{features}"
+        )
+    if x.shape[0] == 0:
+        raise SpecError(f"{where}: the batch is empty; send at least one row")
+    x = x.astype(np.float64, copy=False)
+    if not np.isfinite(x).all():
+        rows, cols = np.nonzero(~np.isfinite(x))
+        raise SpecError(
+            f"{where}: row {int(rows[0])} feature {features[int(cols[0])]!r} is NaN or "
+            "infinite; send finite numbers (missing values are not accepted)"
+        )
+    return x

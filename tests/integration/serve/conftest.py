@@ -1,0 +1,83 @@
+"""One Ray Serve instance for the serve integration tests; applications removed per test."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+from _factories import xgboost_artifact
+
+from ray_apps import registry
+
+PORT = 8123
+KEY = "test-key-0123456789"
+
+# Replicas report load every 10 s by default: too slow for scaling tests. Ray reads these when
+# it starts, so they are set while pytest collects, before the session's Ray exists.
+for _var in (
+    "RAY_SERVE_REPLICA_AUTOSCALING_METRIC_PUSH_INTERVAL_S",
+    "RAY_SERVE_HANDLE_AUTOSCALING_METRIC_PUSH_INTERVAL_S",
+):
+    os.environ.setdefault(_var, "0.5")
+os.environ.setdefault("RAYMAKER_TEST_KEYS", KEY)
+
+
+@pytest.fixture(scope="session")
+def serve_instance(ray_session):
+    from ray import serve
+
+    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    yield f"http://127.0.0.1:{PORT}"
+    serve.shutdown()
+
+
+@pytest.fixture()
+def endpoint(serve_instance):
+    """The base URL; every application a test deployed is deleted afterwards."""
+    from ray import serve
+
+    yield serve_instance
+    for name in list(serve.status().applications):
+        serve.delete(name)
+
+
+@pytest.fixture(scope="session")
+def iris(tmp_path_factory, raymaker_home):
+    """A registered iris model: version 1 Approved, version 2 Approved, version 3 Pending."""
+    root = tmp_path_factory.mktemp("iris")
+    for rounds in (3, 6, 9):
+        mv = registry.register(xgboost_artifact(root / f"r{rounds}", rounds=rounds), "iris")
+        if rounds != 9:
+            registry.approve("iris", mv.version, by="tests", reason="fixture")
+    return "iris"
+
+
+@pytest.fixture()
+def client(endpoint):
+    with httpx.Client(base_url=endpoint, timeout=30) as c:
+        yield c
+
+
+def replicas(app: str) -> int:
+    """Running replicas of an application's endpoint deployment."""
+    from ray import serve
+
+    status = serve.status().applications.get(app)
+    if status is None:
+        return 0
+    dep = status.deployments["endpoint"]
+    return dep.replica_states.get("RUNNING", 0)
+
+
+def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.1):
+    """Poll ``condition`` until it returns truthy; fail naming ``what`` after the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")

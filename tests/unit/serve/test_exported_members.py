@@ -1,0 +1,38 @@
+"""Pins the public surface of ``serve`` and ``ray_apps.registry``."""
+
+import serve
+from ray_apps import registry
+
+
+def test_serve_public_names():
+    assert sorted(serve.__all__) == [
+        "CaptureWriter",
+        "EndpointInfo",
+        "EndpointSpec",
+        "deploy",
+        "load_endpoint_spec",
+        "serve_config",
+        "undeploy",
+        "write_serve_config",
+    ]
+
+
+def test_registry_public_names():
+    assert sorted(registry.__all__) == [
+        "Decision",
+        "ModelVersion",
+        "approve",
+        "deployable",
+        "fetch_artifact",
+        "get_version",
+        "list_models",
+        "list_versions",
+        "parse_ref",
+        "register",
+        "reject",
+        "resolve_for_deploy",
+        "transition",
+    ]
+    for mod in (serve, registry):
+        for name in mod.__all__:
+            assert getattr(mod, name) is not None
