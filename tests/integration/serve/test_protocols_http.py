@@ -8,7 +8,7 @@ ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 @pytest.fixture()
 def iris_app(endpoint, iris):
-    from conftest import PORT
+    from _serve_helpers import PORT
 
     deploy({"name": "iris-app", "models": [{"name": iris, "version": 1}]}, port=PORT)
     return endpoint
