@@ -7,11 +7,9 @@ import os
 import httpx
 import pytest
 from _factories import xgboost_artifact
+from _serve_helpers import KEY, PORT
 
 from ray_apps import registry
-
-PORT = 8123
-KEY = "test-key-0123456789"
 
 # Replicas report load every 10 s by default: too slow for scaling tests. Ray reads these when
 # it starts, so they are set while pytest collects, before the session's Ray exists.
@@ -57,27 +55,3 @@ def iris(tmp_path_factory, raymaker_home):
 def client(endpoint):
     with httpx.Client(base_url=endpoint, timeout=30) as c:
         yield c
-
-
-def replicas(app: str) -> int:
-    """Running replicas of an application's endpoint deployment."""
-    from ray import serve
-
-    status = serve.status().applications.get(app)
-    if status is None:
-        return 0
-    dep = status.deployments["endpoint"]
-    return dep.replica_states.get("RUNNING", 0)
-
-
-def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.1):
-    """Poll ``condition`` until it returns truthy; fail naming ``what`` after the timeout."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")

@@ -3,7 +3,7 @@ auth, registry over HTTP, and the captured records after a clean shutdown."""
 
 import pandas as pd
 import pytest
-from conftest import KEY, PORT, wait_for
+from _serve_helpers import KEY, PORT, wait_for
 
 from serve import deploy, undeploy
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import PORT, replicas, wait_for
+from _serve_helpers import PORT, replicas, wait_for
 
 from ray_apps.errors import ApprovalError
 from serve import deploy

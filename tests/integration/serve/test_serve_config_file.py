@@ -1,7 +1,7 @@
 """The generated Serve config deploys through the controller exactly as `serve deploy` does."""
 
 import yaml
-from conftest import PORT, wait_for
+from _serve_helpers import PORT, wait_for
 
 from serve import write_serve_config
 

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from _serve_helpers import PORT
 
 from serve import deploy
 
@@ -8,8 +9,6 @@ ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 @pytest.fixture()
 def iris_app(endpoint, iris):
-    from conftest import PORT
-
     deploy({"name": "iris-app", "models": [{"name": iris, "version": 1}]}, port=PORT)
     return endpoint
 

@@ -1,0 +1,30 @@
+"""Constants and polling helpers of the serve integration tests (importable by name)."""
+
+from __future__ import annotations
+
+PORT = 8123
+KEY = "test-key-0123456789"
+
+
+def replicas(app: str) -> int:
+    """Running replicas of an application's endpoint deployment."""
+    from ray import serve
+
+    status = serve.status().applications.get(app)
+    if status is None:
+        return 0
+    dep = status.deployments["endpoint"]
+    return dep.replica_states.get("RUNNING", 0)
+
+
+def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.1):
+    """Poll ``condition`` until it returns truthy; fail naming ``what`` after the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
