@@ -6,6 +6,9 @@
    from the round-20 checkpoint.
 3. A short tuning job: Bayesian search (Optuna TPE) with ASHA early stopping over XGBoost
    hyperparameters; its best trial becomes a model artifact.
+4. Serving: the tuned model is registered, approved and deployed on Ray Serve (HAProxy
+   ingress where available), called over KServe V1 and Open Inference V2 with an API key, a
+   call without the key is refused, and the endpoint shuts down.
 Each leaves a self-contained artifact and an MLflow run.
 
     .venv/bin/python examples/demo.py
@@ -18,8 +21,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from examples.demo_serving import serve_demo
 from ray_apps import load_model, load_train_spec, run_training
 from ray_apps.console import show_training, show_tuning
+from serve.ingress import use_fast_ingress
 from tuning import run_tuning
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +34,8 @@ console = Console(soft_wrap=True)
 
 
 def main() -> int:
+    # The fast ingress must be chosen before Ray starts (the first training job starts it).
+    console.print(use_fast_ingress())
     console.rule("[bold]1. PyTorch DDP, 2 workers, a failure injected at epoch 4")
     mlp = load_train_spec(HERE / "train_mlp.yaml").model_dump()
     mlp["failure"] = {"max_failures": 2, "inject": {"at_epoch": 4}}
@@ -44,6 +53,9 @@ def main() -> int:
     show_tuning(tuned)
     stopped = sum(r["stopped_early"] for r in tuned.leaderboard)
     console.print(f"ASHA stopped {stopped} of {len(tuned.leaderboard)} trials early")
+
+    console.rule("[bold]4. Serving the tuned model")
+    serve_demo(tuned.artifact_path)
 
     model = load_model(result.artifact_path)
     rows = model.info.feature_names
