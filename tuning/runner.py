@@ -12,7 +12,7 @@ from typing import Any
 
 from ray_apps import settings, tracking
 from ray_apps._ray_runtime import ensure_ray
-from ray_apps.errors import NotFoundError, SpecError, TrainingError
+from ray_apps.errors import SpecError, TrainingError
 from ray_apps.spec import parse_spec
 from ray_apps.training.job import (
     evaluate,
@@ -23,7 +23,7 @@ from ray_apps.training.job import (
     write_model_artifact,
 )
 from ray_apps.training.run_log import RunLog
-from ray_apps.training.runner import absolute, unique_name
+from ray_apps.training.runner import absolute, find_saved_run, unique_name
 from tuning import leaderboard
 from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
@@ -271,18 +271,9 @@ def _local_dir(run_dir: str) -> Path:
 
 
 def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, str]:
-    candidates = ([resume] if ("/" in resume or "://" in resume) else []) + [
-        f"{storage or settings.storage_path()}/{resume}"
-    ]
-    for run_dir in candidates:
-        run_dir = absolute(run_dir)
-        saved = RunLog(run_dir).job()
-        if saved and "tune_spec" in saved:
-            return parse_spec(TuneJobSpec, saved["tune_spec"], source=f"{run_dir} job"), run_dir
-    raise NotFoundError(
-        f"no tuning job {resume!r} to resume under {candidates}; pass the run name printed at "
-        "its start (or its folder), and the same storage"
-    )
+    roots = [storage or settings.storage_path()]
+    saved, run_dir = find_saved_run(resume, roots, "tune_spec", "tuning job")
+    return parse_spec(TuneJobSpec, saved, source=f"{run_dir} job"), run_dir
 
 
 def _saved_seeds(run_dir: str) -> Seeds:

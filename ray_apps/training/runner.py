@@ -127,21 +127,27 @@ def absolute(path: str) -> str:
     return path if "://" in path else str(Path(path).resolve())
 
 
-def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec, str]:
+def find_saved_run(resume: str, roots: list[str], key: str, what: str) -> tuple[dict, str]:
+    """The saved job (``key`` of its run log) and folder of run ``resume``: a path, or a run
+    name under one of ``roots``. NotFoundError names where it looked."""
     candidates = [resume] if ("/" in resume or "://" in resume) else []
-    if spec is not None:
-        spec = as_train_spec(spec)
-        candidates.append(f"{storage or spec.storage or settings.storage_path()}/{resume}")
-    candidates.append(f"{storage or settings.storage_path()}/{resume}")
-    for run_dir in candidates:
-        run_dir = absolute(run_dir)
+    candidates += [f"{root}/{resume}" for root in roots]
+    for run_dir in map(absolute, candidates):
         saved = RunLog(run_dir).job()
-        if saved:
-            return parse_spec(TrainJobSpec, saved["spec"], source=f"{run_dir} job"), run_dir
+        if saved and key in saved:
+            return saved[key], run_dir
     raise NotFoundError(
-        f"no run {resume!r} to resume under {candidates}; pass the run name printed at its start "
-        "(or its folder), and the same storage"
+        f"no {what} {resume!r} to resume under {candidates}; pass the run name printed at its "
+        "start (or its folder), and the same storage"
     )
+
+
+def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec, str]:
+    roots = [storage or settings.storage_path()]
+    if spec is not None:
+        roots.insert(0, storage or as_train_spec(spec).storage or settings.storage_path())
+    saved, run_dir = find_saved_run(resume, roots, "spec", "run")
+    return parse_spec(TrainJobSpec, saved, source=f"{run_dir} job"), run_dir
 
 
 def _fit(spec: TrainJobSpec, config: dict, frames: dict, run_dir: str):
