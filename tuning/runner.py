@@ -29,7 +29,7 @@ from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
 from tuning.space import apply, grid_size, param_space
 from tuning.spec import TuneJobSpec, load_tune_spec
-from tuning.state_backup import StateBackup, restore_if_corrupt
+from tuning.state_backup import StateBackup, restore_if_corrupt, settle
 from tuning.trainable import CHECKPOINT_PATH_KEY, TrialContext, run_trial
 from tuning.warm_start import Seeds, seeds
 
@@ -203,7 +203,7 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
         tuner = tune.Tuner.restore(
             run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
         )
-        return tuner.fit()
+        return _settled(tuner.fit(), run_dir)
     root, name = run_dir.rsplit("/", 1)
     metric, mode = spec.objective.metric, spec.objective.mode
     space = param_space(spec.search_space)
@@ -215,6 +215,7 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
         seed=spec.strategy.seed,
         points=warm.points,
         rewards=warm.rewards,
+        max_concurrent=spec.budget.max_concurrent,
     )
     scheduler = create_scheduler(
         spec.strategy.scheduler,
@@ -225,6 +226,7 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
         reduction_factor=spec.strategy.reduction_factor,
     )
     grid = spec.strategy.searcher == "grid"
+    local = "://" not in run_dir
     tuner = tune.Tuner(
         trainable,
         param_space=space,
@@ -233,20 +235,34 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             search_alg=searcher,
             scheduler=scheduler if spec.strategy.scheduler != "fifo" else None,
             num_samples=1 if grid else spec.budget.max_trials,
-            max_concurrent_trials=spec.budget.max_concurrent,
+            # Random and grid limit concurrency in their generator (Tune warns and ignores it).
+            max_concurrent_trials=None
+            if spec.strategy.searcher in ("random", "grid")
+            else spec.budget.max_concurrent,
             time_budget_s=spec.budget.time_budget_s,
-            reuse_actors=True,
+            # Reusing the actor saves a one-process trial its start-up. A reused actor keeps
+            # the previous trial's get_trial_dir(), so a distributed trial would put its Ray
+            # Train run in the previous trial's folder and silently resume that run (seen).
+            reuse_actors=spec.trial.workers == 1,
         ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=root,
             failure_config=tune.FailureConfig(max_failures=spec.trial.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[StateBackup(run_dir)],
+            # A local run keeps every checkpoint until no saved state can restore it
+            # (checkpoint_retention); Tune's own retention can delete the one a resume needs.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 1),
+            callbacks=[StateBackup(run_dir)] if local else [],
             verbose=1,
         ),
     )
-    return tuner.fit()
+    return _settled(tuner.fit(), run_dir)
+
+
+def _settled(results, run_dir: str):
+    if "://" not in run_dir:
+        settle(run_dir)
+    return results
 
 
 def _checkpoint_of(result):

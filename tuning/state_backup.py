@@ -3,7 +3,8 @@
 Tune rewrites ``experiment_state-*.json`` in place; a driver killed during that write leaves
 it truncated, and ``Tuner.restore`` then silently starts the whole experiment over (seen
 here). This callback copies each state that parses to ``raymaker/experiment_state.json`` by
-an atomic rename; ``restore_if_corrupt`` puts it back before a resume.
+an atomic rename; ``restore_if_corrupt`` puts it back before a resume. Once both the state and
+its copy point past a trial's older checkpoints, those are deleted (``checkpoint_retention``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from ray.tune import Callback
 
-_BACKUP = "raymaker/experiment_state.json"
+from tuning.checkpoint_retention import prune
 
 
 def _latest_state(run_dir: Path) -> Path | None:
@@ -41,10 +42,32 @@ class StateBackup(Callback):
         if state is None or state.stat().st_mtime == self._last_mtime or not _parses(state):
             return
         self._last_mtime = state.stat().st_mtime
-        backup = self.run_dir / _BACKUP
-        tmp = backup.with_suffix(f".{state.name}.tmp")
+        tmp = _backup_of(state).with_suffix(".tmp")
         shutil.copyfile(state, tmp)
-        os.replace(tmp, backup.with_name(f"{backup.stem}.{state.name}"))
+        os.replace(tmp, _backup_of(state))
+        prune_checkpoints(str(self.run_dir))
+
+
+def settle(run_dir: str) -> None:
+    """After the run: back up its final state and prune the checkpoints it no longer needs."""
+    state = _latest_state(Path(run_dir))
+    if state is None or not _parses(state):
+        return
+    shutil.copyfile(state, _backup_of(state).with_suffix(".tmp"))
+    os.replace(_backup_of(state).with_suffix(".tmp"), _backup_of(state))
+    prune_checkpoints(run_dir)
+
+
+def _backup_of(state: Path) -> Path:
+    return state.parent / "raymaker" / f"experiment_state.{state.name}"
+
+
+def prune_checkpoints(run_dir: str) -> None:
+    """Delete the trial checkpoints that neither the state nor its last good copy restores."""
+    state = _latest_state(Path(run_dir))
+    if state is None or not _parses(state) or not _backup_of(state).is_file():
+        return
+    prune(Path(run_dir), [state, _backup_of(state)])
 
 
 def restore_if_corrupt(run_dir: str) -> bool:
@@ -53,7 +76,7 @@ def restore_if_corrupt(run_dir: str) -> bool:
     state = _latest_state(root)
     if state is None or _parses(state):
         return False
-    backup = root / "raymaker" / f"experiment_state.{state.name}"
+    backup = _backup_of(state)
     if not backup.is_file():
         return False
     shutil.copyfile(backup, state)

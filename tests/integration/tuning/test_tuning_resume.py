@@ -61,11 +61,15 @@ def test_killed_tuning_driver_resumes_without_losing_or_repeating_trials(ray_ses
     result = run_tuning(resume=run_dir.name, storage=str(storage))
     rows = {r["trial_id"]: r for r in result.leaderboard if r["source"] == "this job"}
     assert len(rows) == 6, result.leaderboard  # none lost, none added twice
+    assert all(r["status"] == "TERMINATED" for r in rows.values()), result.leaderboard
     # The trials finished before the kill were kept as they were, not run again.
     for trial_id, last in finished_before.items():
         assert rows[trial_id]["objective"] == last["valid_logloss"]
         assert rows[trial_id]["time_s"] == last["time_total_s"]
     assert {r["trial_id"]: r["epochs"] for r in rows.values()} == dict.fromkeys(rows, ROUNDS)
+    # Checkpoints a resume no longer needs are pruned once the run is over: one per trial.
+    for row in rows.values():
+        assert len(list(Path(row["path"]).glob("checkpoint_*"))) == 1, row["path"]
 
 
 def test_distributed_trials_are_ray_train_runs(ray_session):
@@ -90,6 +94,11 @@ def test_distributed_trials_are_ray_train_runs(ray_session):
 
 def _finished(run_dir: Path) -> dict[str, dict]:
     """Finished trials as Tune's experiment state records them: trial id -> last result."""
+    return {t: last for t, (status, last) in _trials(run_dir).items() if status == "TERMINATED"}
+
+
+def _trials(run_dir: Path) -> dict[str, tuple[str, dict]]:
+    """Trial id -> (status, last result) in Tune's saved experiment state."""
     states = sorted(run_dir.glob("experiment_state-*.json"))
     if not states:
         return {}
@@ -101,8 +110,7 @@ def _finished(run_dir: Path) -> dict[str, dict]:
     for trial_json, runtime in data["trial_data"]:
         trial = json.loads(trial_json)
         runtime = json.loads(runtime) if isinstance(runtime, str) else runtime
-        if trial["status"] == "TERMINATED":
-            out[trial["trial_id"]] = runtime["last_result"]
+        out[trial["trial_id"]] = (trial["status"], runtime["last_result"])
     return out
 
 
@@ -111,7 +119,13 @@ def _wait_for_finished_trials(storage: Path, count: int, driver, timeout_s: floa
     while time.monotonic() < deadline:
         assert driver.poll() is None, "the tuning driver exited early"
         runs = list(storage.glob("killed-*")) if storage.exists() else []
-        if runs and len(_finished(runs[0])) >= count:
+        if not runs:
+            time.sleep(0.2)
+            continue
+        trials = _trials(runs[0])
+        running = [t for t, (status, _) in trials.items() if status == "RUNNING"]
+        assert len(running) <= 1, f"budget.max_concurrent is 1 but {running} ran at once"
+        if len(_finished(runs[0])) >= count:
             return runs[0]
         time.sleep(0.2)
     raise AssertionError(f"fewer than {count} finished trials within {timeout_s}s")
