@@ -16,8 +16,17 @@ def ensure_ray() -> None:
 
     if ray.is_initialized():
         return
-    # Per-shard progress bars from every worker drown the training progress lines.
+    # Per-shard progress bars from every worker drown the training progress lines (the demo
+    # printed 2,000 of them). Ray Data reads the variable once, when it is first imported
+    # (ray.train imports it), and Train hands the driver's DataContext to its workers.
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    if os.environ["RAY_DATA_DISABLE_PROGRESS_BARS"] == "1":
+        from ray.data import DataContext
+
+        DataContext.get_current().enable_progress_bars = False
+    # Ray Train patches print() in its workers to tee to stdout and the root logger whenever
+    # stdout is wrapped (it is there): every progress line reached the console twice.
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
     # Ray Train's controller collects each ray.train.report every health-check interval
     # (2 s by default) and a worker's next report blocks until then: with short epochs that
     # wait, not training or checkpointing, dominated epoch time. Local clusters inherit this;
@@ -30,6 +39,6 @@ def ensure_ray() -> None:
     ray.init(
         num_cpus=max(os.cpu_count() or 1, _MIN_LOCAL_CPUS),
         dashboard_host="127.0.0.1",
-        include_dashboard=False,
+        include_dashboard=True,
         log_to_driver=True,
     )

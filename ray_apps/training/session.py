@@ -42,6 +42,19 @@ class Session(Protocol):
         """The torch device to train on."""
 
 
+def _quiet_per_report_log() -> None:
+    """Drop Ray Train's INFO line per report ("Reporting training result N: ...").
+
+    Ray 2.60 names that logger by file path, not ``ray.train.…``, so ``LoggingConfig``'s level
+    filter misses it and every epoch printed a long line beside ours.
+    """
+    import logging
+
+    from ray.train.v2._internal.execution import context
+
+    logging.getLogger(context.__file__).setLevel(logging.WARNING)
+
+
 class RayTrainSession:
     """A Ray Train worker: its rank, its Ray Data shard, and checkpoints on run storage."""
 
@@ -51,6 +64,7 @@ class RayTrainSession:
         from ray_apps.training.run_log import RunLog
         from ray_apps.training.tracking_sink import MetricSink
 
+        _quiet_per_report_log()
         ctx = ray.train.get_context()
         self.rank = ctx.get_world_rank()
         self.world_size = ctx.get_world_size()

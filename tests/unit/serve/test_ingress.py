@@ -4,34 +4,15 @@ Runs the real HAProxy binary on the config Ray Serve itself generates (no Ray cl
 """
 
 import os
-import socket
 import stat
 import subprocess
 import time
 
 import httpx
 import pytest
+from _sockets import LOOPBACK, free_port, listening
 
 from serve.ingress import haproxy_binary, use_fast_ingress, write_admin_loopback_wrapper
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> set[str]:
-    """Local addresses (hex, as in /proc/net/tcp) listening on ``port``."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                address, hex_port = local.rsplit(":", 1)
-                if state == "0A" and int(hex_port, 16) == port:
-                    found.add(address)
-    return found
 
 
 @pytest.fixture
@@ -39,7 +20,7 @@ def ray_haproxy_config(tmp_path):
     from ray.serve._private.haproxy import HAProxyApi, HAProxyConfig
     from ray.serve.config import HTTPOptions
 
-    ports = {"stats": _free_port(), "metrics": _free_port(), "http": _free_port()}
+    ports = {"stats": free_port(), "metrics": free_port(), "http": free_port()}
     cfg = HAProxyConfig(
         socket_path=str(tmp_path / "admin.sock"),
         server_state_base=str(tmp_path),
@@ -73,13 +54,12 @@ def test_wrapper_binds_stats_and_metrics_to_loopback(ray_haproxy_config, tmp_pat
     )
     try:
         deadline = time.monotonic() + 20
-        while not _listening(ports["stats"]):
+        while not listening(ports["stats"]):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "HAProxy did not open its stats port"
             time.sleep(0.1)
-        loopback = {"0100007F"}
-        assert _listening(ports["stats"]) == loopback
-        assert _listening(ports["metrics"]) == loopback
+        assert listening(ports["stats"]) == {LOOPBACK}
+        assert listening(ports["metrics"]) == {LOOPBACK}
         assert httpx.get(f"http://127.0.0.1:{ports['stats']}/stats").status_code == 200
         mode = stat.S_IMODE((tmp_path / "admin.sock").stat().st_mode)
         assert mode & 0o077 == 0, oct(mode)
