@@ -6,6 +6,9 @@ state that points at a deleted checkpoint, and the resumed trial then fails on i
 a trial restored that way ended with an error at round 100 of 1000). So Tune keeps every
 checkpoint of a local run (``num_to_keep=None``) and ``prune`` deletes a trial's older ones only
 once every state a resume could read — the state file and its backup — points past them.
+
+Tune copies its state into the run folder in place, so a reader can catch it empty or half
+written: callers parse each file once (``read_state``) and prune nothing when one does not parse.
 """
 
 from __future__ import annotations
@@ -34,9 +37,17 @@ def _indices(value) -> set[int]:
     return found
 
 
-def referenced(state: Path) -> dict[str, int | None]:
-    """Trial folder -> the newest checkpoint index the state restores it from (None: none)."""
-    data = json.loads(state.read_text())
+def read_state(path: Path) -> tuple[str, dict] | None:
+    """An experiment state's text and what it parses to; None while missing or partial."""
+    try:
+        text = path.read_text()
+        return text, json.loads(text)
+    except (OSError, ValueError):
+        return None
+
+
+def referenced(data: dict) -> dict[str, int | None]:
+    """Trial folder -> the newest checkpoint index a parsed state restores it from (None: none)."""
     out: dict[str, int | None] = {}
     for trial_json, runtime in data["trial_data"]:
         trial = json.loads(trial_json)
@@ -46,8 +57,8 @@ def referenced(state: Path) -> dict[str, int | None]:
     return out
 
 
-def prune(run_dir: Path, states: list[Path]) -> list[Path]:
-    """Delete each trial's checkpoints older than the one every state in ``states`` restores.
+def prune(run_dir: Path, states: list[dict]) -> list[Path]:
+    """Delete each trial's checkpoints older than the one every parsed state in ``states`` restores.
 
     A trial that some state would restore without a checkpoint (or does not list) keeps all of
     its checkpoints. Returns the deleted folders.

@@ -9,27 +9,18 @@ its copy point past a trial's older checkpoints, those are deleted (``checkpoint
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 from ray.tune import Callback
 
-from tuning.checkpoint_retention import prune
+from tuning.checkpoint_retention import prune, read_state
 
 
 def _latest_state(run_dir: Path) -> Path | None:
     states = sorted(run_dir.glob("experiment_state-*.json"))
     return states[-1] if states else None
-
-
-def _parses(path: Path) -> bool:
-    try:
-        json.loads(path.read_text())
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 class StateBackup(Callback):
@@ -39,42 +30,48 @@ class StateBackup(Callback):
 
     def on_step_end(self, iteration, trials, **info):
         state = _latest_state(self.run_dir)
-        if state is None or state.stat().st_mtime == self._last_mtime or not _parses(state):
+        if state is None or state.stat().st_mtime == self._last_mtime:
             return
-        self._last_mtime = state.stat().st_mtime
-        tmp = _backup_of(state).with_suffix(".tmp")
-        shutil.copyfile(state, tmp)
-        os.replace(tmp, _backup_of(state))
-        prune_checkpoints(str(self.run_dir))
+        if _back_up(state):
+            self._last_mtime = state.stat().st_mtime
 
 
 def settle(run_dir: str) -> None:
     """After the run: back up its final state and prune the checkpoints it no longer needs."""
     state = _latest_state(Path(run_dir))
-    if state is None or not _parses(state):
-        return
-    shutil.copyfile(state, _backup_of(state).with_suffix(".tmp"))
-    os.replace(_backup_of(state).with_suffix(".tmp"), _backup_of(state))
-    prune_checkpoints(run_dir)
+    if state is not None:
+        _back_up(state)
+
+
+def _back_up(state: Path) -> bool:
+    """Copy ``state`` to its backup if it parses (read once: Tune may be rewriting it), then prune.
+
+    The backup and the state it was copied from are the same snapshot, so pruning against it
+    keeps exactly what that snapshot restores; a later state that is cut off mid-write falls back
+    to this backup, whose checkpoints are still there.
+    """
+    read = read_state(state)
+    if read is None:
+        return False
+    text, data = read
+    backup = _backup_of(state)
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    tmp = backup.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, backup)
+    prune(state.parent, [data])
+    return True
 
 
 def _backup_of(state: Path) -> Path:
     return state.parent / "raymaker" / f"experiment_state.{state.name}"
 
 
-def prune_checkpoints(run_dir: str) -> None:
-    """Delete the trial checkpoints that neither the state nor its last good copy restores."""
-    state = _latest_state(Path(run_dir))
-    if state is None or not _parses(state) or not _backup_of(state).is_file():
-        return
-    prune(Path(run_dir), [state, _backup_of(state)])
-
-
 def restore_if_corrupt(run_dir: str) -> bool:
     """Replace a truncated experiment state with the last good copy; True if it did."""
     root = Path(run_dir)
     state = _latest_state(root)
-    if state is None or _parses(state):
+    if state is None or read_state(state) is not None:
         return False
     backup = _backup_of(state)
     if not backup.is_file():

@@ -2,10 +2,11 @@ import json
 import pickle
 from pathlib import Path
 
-from tuning.checkpoint_retention import prune, referenced
+from tuning.checkpoint_retention import prune, read_state, referenced
+from tuning.state_backup import StateBackup, _backup_of
 
 
-def _state(path: Path, trials: dict[str, int | None]) -> Path:
+def _state(path: Path, trials: dict[str, int | None]) -> dict:
     """An experiment state shaped like Tune's: the checkpoint manager pickled as hex."""
     rows = []
     for name, index in trials.items():
@@ -18,7 +19,7 @@ def _state(path: Path, trials: dict[str, int | None]) -> Path:
         }
         rows.append([json.dumps({"relative_logdir": name}), json.dumps(runtime)])
     path.write_text(json.dumps({"trial_data": rows}))
-    return path
+    return json.loads(path.read_text())
 
 
 def _trial(run: Path, name: str, indices: range) -> Path:
@@ -57,3 +58,25 @@ def test_prune_leaves_a_trial_one_state_does_not_list(tmp_path):
     old = _state(tmp_path / "old.json", {})
     prune(run, [new, old])
     assert _left(a) == [0, 1, 2]
+
+
+def test_a_state_caught_mid_write_prunes_nothing_and_is_not_backed_up(tmp_path):
+    run = tmp_path / "run"
+    a = _trial(run, "a", range(4))
+    state = run / "experiment_state-2026-11-23_15-22-47.json"
+    good = _state(state, {"a": 3})
+    backup = StateBackup(str(run))
+
+    text = state.read_text()
+    state.write_text("")  # Tune copies the state in place: a reader can catch it empty...
+    backup.on_step_end(iteration=1, trials=[])
+    state.write_text(text[: len(text) // 2])  # ...or half written
+    backup.on_step_end(iteration=2, trials=[])
+    assert read_state(state) is None
+    assert _left(a) == [0, 1, 2, 3]
+    assert not _backup_of(state).exists()
+
+    state.write_text(text)  # once whole, it is copied and the older checkpoints go
+    backup.on_step_end(iteration=3, trials=[])
+    assert json.loads(_backup_of(state).read_text()) == good
+    assert _left(a) == [3]
