@@ -42,8 +42,11 @@ exec "${RAYMAKER_HAPROXY_BINARY:?raymaker: RAYMAKER_HAPROXY_BINARY is not set}" 
 """
 
 
-def write_admin_loopback_wrapper(folder: Path, real_binary: str) -> Path:
-    """Write the HAProxy wrapper into ``folder``; returns its path (executable)."""
+def write_admin_loopback_wrapper(folder: Path) -> Path:
+    """Write the HAProxy wrapper into ``folder``; returns its path (executable).
+
+    It execs the binary named by ``RAYMAKER_HAPROXY_BINARY`` in its environment.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "haproxy"
     if not path.exists() or path.read_text() != _WRAPPER:
@@ -90,7 +93,7 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
 
         real = env.get(REAL_BINARY_ENV) or binary
         env[REAL_BINARY_ENV] = real
-        wrapper = write_admin_loopback_wrapper(settings.home() / "bin", real)
+        wrapper = write_admin_loopback_wrapper(settings.home() / "bin")
         env["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(wrapper)
         binary = f"{real}, stats and metrics on {env.get(ADMIN_HOST_ENV, '127.0.0.1')}"
     return f"ingress: HAProxy ({binary}) with direct ingress to replicas"

