@@ -1,7 +1,7 @@
 """The Ray Serve application of an endpoint: one ingress deployment hosting its models.
 
 Each replica loads every model of the endpoint from the registry (checksum verified against
-the registered manifest digest) and answers V1, V2, health and registry routes itself, so a
+the registered manifest digest) and answers V1, V2, health, registry and admin routes itself, so a
 request is one hop from the proxy (or HAProxy) to a replica: the measured way to stay near a
 single FastAPI process (bench/serve_latency.py). Autoscaling, batching and health checks are
 Ray Serve's. The served versions live in ``user_config``: changing them is a lightweight
@@ -9,21 +9,28 @@ reconfigure, so a rollout loads the new version beside the old and swaps it in o
 without restarting the replica or failing a request.
 
 ``serve run`` / ``serve deploy`` build it with ``serve.app:build`` and the args that
-``serve.deploy.serve_config`` writes.
+``serve.deploy.serve_config`` writes. Each replica also re-reads the registry status of what it
+serves from the health check (``serve.approval_watch``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import numpy as np
 from ray import serve
 
+from ray_apps.errors import SpecError
+from ray_apps.spec import parse_spec
 from serve._asgi import make_asgi
+from serve.approval_watch import changes, check_due
 from serve.capture import CaptureWriter
+from serve.config import ModelRef
 from serve.endpoint import EndpointCore, Predictor
+from serve.replica_settings import ReplicaSettings
 from serve.served_model import Prediction, ServedModel
 
 logger = logging.getLogger("ray.serve")
@@ -32,54 +39,83 @@ logger = logging.getLogger("ray.serve")
 @serve.deployment(name="endpoint", health_check_period_s=5, graceful_shutdown_timeout_s=20)
 @serve.ingress()
 class Endpoint:
-    """``settings``: key_digests, max_body_bytes, tracking_uri, capture, batching (plain dicts)."""
+    """One replica: every model of the endpoint, configured by a ``ReplicaSettings``."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: ReplicaSettings):
         from serve.metrics import EndpointMetrics
 
-        cap = settings.get("capture") or {}
+        self._settings = settings
+        cap = settings.capture
         capture = None
-        if cap.get("percent", 0) > 0:
+        if cap.percent > 0:
             capture = CaptureWriter(
-                cap["path"],
-                cap["percent"],
-                flush_interval_s=cap.get("flush_interval_s", 2.0),
-                flush_rows=cap.get("flush_rows", 5000),
+                cap.path,
+                cap.percent,
+                flush_interval_s=cap.flush_interval_s,
+                flush_rows=cap.flush_rows,
             )
-        self._batching = settings.get("batching") or {"max_batch_size": 1}
+        self._metrics = EndpointMetrics()
         self._core = EndpointCore(
-            key_digests=tuple(settings.get("key_digests", ())),
-            max_body_bytes=settings.get("max_body_bytes", 1 << 20),
-            tracking_uri=settings.get("tracking_uri"),
+            key_digests=settings.key_digests,
+            admin_key_digests=settings.admin_key_digests,
+            max_body_bytes=settings.max_body_bytes,
+            tracking_uri=settings.tracking_uri,
             capture=capture,
-            metrics=EndpointMetrics(),
+            metrics=self._metrics,
         )
+        self._last_registry_check: float | None = None
+        self._registry_error: str | None = None
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
         """Load the versions ``config["models"]`` names, then swap them in at once."""
-        models = await asyncio.to_thread(load_models, config["models"], self._core.tracking_uri)
+        refs = [parse_spec(ModelRef, r, source="user_config.models") for r in config["models"]]
+        models = await asyncio.to_thread(load_models, refs, self._core.tracking_uri)
         predictors = {n: self._batcher(m) for n, m in models.items()}
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
+        for m in models.values():
+            self._metrics.approved(m.name, m.version, m.status == "Approved")
         logger.info("serving %s", ", ".join(f"{m.name}:{m.version}" for m in models.values()))
 
     def __serve_build_asgi_app__(self):
         return make_asgi(self._core, _request_id)
 
-    def check_health(self) -> None:
+    async def check_health(self) -> None:
         if not self._core.models:
             raise RuntimeError("no model loaded yet")
         if self._core.capture is not None and not self._core.capture.alive():
             raise RuntimeError("the data capture writer thread died")
+        now = time.monotonic()
+        if check_due(self._last_registry_check, now, self._settings.registry_check_interval_s):
+            self._last_registry_check = now
+            await self._recheck_registry()
+
+    async def _recheck_registry(self) -> None:
+        """Re-read the served versions' approval status; warn once per change, set the gauge."""
+        models = dict(self._core.models)
+        try:
+            read = await asyncio.to_thread(_registry_statuses, models, self._core.tracking_uri)
+        except Exception as err:  # a registry outage must not fail the health check
+            if str(err) != self._registry_error:
+                logger.warning("cannot re-check the registry status of served versions: %s", err)
+            self._registry_error = str(err)
+            return
+        self._registry_error = None
+        versions = {n: m.version for n, m in models.items()}
+        for change in changes(versions, self._core.registry_status, read):
+            log = logger.info if change.approved else logger.warning
+            log("%s", change.message(self._settings.endpoint))
+            self._metrics.approved(change.model, change.version, change.approved)
+        self._core.registry_status = {**self._core.registry_status, **read}
 
     def __del__(self) -> None:
         if self._core.capture is not None:
             self._core.capture.close()
 
     def _batcher(self, model: ServedModel) -> Predictor | None:
-        size = int(self._batching.get("max_batch_size", 1))
+        size = self._settings.batching.max_batch_size
         if size <= 1:
             return None
-        wait = float(self._batching.get("batch_wait_timeout_s", 0.002))
+        wait = self._settings.batching.batch_wait_timeout_s
 
         @serve.batch(max_batch_size=size, batch_wait_timeout_s=wait)
         async def predict_batch(xs: list[np.ndarray]) -> list[tuple[Prediction, int]]:
@@ -95,7 +131,7 @@ class Endpoint:
         return predict_batch
 
 
-def load_models(refs: list[dict[str, Any]], tracking_uri: str | None) -> dict[str, ServedModel]:
+def load_models(refs: list[ModelRef], tracking_uri: str | None) -> dict[str, ServedModel]:
     """Resolve each pinned version in the registry, verify its artifact, and load it."""
     from ray_apps import registry
     from ray_apps.artifact import load_model
@@ -103,8 +139,8 @@ def load_models(refs: list[dict[str, Any]], tracking_uri: str | None) -> dict[st
 
     out = {}
     for ref in refs:
-        mv = registry.get_version(ref["name"], ref["version"], tracking_uri=tracking_uri)
-        if not registry.deployable(mv.status, force=ref.get("force", False)):
+        mv = registry.get_version(ref.name, ref.version, tracking_uri=tracking_uri)
+        if not registry.deployable(mv.status, force=ref.force):
             raise ApprovalError(f"{mv.ref} is {mv.status}; only Approved versions are served")
         model = load_model(registry.fetch_artifact(mv))
         if model.info.kind == "xgboost":
@@ -113,12 +149,37 @@ def load_models(refs: list[dict[str, Any]], tracking_uri: str | None) -> dict[st
     return out
 
 
+def _registry_statuses(models: dict[str, ServedModel], tracking_uri: str | None) -> dict[str, str]:
+    from ray_apps import registry
+
+    return {
+        n: registry.get_version(n, m.version, tracking_uri=tracking_uri).status
+        for n, m in models.items()
+    }
+
+
 def build(args: dict[str, Any]) -> serve.Application:
-    """Application builder for ``serve run serve.app:build`` / a Serve config file."""
+    """Application builder for ``serve run serve.app:build`` / a Serve config file.
+
+    ``args``: ``settings`` (a ``ReplicaSettings`` or the mapping a Serve config file holds,
+    parsed and checked here, once), and from ``serve.deploy`` also ``models`` and
+    ``deployment`` (Serve's own options, as Serve spells them).
+    """
+    unknown = sorted(set(args) - {"settings", "models", "deployment"})
+    if unknown:
+        raise SpecError(
+            f"serve.app:build got unknown args {unknown}; it takes settings, models, deployment"
+        )
+    if "settings" not in args:
+        raise SpecError(
+            "serve.app:build needs args.settings; write the Serve config with "
+            "'raymaker deploy --serve-config serve.yaml'"
+        )
+    settings = ReplicaSettings.parse(args["settings"])
     opts = dict(args.get("deployment") or {})
     if "models" in args:
         opts["user_config"] = {"models": args["models"]}
-    return Endpoint.options(**opts).bind(args["settings"])
+    return Endpoint.options(**opts).bind(settings)
 
 
 def _request_id() -> str:

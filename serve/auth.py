@@ -1,7 +1,9 @@
-"""API keys on the data plane: ``Authorization: Bearer <key>``.
+"""Credentials on the endpoint: ``Authorization: Bearer <key>``, checked against a route's role.
 
-Replicas hold only sha256 digests of the keys (``AuthSpec.key_digests``), compare in constant
-time, and never log a presented key. No digests configured means auth is off.
+Replicas hold only sha256 digests of the keys (``AuthSpec.key_digests`` for inference keys,
+``AuthSpec.admin_key_digests`` for admin credentials), compare in constant time, and never log
+or echo a presented key. No inference digests: inference routes are open. No admin digests:
+admin routes are off (403 naming the fix), never open.
 """
 
 from __future__ import annotations
@@ -10,21 +12,61 @@ import hashlib
 import hmac
 
 from ray_apps.errors import AuthenticationError, PermissionDeniedError
+from serve.routes import Role
+
+_ADMIN_OFF = (
+    "admin routes are off on this endpoint: no admin credential is configured; set "
+    "auth.admin_key_envs: [<VAR>] in the endpoint spec (a variable holding admin keys, not "
+    "inference keys), or approve/reject with 'raymaker registry approve|reject <name>:<v>'"
+)
+
+
+def authorize(
+    role: Role, header: str | None, key_digests: tuple[str, ...], admin_digests: tuple[str, ...]
+) -> None:
+    """Pass, or raise 401 (no/malformed header) or 403 (a key that may not call this role)."""
+    if role == "open":
+        return
+    if role == "inference":
+        if key_digests:  # an admin credential may also read and call what inference keys can
+            _check(_presented(header), key_digests + admin_digests, "by this endpoint")
+        return
+    if not admin_digests:
+        raise PermissionDeniedError(_ADMIN_OFF)
+    presented = _presented(header, admin=True)
+    if _matches(presented, key_digests):
+        raise PermissionDeniedError(
+            "this is an inference key; changing the registry needs an admin credential (a key "
+            "from auth.admin_key_envs): send 'Authorization: Bearer <admin key>'"
+        )
+    _check(presented, admin_digests, "as an admin credential")
 
 
 def check_bearer(header: str | None, digests: tuple[str, ...]) -> None:
-    """Pass, or raise 401 (no/malformed header) or 403 (a key that is not accepted)."""
-    if not digests:
-        return
+    """Inference-key check alone: pass, 401 or 403. No digests means auth is off."""
+    authorize("inference", header, digests, ())
+
+
+def _presented(header: str | None, *, admin: bool = False) -> str:
+    what = "an admin credential" if admin else "an API key"
     if not header:
         raise AuthenticationError(
-            "this endpoint needs an API key: send the header 'Authorization: Bearer <key>'"
+            f"this route needs {what}: send the header 'Authorization: Bearer <key>'"
         )
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthenticationError(
             "the Authorization header must read 'Bearer <key>' (got another scheme or no key)"
         )
-    presented = hashlib.sha256(key.strip().encode()).hexdigest()
-    if not any(hmac.compare_digest(presented, d) for d in digests):
-        raise PermissionDeniedError("the API key is not accepted by this endpoint")
+    return hashlib.sha256(key.strip().encode()).hexdigest()
+
+
+def _matches(presented: str, digests: tuple[str, ...]) -> bool:
+    # Compare with every digest, no early exit: the time taken says nothing about which matched.
+    hits = [hmac.compare_digest(presented, d) for d in digests]
+    return any(hits)
+
+
+def _check(presented: str, digests: tuple[str, ...], accepted: str) -> None:
+    if not _matches(presented, digests):
+        raise PermissionDeniedError(f"the key is not accepted {accepted}")

@@ -8,9 +8,12 @@
         force: false                 # deploy a non-Approved version (explicit, logged)
     autoscaling: {min_replicas: 1, max_replicas: 4, target_ongoing_requests: 2}
     batching: {max_batch_size: 1}    # > 1 turns on dynamic batching (adds up to the wait)
-    auth: {api_key_envs: [RAYMAKER_API_KEYS]}   # env var NAMES; each holds comma-separated keys
+    auth:                            # env var NAMES; each holds comma-separated keys
+      api_key_envs: [RAYMAKER_API_KEYS]       # inference keys: predict, infer, metadata, reads
+      admin_key_envs: [RAYMAKER_ADMIN_KEYS]   # admin keys: approve/reject over HTTP (else off)
     capture: {percent: 10}           # share of requests written as Parquet for monitoring
     max_body_bytes: 1048576          # larger bodies get 413
+    registry_check_interval_s: 30    # replicas re-read their versions' approval status
 
 Unknown keys are rejected; ``load_endpoint_spec`` reads YAML, ``parse_spec`` takes a dict.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,24 +78,53 @@ class BatchingSpec(_Strict):
 
 
 class AuthSpec(_Strict):
-    """API keys from environment variables (names here, never the secrets)."""
+    """API keys from environment variables (names here, never the secrets).
+
+    ``api_key_envs`` hold inference keys; ``admin_key_envs`` hold admin credentials, the only
+    keys that may change the registry over HTTP. No admin keys: the admin routes are off.
+    """
 
     api_key_envs: list[str] = Field(default_factory=list)
+    admin_key_envs: list[str] = Field(default_factory=list)
 
-    def key_digests(self, environ: dict[str, str] | None = None) -> list[str]:
-        """sha256 of every key the named variables hold; what replicas compare against."""
-        env = os.environ if environ is None else environ
-        digests = []
-        for var in self.api_key_envs:
-            if not env.get(var, "").strip():
-                raise SpecError(
-                    f"auth.api_key_envs names {var!r} but that environment variable is empty "
-                    f"or unset; export {var}=<key>[,<key>…] or remove it from api_key_envs"
-                )
-            for key in env[var].split(","):
-                if key.strip():
-                    digests.append(hashlib.sha256(key.strip().encode()).hexdigest())
-        return sorted(set(digests))
+    @model_validator(mode="after")
+    def _distinct(self) -> AuthSpec:
+        shared = sorted(set(self.api_key_envs) & set(self.admin_key_envs))
+        if shared:
+            raise ValueError(
+                f"auth names {shared} in both api_key_envs and admin_key_envs; an admin "
+                "credential must differ from inference keys: use a separate variable for each"
+            )
+        return self
+
+    def key_digests(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """sha256 of every inference key the named variables hold; what replicas compare."""
+        return _digests("api_key_envs", self.api_key_envs, environ)
+
+    def admin_key_digests(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """sha256 of every admin key; refused if one is also an inference key."""
+        admin = _digests("admin_key_envs", self.admin_key_envs, environ)
+        if set(admin) & set(self.key_digests(environ)):
+            raise SpecError(
+                "a key in auth.admin_key_envs is also in auth.api_key_envs; an admin credential "
+                "must differ from every inference key: generate a new one for the admin variable"
+            )
+        return admin
+
+
+def _digests(field: str, names: list[str], environ: Mapping[str, str] | None) -> list[str]:
+    env = os.environ if environ is None else environ
+    digests = []
+    for var in names:
+        if not env.get(var, "").strip():
+            raise SpecError(
+                f"auth.{field} names {var!r} but that environment variable is empty "
+                f"or unset; export {var}=<key>[,<key>…] or remove it from {field}"
+            )
+        for key in env[var].split(","):
+            if key.strip():
+                digests.append(hashlib.sha256(key.strip().encode()).hexdigest())
+    return sorted(set(digests))
 
 
 class CaptureSpec(_Strict):
@@ -117,6 +150,9 @@ class EndpointSpec(_Strict):
     max_body_bytes: int = Field(1 << 20, ge=256)
     tracking_uri: str | None = Field(None, description="MLflow registry; default: embedded")
     num_cpus: float = Field(0.5, gt=0, description="CPU slots per replica")
+    registry_check_interval_s: float = Field(
+        30.0, ge=1, description="how often a replica re-reads its versions' approval status"
+    )
 
     @model_validator(mode="after")
     def _unique_models(self) -> EndpointSpec:

@@ -11,17 +11,23 @@ model entry says ``force: true``.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ray_apps import registry, settings, tracking
-from serve.config import EndpointSpec, endpoint_spec
+from ray_apps import registry, tracking
+from ray_apps import settings as project_settings
+from serve.config import EndpointSpec, ModelRef, endpoint_spec
+from serve.replica_settings import ReplicaSettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -32,32 +38,44 @@ class EndpointInfo:
     ingress: str
 
 
-def plan(spec: EndpointSpec | dict | str | Path) -> dict[str, Any]:
-    """Resolve versions (approved-only unless forced), key digests and paths: the build args."""
+@dataclass(frozen=True)
+class EndpointPlan:
+    """What deploying a spec means: pinned versions, replica settings, Serve's options."""
+
+    models: tuple[ModelRef, ...]  # every version pinned
+    settings: ReplicaSettings
+    deployment: dict[str, Any]  # Serve's deployment options, as Serve spells them
+
+    def user_config(self) -> dict[str, Any]:
+        """Serve's ``user_config`` (JSON for Serve): the versions, swapped in on a rollout."""
+        return {"models": [m.model_dump() for m in self.models]}
+
+    def build_args(self) -> dict[str, Any]:
+        return {
+            "models": self.user_config()["models"],
+            "settings": self.settings,
+            "deployment": self.deployment,
+        }
+
+
+def plan(spec: EndpointSpec | dict | str | Path) -> EndpointPlan:
+    """Resolve versions (approved-only unless forced), key digests and paths, once."""
     spec = endpoint_spec(spec)
     uri = tracking.resolve_uri(spec.tracking_uri)
     models = []
     for ref in spec.models:
         name = ref.name if ref.version is None else f"{ref.name}:{ref.version}"
         mv = registry.resolve_for_deploy(name, force=ref.force, tracking_uri=uri)
-        models.append({"name": mv.name, "version": mv.version, "force": ref.force})
-    capture = spec.capture.model_dump()
-    capture["path"] = str(Path(spec.capture.path or settings.home() / "capture").resolve())
-    return {
-        "models": models,
-        "settings": {
-            "key_digests": spec.auth.key_digests(),
-            "max_body_bytes": spec.max_body_bytes,
-            "tracking_uri": uri,
-            "capture": capture,
-            "batching": spec.batching.model_dump(),
-        },
-        "deployment": {
+        models.append(ModelRef(name=mv.name, version=mv.version, force=ref.force))
+    return EndpointPlan(
+        models=tuple(models),
+        settings=ReplicaSettings.from_spec(spec, tracking_uri=uri, home=project_settings.home()),
+        deployment={
             "autoscaling_config": spec.autoscaling.to_serve(),
             "max_ongoing_requests": spec.max_ongoing_requests,
             "ray_actor_options": {"num_cpus": spec.num_cpus},
         },
-    }
+    )
 
 
 def deploy(
@@ -66,7 +84,10 @@ def deploy(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
 ) -> EndpointInfo:
-    """Deploy (or roll out a change to) an endpoint on Ray Serve; returns when it is ready."""
+    """Deploy (or roll out a change to) an endpoint on Ray Serve; returns when it is ready.
+
+    The registry then records the endpoint on the versions it serves (``served_by``).
+    """
     from ray import serve
 
     from ray_apps._ray_runtime import ensure_ray
@@ -74,27 +95,86 @@ def deploy(
     from serve.ingress import use_fast_ingress
 
     spec = endpoint_spec(spec)
-    args = plan(spec)
+    p = plan(spec)
     message = use_fast_ingress()
     ensure_ray()
     serve.start(http_options={"host": host, "port": port})
     # Per-request access log lines cost the replica more than the model call; errors still log.
     logging = {"enable_access_log": False, "log_level": "WARNING"}
-    serve.run(build(args), name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
+    app = build(p.build_args())
+    serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
+    served = [(m.name, m.version) for m in p.models]
+    registry.record_endpoint(spec.name, served, tracking_uri=p.settings.tracking_uri)
     prefix = spec.route_prefix.rstrip("/")
     return EndpointInfo(
         name=spec.name,
         url=f"http://{host}:{port}{prefix}/",
-        models=[f"{m['name']}:{m['version']}" for m in args["models"]],
+        models=[f"{name}:{version}" for name, version in served],
         ingress=message,
     )
 
 
-def undeploy(name: str) -> None:
-    """Remove an endpoint; replicas drain their requests and flush captured records."""
+def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
+    """Remove an endpoint; replicas drain their requests and flush captured records.
+
+    The registry then no longer records the endpoint on any version.
+    """
     from ray import serve
 
     serve.delete(name)
+    registry.record_endpoint(name, [], tracking_uri=tracking.resolve_uri(tracking_uri))
+
+
+def serve_foreground(
+    spec: EndpointSpec | dict | str | Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    on_ready: Callable[[EndpointInfo], None] | None = None,
+) -> EndpointInfo:
+    """Deploy, serve until SIGINT or SIGTERM, then stop cleanly and return.
+
+    Stopping undeploys the endpoint (replicas drain in-flight requests and flush captured
+    records), then shuts down Serve and Ray if this call started them. SIGTERM is how systemd,
+    ``docker stop`` and Kubernetes stop a process. Ray's core worker installs a crash handler
+    (abseil's failure-signal handler, which also covers SIGTERM) when the driver connects: it
+    printed a native stack dump and aborted (exit 134) instead of draining. So the handlers are
+    installed here, after Ray is up, for SIGTERM and SIGINT only; real crashes (SIGSEGV,
+    SIGABRT) keep Ray's dump. Call it from the main thread (Python delivers signals there).
+    """
+    import os
+
+    import ray
+
+    from ray_apps._ray_runtime import ensure_ray
+    from serve.ingress import use_fast_ingress
+
+    own_ray = not ray.is_initialized() and not os.environ.get("RAY_ADDRESS")
+    spec = endpoint_spec(spec)
+    use_fast_ingress()  # before Ray starts, as deploy() would
+    ensure_ray()
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    info = None
+    try:
+        info = deploy(spec, host=host, port=port)
+        if on_ready is not None and not stop.is_set():
+            on_ready(info)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        try:
+            if info is not None:
+                undeploy(info.name, tracking_uri=spec.tracking_uri)
+            if own_ray:  # a joined cluster keeps its Serve and its Ray
+                from ray import serve
+
+                serve.shutdown()
+                ray.shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return info
 
 
 def serve_config(
@@ -106,12 +186,8 @@ def serve_config(
     Serve's own ``deployments`` section, so the file reads and edits as any Serve config.
     """
     spec = endpoint_spec(spec)
-    args = plan(spec)
-    deployment = {
-        "name": "endpoint",
-        **args["deployment"],
-        "user_config": {"models": args["models"]},
-    }
+    p = plan(spec)
+    deployment = {"name": "endpoint", **p.deployment, "user_config": p.user_config()}
     return {
         "proxy_location": "HeadOnly",
         "http_options": {"host": host, "port": port},
@@ -120,7 +196,7 @@ def serve_config(
                 "name": spec.name,
                 "route_prefix": spec.route_prefix,
                 "import_path": "serve.app:build",
-                "args": {"settings": args["settings"]},
+                "args": {"settings": p.settings.to_args()},
                 "deployments": [deployment],
             }
         ],

@@ -25,7 +25,7 @@ from ray_apps.errors import (
     SpecError,
 )
 from serve import protocol_v1, protocol_v2, routes
-from serve.auth import check_bearer
+from serve.auth import authorize
 from serve.capture import CaptureWriter
 from serve.served_model import Prediction, ServedModel
 
@@ -55,6 +55,7 @@ class EndpointCore:
         self,
         *,
         key_digests: tuple[str, ...] = (),
+        admin_key_digests: tuple[str, ...] = (),
         max_body_bytes: int = 1 << 20,
         tracking_uri: str | None = None,
         capture: CaptureWriter | None = None,
@@ -62,6 +63,7 @@ class EndpointCore:
         version: str = "0.1.0",
     ):
         self.key_digests = tuple(key_digests)
+        self.admin_key_digests = tuple(admin_key_digests)
         self.max_body_bytes = max_body_bytes
         self.tracking_uri = tracking_uri
         self.capture = capture
@@ -69,6 +71,9 @@ class EndpointCore:
         self.version = version
         self.models: dict[str, ServedModel] = {}
         self.predictors: dict[str, Predictor] = {}
+        # The registry status of each served version as last read (load, then the replica's
+        # periodic re-check): a version rejected while serving says so in its metadata.
+        self.registry_status: dict[str, str] = {}
 
     def set_models(
         self, models: dict[str, ServedModel], predictors: dict[str, Predictor] | None = None
@@ -76,6 +81,7 @@ class EndpointCore:
         """Swap the served versions in one assignment: requests see old or new, never neither."""
         predictors = predictors or {}
         self.predictors = {n: predictors.get(n) or _direct(m) for n, m in models.items()}
+        self.registry_status = {n: m.status for n, m in models.items()}
         self.models = dict(models)
 
     async def handle(
@@ -123,8 +129,9 @@ class EndpointCore:
             )
         if route.name == "method_not_allowed":
             return Reply(405, {"error": f"{method} is not allowed on {path}"})
-        if route.name not in routes.OPEN:
-            check_bearer(headers.get("authorization"), self.key_digests)
+        authorize(
+            route.role, headers.get("authorization"), self.key_digests, self.admin_key_digests
+        )
         p = route.params
         if route.name in ("v1_predict", "v2_infer"):
             model = await self._model(p["name"], p.get("version"))
@@ -149,13 +156,21 @@ class EndpointCore:
             return Reply(200, {"models": sorted(self.models)})
         if route.name in ("v1_model", "v2_model", "v2_model_ready"):
             model = await self._model(p["name"], p.get("version"))
+            status = self.registry_status.get(model.name, model.status)
             if route.name == "v1_model":
-                return Reply(200, protocol_v1.model_status(model))
+                return Reply(200, {**protocol_v1.model_status(model), "registry_status": status})
             if route.name == "v2_model":
-                return Reply(200, protocol_v2.model_metadata(model))
+                meta = protocol_v2.model_metadata(model)
+                meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
+                return Reply(200, meta)
             return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
         from serve import registry_routes
 
+        if route.name == "registry_decide_moved":
+            raise NotFoundError(
+                f"approve/reject moved to the admin surface: POST /admin{path} with an admin "
+                "credential (auth.admin_key_envs), or 'raymaker registry approve|reject'"
+            )
         body = await self._body(headers, read_body) if method == "POST" else b""
         return Reply(200, await registry_routes.handle(route, body, self.tracking_uri))
 

@@ -2,7 +2,10 @@
 
 Ray exports them on each node's metrics port (``ray metrics launch-prometheus`` scrapes it) as
 ``ray_raymaker_requests_total``, ``ray_raymaker_request_errors_total`` and
-``ray_raymaker_request_latency_ms`` with tags ``model``, ``version``, ``route``, ``code``.
+``ray_raymaker_request_latency_ms`` with tags ``model``, ``version``, ``route``, ``code``, and
+the gauge ``ray_raymaker_served_version_approved`` (1 while the registry says the served
+version is Approved, 0 once it is not; tags ``model``, ``version``) for alerting on a version
+rejected while it serves.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ class EndpointMetrics:
             boundaries=_BOUNDARIES,
             tag_keys=("model", "version", "route"),
         )
+        self._approved = metrics.Gauge(
+            "raymaker_served_version_approved",
+            description="1 if the registry says the served version is Approved, else 0.",
+            tag_keys=("model", "version"),
+        )
 
     def observe(self, model: str, version: str, route: str, code: int, ms: float) -> None:
         tags = {"model": model, "version": version, "route": route, "code": str(code)}
@@ -36,3 +44,6 @@ class EndpointMetrics:
         if code >= 400:
             self._errors.inc(tags=tags)
         self._latency.observe(ms, tags={"model": model, "version": version, "route": route})
+
+    def approved(self, model: str, version: int, approved: bool) -> None:
+        self._approved.set(1.0 if approved else 0.0, tags={"model": model, "version": str(version)})

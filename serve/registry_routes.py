@@ -1,10 +1,12 @@
-"""The registry over HTTP, on the endpoint (API key required when keys are configured).
+"""The registry over HTTP, on the endpoint: reads for inference keys, decisions for admins.
 
-GET  /registry/models                                   model groups
-GET  /registry/models/{name}                            its versions
-GET  /registry/models/{name}/versions/{v}               one version
-POST /registry/models/{name}/versions/{v}:approve       {"by": "alice", "reason": "…"}
-POST /registry/models/{name}/versions/{v}:reject        {"by": "bob", "reason": "…"}
+GET  /registry/models                                         model groups
+GET  /registry/models/{name}                                  its versions
+GET  /registry/models/{name}/versions/{v}                     one version
+POST /admin/registry/models/{name}/versions/{v}:approve       {"by": "alice", "reason": "…"}
+POST /admin/registry/models/{name}/versions/{v}:reject        {"by": "bob", "reason": "…"}
+
+Who may call which is ``serve.routes.ROLES``; ``serve.auth.authorize`` checks it first.
 """
 
 from __future__ import annotations

@@ -1,14 +1,24 @@
-"""The endpoint's routes: a request's method and path → a route name and its parameters.
+"""The endpoint's routes: a request's method and path → a route name, its parameters, its role.
 
-A pure function, so routing is tested without HTTP. Health routes need no API key.
+Pure functions, so routing and who may call what are tested without HTTP.
+
+Roles (``ROLES``, one per route name):
+    open       health and server metadata; no key
+    inference  predict/infer, model metadata, read-only registry; an inference (or admin) key
+    admin      changes the registry (approve/reject); an admin credential only, and off unless
+               ``auth.admin_key_envs`` names one
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["open", "inference", "admin"]
 
 _V = r"(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
+_MV = r"/registry/models/(?P<name>[^/:]+)/versions/(?P<version>\d+)"
 _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), "v1_predict"),
     ("GET", re.compile(r"/v1/models/(?P<name>[^/:]+)"), "v1_model"),
@@ -21,26 +31,43 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"/v2"), "v2_server"),
     ("GET", re.compile(r"/registry/models"), "registry_models"),
     ("GET", re.compile(r"/registry/models/(?P<name>[^/:]+)"), "registry_versions"),
-    (
-        "GET",
-        re.compile(r"/registry/models/(?P<name>[^/:]+)/versions/(?P<version>\d+)"),
-        "registry_version",
-    ),
-    (
-        "POST",
-        re.compile(
-            r"/registry/models/(?P<name>[^/:]+)/versions/(?P<version>\d+):(?P<action>approve|reject)"
-        ),
-        "registry_decide",
-    ),
+    ("GET", re.compile(_MV), "registry_version"),
+    ("POST", re.compile(rf"/admin{_MV}:(?P<action>approve|reject)"), "admin_decide"),
+    # Where approve/reject lived before they moved to the admin surface: a 404 that says so.
+    ("POST", re.compile(rf"{_MV}:(?P<action>approve|reject)"), "registry_decide_moved"),
 ]
-OPEN = frozenset({"live", "ready", "v2_server"})
+
+ROLES: dict[str, Role] = {
+    "live": "open",
+    "ready": "open",
+    "v2_server": "open",
+    "v1_predict": "inference",
+    "v1_model": "inference",
+    "v1_models": "inference",
+    "v2_infer": "inference",
+    "v2_model_ready": "inference",
+    "v2_model": "inference",
+    "registry_models": "inference",
+    "registry_versions": "inference",
+    "registry_version": "inference",
+    "registry_decide_moved": "inference",
+    "admin_decide": "admin",
+}
 
 
 @dataclass(frozen=True)
 class Route:
     name: str
     params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def role(self) -> Role:
+        return role_of(self.name)
+
+
+def role_of(route_name: str) -> Role:
+    """Who may call ``route_name``; a route missing from ``ROLES`` is admin (fail closed)."""
+    return ROLES.get(route_name, "admin")
 
 
 def match(method: str, path: str) -> Route | None:

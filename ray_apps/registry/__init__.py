@@ -1,6 +1,12 @@
 """The model registry with approval, on MLflow's model registry (see ``registry.py``)."""
 
 from ray_apps.registry.approval import Decision, deployable, transition
+from ray_apps.registry.endpoints import (
+    mark_served,
+    mark_unserved,
+    record_endpoint,
+    served_versions,
+)
 from ray_apps.registry.registry import (
     ModelVersion,
     approve,
@@ -23,9 +29,13 @@ __all__ = [
     "get_version",
     "list_models",
     "list_versions",
+    "mark_served",
+    "mark_unserved",
     "parse_ref",
     "register",
+    "record_endpoint",
     "reject",
     "resolve_for_deploy",
+    "served_versions",
     "transition",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 from ray_apps import tracking
 from ray_apps.artifact import MANIFEST, _localize, verify_artifact
 from ray_apps.errors import ApprovalError, ArtifactIntegrityError, NotFoundError, SpecError
+from ray_apps.registry import served_by as _served_by
 from ray_apps.registry.approval import Decision, deployable, history_append, transition
 
 _TAG = "raymaker."
@@ -47,6 +48,7 @@ class ModelVersion:
     params: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, str]] = field(default_factory=list)
+    served_by: list[str] = field(default_factory=list)  # endpoints serve.deploy recorded
 
     @property
     def ref(self) -> str:
@@ -308,6 +310,7 @@ def _to_version(mv) -> ModelVersion:
         params=tag_json("params", {}),
         lineage=tag_json("lineage", {}),
         history=tag_json("approval.history", []),
+        served_by=_served_by.parse(tags.get(_served_by.TAG)),
     )
 
 

@@ -1,0 +1,59 @@
+"""What a replica needs to know, typed and frozen, built once from the ``EndpointSpec``.
+
+``serve.deploy.plan`` resolves the spec (key digests, tracking URI, capture path) into a
+``ReplicaSettings`` and hands the object to the replica. A Serve config file carries it as the
+plain mapping ``model_dump`` gives; ``serve.app:build`` parses that back here, rejecting unknown
+or missing keys. No field has a default: every default is the ``EndpointSpec``'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serve.config import BatchingSpec, CaptureSpec, EndpointSpec
+
+
+class ReplicaSettings(BaseModel):
+    """Resolved endpoint settings: digests (never keys), URIs and paths, limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str
+    key_digests: tuple[str, ...]
+    admin_key_digests: tuple[str, ...]
+    max_body_bytes: int = Field(ge=256)
+    tracking_uri: str
+    capture: CaptureSpec
+    batching: BatchingSpec
+    registry_check_interval_s: float = Field(ge=1)
+
+    @classmethod
+    def from_spec(cls, spec: EndpointSpec, *, tracking_uri: str, home: Path) -> ReplicaSettings:
+        """Read the key variables and resolve paths; ``home`` holds the default capture path."""
+        path = Path(spec.capture.path or home / "capture").resolve()
+        return cls(
+            endpoint=spec.name,
+            key_digests=tuple(spec.auth.key_digests()),
+            admin_key_digests=tuple(spec.auth.admin_key_digests()),
+            max_body_bytes=spec.max_body_bytes,
+            tracking_uri=tracking_uri,
+            capture=spec.capture.model_copy(update={"path": str(path)}),
+            batching=spec.batching,
+            registry_check_interval_s=spec.registry_check_interval_s,
+        )
+
+    @classmethod
+    def parse(cls, data: ReplicaSettings | dict[str, Any]) -> ReplicaSettings:
+        """The settings a Serve config file's ``args.settings`` holds (unknown keys refused)."""
+        from ray_apps.spec import parse_spec
+
+        if isinstance(data, ReplicaSettings):
+            return data
+        return parse_spec(cls, data, source="args.settings of the Serve config")
+
+    def to_args(self) -> dict[str, Any]:
+        """The plain mapping a Serve config file carries (YAML-safe: lists, not tuples)."""
+        return self.model_dump(mode="json")
