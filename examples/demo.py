@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.demo_serving import serve_demo
 from ray_apps import load_model, load_train_spec, run_training
-from ray_apps.console import show_training, show_tuning
+from ray_apps.cli.console import show_training, show_tuning
 from serve.ingress import use_fast_ingress
 from tuning import run_tuning
 

@@ -1,4 +1,4 @@
-"""Training job entry point, for ``ray job submit``.
+"""Training job entry point, for ``ray job submit`` (the command lives in ``ray_apps.cli``).
 
     ray job submit --working-dir . -- python -m ray_apps.train --config examples/train_mlp.yaml
     python -m ray_apps.train --resume <run-name>
@@ -6,9 +6,7 @@
 Same options and exit codes as ``raymaker train``.
 """
 
-import sys
-
-from ray_apps.cli import main
-
 if __name__ == "__main__":
-    main(["train", *sys.argv[1:]])
+    from ray_apps.cli import run_job
+
+    run_job("train")

@@ -1,4 +1,4 @@
-"""Tuning job entry point, for ``ray job submit``.
+"""Tuning job entry point, for ``ray job submit`` (the command lives in ``ray_apps.cli``).
 
     ray job submit --working-dir . -- python -m ray_apps.tune --config examples/tune_xgboost.yaml
     python -m ray_apps.tune --resume <run-name>
@@ -6,9 +6,7 @@
 Same options and exit codes as ``raymaker tune``.
 """
 
-import sys
-
-from ray_apps.cli import main
-
 if __name__ == "__main__":
-    main(["tune", *sys.argv[1:]])
+    from ray_apps.cli import run_job
+
+    run_job("tune")

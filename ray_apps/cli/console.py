@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from ray_apps.training import TrainResult
+if TYPE_CHECKING:  # the CLI starts without importing the training stack
+    from ray_apps.training import TrainResult
 
 # Piped output (CI logs, `ray job logs`) gets 80 columns by default: too narrow for tables.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)

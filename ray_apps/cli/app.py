@@ -1,0 +1,50 @@
+"""The root ``raymaker`` app: its command groups, and one mapping of errors to exit codes.
+
+Errors print one line and exit 2 for bad input (spec, data, unknown run), 1 for failures.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ray_apps.cli import deploy, jobs, registry
+from ray_apps.errors import RaymakerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="raymaker: train, tune, serve and watch ML models on Ray.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """raymaker: train, tune, serve and watch ML models on Ray."""
+
+
+jobs.attach(app)  # raymaker train, raymaker tune
+registry.attach(app)  # raymaker registry …
+deploy.attach(app)  # raymaker deploy
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, mapping raymaker errors to one line + exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except RaymakerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing value (exit 2)
+        exc.show()
+        sys.exit(getattr(exc, "exit_code", 2))
+
+
+def run_job(command: str) -> None:
+    """What ``python -m ray_apps.<job>`` runs: ``raymaker <command>`` with the process's args."""
+    main([command, *sys.argv[1:]])
