@@ -7,7 +7,6 @@ raymaker deploy --config endpoint.yaml --serve-config serve.yaml   # write, do n
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -40,7 +39,7 @@ def deploy(
     """Deploy registered models as an endpoint (V1 + V2 over HTTP on 127.0.0.1)."""
     from serve.config import endpoint_spec
     from serve.deploy import deploy as deploy_endpoint
-    from serve.deploy import undeploy, write_serve_config
+    from serve.deploy import serve_foreground, write_serve_config
 
     spec = _spec(models, config, name, api_key_env, capture, min_replicas, max_replicas, force)
     if serve_config is not None:
@@ -49,17 +48,23 @@ def deploy(
             f"wrote {serve_config}; deploy it with: RAY_AUTH_MODE=token serve deploy {serve_config}"
         )
         return
-    info = deploy_endpoint(endpoint_spec(spec), port=port)
+    if os.environ.get("RAY_ADDRESS"):
+        _announce(deploy_endpoint(endpoint_spec(spec), port=port))
+        return  # the cluster keeps it running
+    # Local Ray: serve until Ctrl-C or SIGTERM (systemd, docker stop, Kubernetes), then drain,
+    # flush the capture, stop Ray and exit 0.
+    info = serve_foreground(endpoint_spec(spec), port=port, on_ready=_announce_local)
+    console.print(f"endpoint {info.name} stopped; its replicas drained and flushed their capture")
+
+
+def _announce(info) -> None:
     console.print(info.ingress)
     console.print(f"endpoint {info.name} serves {', '.join(info.models)} at {info.url}")
-    if os.environ.get("RAY_ADDRESS"):
-        return  # the cluster keeps it running
-    console.print("local Ray: serving until Ctrl-C")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        undeploy(info.name)
+
+
+def _announce_local(info) -> None:
+    _announce(info)
+    console.print("local Ray: serving until Ctrl-C or SIGTERM")
 
 
 def _spec(models, config, name, keys, capture, min_r, max_r, force) -> dict:

@@ -64,11 +64,12 @@ def list_(name: Annotated[str | None, typer.Argument(help="a model: list its ver
                 m["name"], str(m["versions"]), str(m["latest"]), str(m["latest_approved"] or "-")
             )
     else:
-        table = Table("version", "status", "by", "metrics", "artifact")
+        table = Table("version", "status", "by", "served by", "metrics", "artifact")
         for v in registry.list_versions(name):
             by = v.history[-1]["by"] if v.history else ""
             metrics = ", ".join(f"{k}={val:.4g}" for k, val in list(v.metrics.items())[:3])
-            table.add_row(str(v.version), v.status, by, metrics, v.artifact_uri)
+            served = ", ".join(v.served_by) or "-"
+            table.add_row(str(v.version), v.status, by, served, metrics, v.artifact_uri)
     console.print(table)
 
 
