@@ -6,13 +6,21 @@
     # POST {info.url}v1/models/cancer:predict   {"instances": [[...], ...]}
     # POST {info.url}v2/models/cancer/infer     {"inputs": [{"name": "input-0", ...}]}
     undeploy(info.name)
+    serve_foreground({"models": [{"name": "cancer"}]})  # until SIGINT/SIGTERM, then clean up
 
 See serve/README.md. Our package is ``serve``; Ray's is always ``from ray import serve``.
 """
 
 from serve.capture import CaptureWriter
 from serve.config import EndpointSpec, load_endpoint_spec
-from serve.deploy import EndpointInfo, deploy, serve_config, undeploy, write_serve_config
+from serve.deploy import (
+    EndpointInfo,
+    deploy,
+    serve_config,
+    serve_foreground,
+    undeploy,
+    write_serve_config,
+)
 
 __all__ = [
     "CaptureWriter",
@@ -21,6 +29,7 @@ __all__ = [
     "deploy",
     "load_endpoint_spec",
     "serve_config",
+    "serve_foreground",
     "undeploy",
     "write_serve_config",
 ]

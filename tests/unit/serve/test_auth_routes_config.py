@@ -5,10 +5,11 @@ import pytest
 from ray_apps.errors import AuthenticationError, PermissionDeniedError, SpecError
 from ray_apps.spec import parse_spec
 from serve import routes
-from serve.auth import check_bearer
+from serve.auth import authorize, check_bearer
 from serve.config import EndpointSpec
 
 DIGESTS = (hashlib.sha256(b"k1").hexdigest(), hashlib.sha256(b"k2").hexdigest())
+ADMIN = (hashlib.sha256(b"boss").hexdigest(),)
 
 
 def test_bearer_keys():
@@ -41,9 +42,15 @@ def test_bearer_keys():
         ("HEAD", "/v2/health/ready", "ready", {}),
         (
             "POST",
-            "/registry/models/iris/versions/2:approve",
-            "registry_decide",
+            "/admin/registry/models/iris/versions/2:approve",
+            "admin_decide",
             {"name": "iris", "version": "2", "action": "approve"},
+        ),
+        (
+            "POST",
+            "/registry/models/iris/versions/2:reject",
+            "registry_decide_moved",
+            {"name": "iris", "version": "2", "action": "reject"},
         ),
         ("GET", "/v1/models/iris:predict", "method_not_allowed", {}),
     ],
@@ -72,3 +79,54 @@ def test_keys_come_from_named_env_vars_as_digests():
     assert spec.auth.key_digests({"K": "k1, k2"}) == sorted(DIGESTS)
     with pytest.raises(SpecError, match="'K' but that environment variable is empty"):
         spec.auth.key_digests({})
+
+
+def test_every_route_has_a_role_and_only_registry_writes_are_admin():
+    names = {name for _, _, name in routes._TABLE}
+    assert names == set(routes.ROLES)
+    assert {n for n, r in routes.ROLES.items() if r == "admin"} == {"admin_decide"}
+    assert {n for n, r in routes.ROLES.items() if r == "open"} == {"live", "ready", "v2_server"}
+    assert routes.role_of("a_route_nobody_listed") == "admin"  # fail closed
+    route = routes.match("POST", "/admin/registry/models/m/versions/1:reject")
+    assert route.role == "admin"
+    assert routes.match("GET", "/registry/models/m/versions/1").role == "inference"
+
+
+@pytest.mark.parametrize(
+    ("role", "header", "keys", "admin", "error", "says"),
+    [
+        ("open", None, DIGESTS, ADMIN, None, ""),
+        ("inference", "Bearer k1", DIGESTS, ADMIN, None, ""),
+        ("inference", "Bearer boss", DIGESTS, ADMIN, None, ""),  # admins may read and call
+        ("inference", None, (), ADMIN, None, ""),  # no inference keys: inference is open
+        ("admin", "Bearer boss", DIGESTS, ADMIN, None, ""),
+        ("admin", "Bearer boss", (), ADMIN, None, ""),
+        ("admin", "Bearer k1", DIGESTS, ADMIN, PermissionDeniedError, "needs an admin credential"),
+        ("admin", None, DIGESTS, ADMIN, AuthenticationError, "needs an admin credential"),
+        ("admin", "Bearer guess", DIGESTS, ADMIN, PermissionDeniedError, "admin credential"),
+        ("admin", "Bearer k1", DIGESTS, (), PermissionDeniedError, "admin_key_envs"),
+        ("admin", None, (), (), PermissionDeniedError, "admin routes are off"),  # never open
+    ],
+)
+def test_authorize_by_role(role, header, keys, admin, error, says):
+    if error is None:
+        authorize(role, header, keys, admin)
+        return
+    with pytest.raises(error, match=says) as err:
+        authorize(role, header, keys, admin)
+    assert "guess" not in str(err.value) and "k1" not in str(err.value)
+
+
+def test_admin_keys_come_from_their_own_variables_and_differ_from_inference_keys():
+    auth = {"api_key_envs": ["K"], "admin_key_envs": ["A"]}
+    spec = parse_spec(EndpointSpec, {"models": [{"name": "m"}], "auth": auth})
+    assert spec.auth.admin_key_digests({"K": "k1", "A": "boss"}) == list(ADMIN)
+    with pytest.raises(SpecError, match="also in auth.api_key_envs"):
+        spec.auth.admin_key_digests({"K": "k1", "A": "k1"})
+    with pytest.raises(SpecError, match="admin_key_envs names 'A'"):
+        spec.auth.admin_key_digests({"K": "k1"})
+    with pytest.raises(SpecError, match=r"names \['K'\] in both"):
+        parse_spec(
+            EndpointSpec,
+            {"models": [{"name": "m"}], "auth": {"api_key_envs": ["K"], "admin_key_envs": ["K"]}},
+        )

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import yaml
 
+from serve.replica_settings import ReplicaSettings
+
 FAST = ("RAY_SERVE_ENABLE_HA_PROXY=1", "RAY_SERVE_THROUGHPUT_OPTIMIZED=1")
 
 
@@ -20,6 +22,8 @@ def test_rayservice_has_a_valid_serve_config_and_the_fast_ingress():
     svc = yaml.safe_load(Path("cluster/kuberay-rayservice.yaml").read_text())
     config = ServeDeploySchema.model_validate(yaml.safe_load(svc["spec"]["serveConfigV2"]))
     assert config.applications[0].import_path == "serve.app:build"
+    settings = ReplicaSettings.parse(config.applications[0].args["settings"])  # what build does
+    assert settings.admin_key_digests == ()  # the example keeps the admin routes off
     cluster = svc["spec"]["rayClusterConfig"]
     pods = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
     for pod in pods:

@@ -12,6 +12,7 @@ def test_serve_public_names():
         "deploy",
         "load_endpoint_spec",
         "serve_config",
+        "serve_foreground",
         "undeploy",
         "write_serve_config",
     ]
@@ -27,10 +28,14 @@ def test_registry_public_names():
         "get_version",
         "list_models",
         "list_versions",
+        "mark_served",
+        "mark_unserved",
         "parse_ref",
+        "record_endpoint",
         "register",
         "reject",
         "resolve_for_deploy",
+        "served_versions",
         "transition",
     ]
     for mod in (serve, registry):
