@@ -6,7 +6,9 @@
 
 Deploying the same endpoint name again with other versions is a rollout: replicas load the
 new versions and swap them in, serving throughout. Only Approved versions deploy unless a
-model entry says ``force: true``.
+model entry says ``force: true``. Deploy, rollout and undeploy record in the registry which
+versions the endpoint serves (``served_by``). ``serve_foreground`` is ``raymaker deploy`` on a
+local Ray: deploy, serve until SIGINT/SIGTERM, then drain, flush and stop.
 """
 
 from __future__ import annotations
