@@ -55,6 +55,12 @@ _NOISE = re.compile(
             r"Task ServeController\.graceful_shutdown failed",
             # Local clusters turn token auth on by default: the secure setting raymaker wants.
             r"Token authentication is enabled for this Ray cluster",
+            # ray.init's own banner (raymaker prints the dashboard address itself), and Tune's
+            # hint to point TensorBoard into Ray's temporary session folder, deleted with it.
+            r"Started a local Ray instance\.",
+            r"To visualize your results with TensorBoard",
+            # dmlc's header above the native frames dropped above.
+            r"^\s*Stack trace:\s*$",
             # Ray's log deduplication footer on a line that is noise anyway.
             r"^\s*\[repeated \d+x across cluster\]",
         ]
@@ -68,8 +74,25 @@ def is_noise(line: str) -> bool:
     return bool(_NOISE.search(_ANSI.sub("", line)))
 
 
-def strip_colour(text: str) -> str:
-    return _ANSI.sub("", text)
+def keep_lines(lines: list[str]) -> list[str]:
+    """The lines of one batch of a worker's output worth showing, in order.
+
+    Besides noise lines this drops blank lines (Ray prints each with its process prefix) and
+    the interpreter's "Exception ignored in: …" report when Ray SIGTERMs an idle actor at the
+    end of a run (seen on Tune's reused trial actors): a traceback of Ray's own shutdown.
+    """
+    kept, teardown = [], False
+    for i, line in enumerate(lines):
+        if line.startswith("Exception ignored in:") and any(
+            "sigterm_handler" in later for later in lines[i : i + 20]
+        ):
+            teardown = True
+        if teardown:
+            teardown = not line.startswith("SystemExit")
+            continue
+        if line.strip() and not is_noise(line):
+            kept.append(line)
+    return kept
 
 
 def quiet_ray() -> None:
@@ -96,16 +119,24 @@ def filter_worker_output() -> None:
     from ray._private import worker as ray_worker
     from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
 
-    def print_filtered(data: dict) -> None:
-        lines = [line for line in data.get("lines", []) if not is_noise(line)]
+    for name in ("ray", "ray.serve", "ray.tune", "ray.train", "ray.data"):  # init reset them
+        logging.getLogger(name).setLevel(logging.WARNING)
+    original = getattr(ray_worker.print_to_stdstream, "__wrapped__", ray_worker.print_to_stdstream)
+
+    def print_filtered(data: dict, ignore_prefix: bool = False) -> None:
+        lines = keep_lines(data.get("lines", []))
         ours = [line for line in lines if line.startswith(OURS)]
         theirs = [line for line in lines if not line.startswith(OURS)]
         if ours:  # raymaker's progress lines need no "(RayTrainWorker pid=…)" prefix
-            ray_worker.print_to_stdstream({**data, "lines": ours}, ignore_prefix=True)
+            original({**data, "lines": ours}, ignore_prefix=True)
         if theirs:
-            ray_worker.print_to_stdstream({**data, "lines": theirs}, ignore_prefix=False)
+            original({**data, "lines": theirs}, ignore_prefix=ignore_prefix)
 
-    # Ray's handler is registered under this name in ray._private.worker.connect (Ray 2.60).
+    print_filtered.__wrapped__ = original
+    # Ray 2.60 prints worker output through the handler it registers under this name in
+    # ray._private.worker.connect, and the raylet's error messages (listen_error_messages)
+    # through the module's print_to_stdstream: both now pass through the filter.
+    ray_worker.print_to_stdstream = print_filtered
     dispatcher.remove_handler("ray_print_logs")
     dispatcher.add_handler("ray_print_logs", print_filtered)
 

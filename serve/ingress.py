@@ -72,6 +72,9 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "0":
         return "ingress: Ray Serve's plain proxy (RAY_SERVE_ENABLE_HA_PROXY=0 was set)"
+    from ray_apps._ray_output import quiet_ray
+
+    quiet_ray()  # before Serve logs its binary lookup at INFO; we return our own line
     binary = haproxy_binary()
     if binary is None:
         return (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ray_apps._ray_output import is_noise
+from ray_apps._ray_output import is_noise, keep_lines
 
 NOISE = [
     "Starting execution of Dataset train_0353BfHpYt0muW391c2GY1_0. Full logs are in "
@@ -60,3 +60,30 @@ def test_internal_lines_are_noise(line):
 @pytest.mark.parametrize("line", KEPT)
 def test_progress_errors_and_user_lines_are_kept(line):
     assert not is_noise(line)
+
+
+def test_actor_teardown_report_and_blank_lines_are_dropped_in_order():
+    batch = [
+        "[raymaker] round 5/40 valid_logloss=0.31",
+        "",
+        "Exception ignored in: <function WeakSet.__init__.<locals>._remove at 0x7fdada392480>",
+        "Traceback (most recent call last):",
+        '  File "/x/lib/python3.11/_weakrefset.py", line 39, in _remove',
+        "    def _remove(item, selfref=ref(self)):",
+        "",
+        '  File "/x/ray/_private/worker.py", line 1063, in sigterm_handler',
+        "    raise_sys_exit_with_custom_error_message(",
+        "SystemExit: 1",
+        "Traceback (most recent call last):",
+        "ValueError: a user's error",
+    ]
+    assert keep_lines(batch) == [
+        "[raymaker] round 5/40 valid_logloss=0.31",
+        "Traceback (most recent call last):",
+        "ValueError: a user's error",
+    ]
+
+
+def test_an_ignored_exception_that_is_not_ray_teardown_is_kept():
+    batch = ["Exception ignored in: <generator object f>", "RuntimeError: boom"]
+    assert keep_lines(batch) == batch
