@@ -61,9 +61,14 @@ def haproxy_binary() -> str | None:
     """Path of the HAProxy binary Ray Serve would use, or None."""
     try:
         from ray.serve._private.haproxy import get_haproxy_binary
+    except ImportError:
+        return None
+    from ray_apps._ray_output import quiet_ray
 
+    quiet_ray()  # importing ray.serve set its logger to INFO; the lookup below logs there
+    try:
         return get_haproxy_binary()
-    except (ImportError, FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError):
         return None
 
 
@@ -72,9 +77,6 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "0":
         return "ingress: Ray Serve's plain proxy (RAY_SERVE_ENABLE_HA_PROXY=0 was set)"
-    from ray_apps._ray_output import quiet_ray
-
-    quiet_ray()  # before Serve logs its binary lookup at INFO; we return our own line
     binary = haproxy_binary()
     if binary is None:
         return (
