@@ -15,7 +15,7 @@ from typing import Any
 
 import xgboost as xgb
 
-from ray_apps.learners.xgboost_learner import MODEL_FILE, read_booster
+from ray_apps.learners.xgboost_learner import read_booster, write_booster
 from ray_apps.training.loop_config import LoopConfig
 from ray_apps.training.session import RayTrainSession, Session
 
@@ -48,7 +48,7 @@ class _Reporter(xgb.callback.TrainingCallback):
         save = rnd % self.config.checkpoint_every == 0 or rnd == self.config.epochs
 
         def save_model(folder: str) -> None:
-            model.save_model(os.path.join(folder, MODEL_FILE))
+            write_booster(model, folder)
             with open(os.path.join(folder, METRICS_FILE), "w") as f:
                 json.dump(metrics, f)
 
@@ -66,7 +66,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            booster = read_booster(os.path.join(d, MODEL_FILE))
+            booster = read_booster(d)
             if os.path.exists(os.path.join(d, METRICS_FILE)):
                 with open(os.path.join(d, METRICS_FILE)) as f:
                     last_metrics = json.load(f)

@@ -77,11 +77,15 @@ def xgb_params(spec, data) -> dict[str, Any]:
     return params | spec.hyperparameters.params  # the user's keys win, passed through unchanged
 
 
-def read_booster(path: str | Path):
+def write_booster(booster, folder: str | Path) -> None:
+    booster.save_model(str(Path(folder) / MODEL_FILE))
+
+
+def read_booster(folder: str | Path):
     import xgboost as xgb
 
     booster = xgb.Booster()
-    booster.load_model(str(path))
+    booster.load_model(str(Path(folder) / MODEL_FILE))
     return booster
 
 
@@ -119,13 +123,13 @@ class XGBoostLearner(Learner):
         )
 
     def from_checkpoint(self, folder: Path, info: ModelInfo):
-        return read_booster(Path(folder) / MODEL_FILE)
+        return read_booster(folder)
 
     def save_weights(self, predictor, folder: Path) -> None:
-        predictor.save_model(str(folder / MODEL_FILE))
+        write_booster(predictor, folder)
 
     def load_weights(self, folder: Path, info: ModelInfo):
-        return read_booster(folder / MODEL_FILE)
+        return read_booster(folder)
 
     def predict(self, predictor, x: np.ndarray, info: ModelInfo) -> np.ndarray:
         # inplace_predict skips the DMatrix copy; columns are already in training order.
