@@ -25,7 +25,7 @@ from ray_apps.training import (
     tracked_run,
 )
 from tuning import leaderboard
-from tuning.options import tune_options
+from tuning.options import TuneOptions, tune_options
 from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
 from tuning.space import apply, grid_size, param_space
@@ -199,6 +199,12 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
         )
         return _settled(tuner.fit(), run_dir)
+    return _settled(_new_tuner(spec, trainable, warm, run_dir, options).fit(), run_dir)
+
+
+def _new_tuner(spec: TuneJobSpec, trainable, warm: Seeds, run_dir: str, options: TuneOptions):
+    from ray import tune
+
     root, name = run_dir.rsplit("/", 1)
     metric, mode = spec.objective.metric, spec.objective.mode
     space = param_space(spec.search_space)
@@ -220,7 +226,7 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
         grace_period=spec.strategy.grace_period,
         reduction_factor=spec.strategy.reduction_factor,
     )
-    tuner = tune.Tuner(
+    return tune.Tuner(
         trainable,
         param_space=space,
         tune_config=tune.TuneConfig(
@@ -241,7 +247,6 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             verbose=1,
         ),
     )
-    return _settled(tuner.fit(), run_dir)
 
 
 def _settled(results, run_dir: str):
