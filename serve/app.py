@@ -106,9 +106,8 @@ def load_models(refs: list[dict[str, Any]], tracking_uri: str | None) -> dict[st
         mv = registry.get_version(ref["name"], ref["version"], tracking_uri=tracking_uri)
         if not registry.deployable(mv.status, force=ref.get("force", False)):
             raise ApprovalError(f"{mv.ref} is {mv.status}; only Approved versions are served")
-        model = load_model(registry.fetch_artifact(mv))
-        if model.info.kind == "xgboost":
-            model._predictor.set_param({"nthread": 1})  # one request, one core: no thread fan-out
+        # The learner's serving hint, e.g. one thread per booster: one request, one core.
+        model = load_model(registry.fetch_artifact(mv)).prepare_for_serving()
         out[mv.name] = ServedModel(mv.name, mv.version, mv.status, model)
     return out
 
