@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ray_apps.errors import SpecError
-from serve.served_model import Prediction, ServedModel, check_matrix
+from ray_apps.prediction import Prediction
+from serve.served_model import ServedModel, check_matrix
 
 
 def parse_request(body: bytes, features: list[str]) -> np.ndarray:

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from ray_apps.errors import SpecError
+from ray_apps.prediction import Prediction
 from serve.protocol_v1 import load_json
-from serve.served_model import Prediction, ServedModel, check_matrix
+from serve.served_model import ServedModel, check_matrix
 
 _NUMPY = {
     "BOOL": np.bool_,
