@@ -53,7 +53,7 @@ def test_v1_response_names_model_version_and_probabilities(model):
         (_b({"instances": [[None, 1, 2, 3]]}), "mixed values"),
         (b'{"instances": [[1, 2, 3, Infinity]]}', "NaN or infinite"),
         (_b({"instances": [{"a": 1}]}), "unknown features ['a']"),
-        (_b({"instances": [ROW, {"a": 1}]}), "lengths"),
+        (_b({"instances": [ROW, {"a": 1}]}), "do not mix objects and lists"),
     ],
 )
 def test_v1_bad_bodies_say_what_was_expected(model, body, says):
