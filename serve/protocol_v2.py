@@ -199,6 +199,8 @@ def _outputs(doc: dict) -> tuple[str, ...]:
     asked = expect(doc.get("outputs"), list, '"outputs"', optional=True)
     if asked is None:
         return OUTPUTS
+    if not asked:
+        raise SpecError('"outputs" is empty; leave it out for every output, or name some')
     names = []
     for i, o in enumerate(asked):
         expect(o, dict, f"outputs[{i}]")
