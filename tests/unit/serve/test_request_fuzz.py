@@ -93,7 +93,10 @@ def _name(v) -> str:
     return "deep" if v == DEEP else json.dumps(v)
 
 
-@pytest.mark.parametrize(("path", "doc", "field"), CASES, ids=lambda x: str(x))
+IDS = [f"{p.split('/')[1]}:{'.'.join(map(str, f)) or 'body'}" for p, _, f in CASES]
+
+
+@pytest.mark.parametrize(("path", "doc", "field"), CASES, ids=IDS)
 def test_every_json_type_in_every_field_is_4xx_or_valid(core, path, doc, field):
     for value in VALUES:
         reply = call(core, path, substituted(doc, field, value))
@@ -131,6 +134,7 @@ def test_a_wrong_type_names_the_field_and_the_expected_type(core):
         ("/v1/models/iris:predict", V1, ("instances",)),
         ("/v2/models/iris/infer", V2, ("inputs", 0, "data")),
     ],
+    ids=["v1", "v2"],
 )
 def test_arrays_nested_50000_deep_are_400(core, path, doc, field):
     reply = call(core, path, substituted(doc, field, DEEP))
