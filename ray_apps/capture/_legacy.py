@@ -59,6 +59,9 @@ def legacy_frame(old: pd.DataFrame, features: list[str], where: str) -> pd.DataF
                 row["probabilities"] = [float(p) for p in probs[i]]
             rows.append(row)
     frame = pd.DataFrame(rows)
+    preds = [r.get("prediction") for r in rows]
+    if any(p is not None for p in preds) and all(type(p) in (int, type(None)) for p in preds):
+        frame["prediction"] = pd.array(preds, dtype="Int64")  # as format 2 reads them
     for f in features:
         if feature_column(f) not in frame:
             frame[feature_column(f)] = float("nan")

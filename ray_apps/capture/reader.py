@@ -80,6 +80,7 @@ def read_capture(
 
 
 def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(file)
@@ -93,7 +94,8 @@ def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
         frame = _legacy.legacy_frame(table.to_pandas(), list(features), str(file))
         stored = list(features)
     else:
-        frame = table.to_pandas()
+        # Integer labels stay integers next to failed rows' nulls (not floats with NaN).
+        frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         stored = json.loads(table.schema.metadata[METADATA_KEY])["features"]
     clash = sorted(set(stored) & set(RESERVED))
     if clash and not prefix:
@@ -102,7 +104,7 @@ def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
             'pass feature_prefix="feature." (or another prefix) to read every feature '
             "column as <prefix><name>"
         )
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[us, UTC]")
     return frame.rename(columns={FEATURE_PREFIX + f: prefix + f for f in stored})
 
 
