@@ -13,6 +13,8 @@ import numpy as np
 
 from ray_apps.errors import SpecError
 
+_FLOAT_TOP = {t: float(np.finfo(t).max) for t in (np.float16, np.float32)}
+
 
 def exact_ints(data: list, arr: np.ndarray, np_type: type, dtype: str, where: str) -> np.ndarray:
     """``arr`` again, typed ``np_type``, when numpy read JSON integers as floats or objects
@@ -37,12 +39,14 @@ def check_range(arr: np.ndarray, np_type: type, dtype: str, where: str) -> None:
         bad = (arr < info.min) | (arr > info.max)
         if bad.any():
             _out_of_range(arr[bad][0].item(), dtype, info.min, info.max, where)
-    elif np.issubdtype(np_type, np.floating) and np.finfo(np_type).bits < 64:
-        top = float(np.finfo(np_type).max)
-        values = arr.astype(np.float64)
-        bad = np.isfinite(values) & (np.abs(values) > top)  # inf itself: the NaN/inf check
+    elif np_type in _FLOAT_TOP:
+        top = _FLOAT_TOP[np_type]
+        values = np.abs(arr.astype(np.float64, copy=False))
+        if values.max() <= top:  # the common case, one pass
+            return
+        bad = np.isfinite(values) & (values > top)  # inf itself: the NaN/inf check names it
         if bad.any():
-            _out_of_range(values[bad][0].item(), dtype, -top, top, where)
+            _out_of_range(arr.ravel()[bad.ravel()][0].item(), dtype, -top, top, where)
 
 
 def _out_of_range(value: Any, dtype: str, lo: Any, hi: Any, where: str) -> None:

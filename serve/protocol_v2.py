@@ -8,8 +8,10 @@ Two input layouts are accepted: one tensor ``[n, n_features]`` (any name, column
 feature order), or one tensor per feature, named by feature, each ``[n]`` or ``[n, 1]``.
 ``data`` may be flat (row-major) or nested. Triton's binary tensor extension is accepted on
 inputs (the ``Inference-Header-Content-Length`` header), so tritonclient's defaults work.
-Outputs: ``predict`` (labels or values) and, for classifiers, ``probabilities`` ``[n, k]``.
-Pure functions: no Ray.
+JSON ``data`` must fit its declared ``datatype`` (300 is not an ``INT8``; 70000 overflows
+``FP16``); every field's JSON type is checked (``id`` a string, ``parameters`` an object, ...),
+null in an optional field reads as absent. Outputs: ``predict`` (labels or values) and, for
+classifiers, ``probabilities`` ``[n, k]``. Pure functions: no Ray.
 """
 
 from __future__ import annotations
