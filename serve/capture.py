@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ray_apps.capture.schema import CaptureRecord, file_name, partition, to_table
+from ray_apps.capture.schema import BODY_LIMIT, CaptureRecord, file_name, partition, to_table
 from ray_apps.prediction import Prediction
 
 
@@ -86,7 +86,8 @@ class CaptureWriter:
             inputs,
             prediction,
             error,
-            body if inputs is None else None,
+            # A failed body is kept only up to what the file stores: bodies may be megabytes.
+            body[:BODY_LIMIT] if inputs is None and body is not None else None,
         )
         with self._lock:
             self._buffer.append(record)

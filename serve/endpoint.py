@@ -134,14 +134,14 @@ class EndpointCore:
         if route.name in ("v1_predict", "v2_infer"):
             model = await self._model(p["name"], p.get("version"))
             call.model, call.version = model.name, str(model.version)
-            call.features = model.features
+            features = call.features = model.features
             body = call.body = await self._body(headers, read_body)
             if route.name == "v1_predict":
-                x = call.inputs = protocol_v1.parse_request(body, model.features)
+                x = call.inputs = protocol_v1.parse_request(body, features)
                 pred, batch = await self.predictors[model.name](x)
                 call.prediction = pred
                 return _with_batch(Reply(200, protocol_v1.build_response(model, pred)), batch)
-            req = protocol_v2.parse_request(body, model.features, _header_length(headers))
+            req = protocol_v2.parse_request(body, features, _header_length(headers))
             call.inputs = req.x
             pred, batch = await self.predictors[model.name](req.x)
             call.prediction = pred

@@ -120,6 +120,7 @@ def test_v2_response_is_typed_and_names_the_version(model):
         ({"inputs": [_tensor(["a", "b", "c", "d"])]}, "strings"),
         ({"inputs": [_tensor(ROW, (2, 4))]}, "needs 8 values"),
         ({"inputs": [_tensor(ROW, (1, -4))]}, "non-negative"),
+        ({"inputs": [_tensor([1.0], (1,) * 70)]}, "has 70 dimensions"),
         ({"inputs": [_tensor([], (0, 4))]}, "empty"),
         ({"inputs": [_tensor(ROW[:3], (1, 3))]}, "[n, 4]"),
         ({"inputs": [_tensor([1], (1,), name="a"), _tensor([1], (1,), name="b")]}, "unknown names"),

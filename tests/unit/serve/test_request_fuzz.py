@@ -114,6 +114,7 @@ def test_a_wrong_type_names_the_field_and_the_expected_type(core):
         (("inputs", 0, "datatype"), {"a": 1}, "inputs[0].datatype must be a string, got an object"),
         (("inputs", 0, "name"), 3, "inputs[0].name must be a string, got an integer"),
         (("inputs", 0, "shape", 0), True, "shape must be a list of non-negative integers"),
+        (("inputs", 0, "shape"), [1] * 70, "has 70 dimensions"),
         (("outputs", 0, "name"), [], "outputs[0].name must be a string, got a list"),
         (("id",), 7, '"id" must be a string, got an integer'),
         (("parameters",), "x", '"parameters" must be an object, got a string'),
