@@ -109,6 +109,11 @@ def _tensor(t: Any, i: int, body: bytes, binary: bytes, offset: int) -> tuple[np
         raise SpecError(f"{where}: datatype BOOL is not a feature type; send FP32 or FP64")
     if not all(type(d) is int and d >= 0 for d in shape):
         raise SpecError(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
+    if len(shape) > 2:
+        raise SpecError(
+            f"{where}: shape {shape} has {len(shape)} dimensions; a tabular input is "
+            "[n, features], or [n] / [n, 1] per feature"
+        )
     size = math.prod(shape)
     if params.get("binary_data_size") is not None:
         arr, offset = _binary(params["binary_data_size"], dtype, binary, offset, where)
