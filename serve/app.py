@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 from ray import serve
 
+from ray_apps.prediction import Prediction
 from serve._asgi import make_asgi
 from serve.capture import CaptureWriter
 from serve.endpoint import EndpointCore, Predictor
-from serve.served_model import Prediction, ServedModel
+from serve.served_model import ServedModel
 
 logger = logging.getLogger("ray.serve")
 
@@ -86,10 +87,8 @@ class Endpoint:
             pred = model.predict(np.concatenate(xs))
             out, start = [], 0
             for x in xs:
-                end = start + len(x)
-                probs = None if pred.probabilities is None else pred.probabilities[start:end]
-                out.append((Prediction(pred.predictions[start:end], probs, pred.classes), len(xs)))
-                start = end
+                out.append((pred.rows(start, start + len(x)), len(xs)))
+                start += len(x)
             return out
 
         return predict_batch
