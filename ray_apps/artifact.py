@@ -30,6 +30,7 @@ import pandas as pd
 
 from ray_apps.errors import ArtifactIntegrityError, DataError, NotFoundError
 from ray_apps.learners import Learner, get_learner
+from ray_apps.prediction import from_scores
 from ray_apps.preprocess import Preprocessor
 
 FORMAT_VERSION = 1
@@ -110,10 +111,7 @@ class Model:
 
     def predict(self, rows: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for each row."""
-        out = self._raw(rows)
-        if self.info.task == "classification":
-            return np.asarray(self.info.classes)[out.argmax(axis=1)]
-        return out
+        return from_scores(self._raw(rows), self.info.task, self.info.classes).predictions
 
     def predict_proba(self, rows: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``info.classes``."""
