@@ -40,7 +40,7 @@ test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 demo: setup
-	$(PY) examples/demo.py
+	PYTHONUNBUFFERED=1 $(PY) examples/demo.py
 
 bench: setup
 	$(PY) bench/train_scaling.py

@@ -122,8 +122,7 @@ def raw_floor(artifact: Path, row: list[float]) -> None:
 
     from ray_apps.artifact import load_model
 
-    model = load_model(artifact)
-    model._predictor.set_param({"nthread": 1})
+    model = load_model(artifact).prepare_for_serving()
     x = np.asarray([row])
     times = []
     for _ in range(3000):

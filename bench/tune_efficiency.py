@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ray_apps._ray_runtime import ensure_ray  # noqa: E402
-from ray_apps.training.job import prepare_data, tables, xgb_params  # noqa: E402
+from ray_apps.learners.xgboost_learner import xgb_params  # noqa: E402
+from ray_apps.training import prepare_data, tables  # noqa: E402
 from tuning import run_tuning  # noqa: E402
 from tuning.spec import load_tune_spec  # noqa: E402
 

@@ -61,8 +61,14 @@ def serve_demo(artifact_path: str, *, model: str = "cancer", port: int = 8000) -
     finally:
         undeploy(info.name)  # replicas drain and flush their captured records
         ray_serve.shutdown()
-    files = list(capture.rglob(f"model={model}/**/*.parquet"))
-    console.print(f"data capture: {len(files)} Parquet file(s) under {capture}")
+    from ray_apps import read_capture
+
+    captured = read_capture(capture, model, version=mv.version)
+    statuses = ", ".join(f"{code}: {n}" for code, n in captured["status"].value_counts().items())
+    console.print(
+        f"data capture: {len(captured)} row(s) of {mv.ref} read back with read_capture "
+        f"(status {statuses}; {len(captured.columns)} columns, one per feature) from {capture}"
+    )
     console.print("[green]serving demo finished[/green]: endpoint shut down cleanly")
 
 

@@ -20,14 +20,8 @@ def run(workers: int, gpu_per_worker: float) -> None:
 
     from ray_apps._ray_runtime import ensure_ray
     from ray_apps.spec import TrainJobSpec
-    from ray_apps.training.job import (
-        build_trainer,
-        evaluate,
-        loop_config,
-        model_from_checkpoint,
-        prepare_data,
-        tables,
-    )
+    from ray_apps.training import FaultPlan, build_trainer, loop_config, prepare_data, tables
+    from ray_apps.training.job import evaluate, model_from_checkpoint
 
     ensure_ray()
     spec = TrainJobSpec.model_validate(
@@ -47,11 +41,9 @@ def run(workers: int, gpu_per_worker: float) -> None:
     data, pre = prepare_data(spec)
     with tempfile.TemporaryDirectory() as storage:
         run_dir = f"{storage}/gpu-{workers}"
-        config = loop_config(spec, data, pre) | {
-            "run_dir": run_dir,
-            "mlflow": None,
-            "inject": spec.failure.inject.model_dump(),
-        }
+        config = loop_config(spec, data, pre).for_run(
+            run_dir, FaultPlan.from_spec(spec.failure.inject), None
+        )
         run_config = ray.train.RunConfig(
             name=f"gpu-{workers}",
             storage_path=storage,

@@ -9,11 +9,15 @@ The notebook API::
     model = load_model(result.artifact_path)
     model.predict(rows)
 
+    from ray_apps import read_capture
+    frame = read_capture("raymaker_data/capture", "cancer", version=3, since="2026-11-23T10:00")
+
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
 
 from ray_apps.artifact import Model, load_model
+from ray_apps.capture import read_capture
 from ray_apps.errors import (
     ArtifactIntegrityError,
     DataError,
@@ -38,6 +42,7 @@ __all__ = [
     "load_model",
     "load_train_spec",
     "load_tune_spec",
+    "read_capture",
     "run_training",
     "run_tuning",
     "TuneJobSpec",

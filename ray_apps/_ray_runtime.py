@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from ray_apps._ray_output import filter_worker_output, quiet_ray
+
 # Ray Data's read/split tasks and Train's controller need CPU slots beside the training
 # workers; on a 2-core box two workers would otherwise starve them. Logical CPUs only
 # schedule work, so a small floor costs nothing on bigger machines.
@@ -32,13 +34,17 @@ def ensure_ray() -> None:
     # wait, not training or checkpointing, dominated epoch time. Local clusters inherit this;
     # on a cluster set it in the job's runtime_env.
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+    quiet_ray()
     address = os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=True)
+        filter_worker_output()
         return
-    ray.init(
+    context = ray.init(
         num_cpus=max(os.cpu_count() or 1, _MIN_LOCAL_CPUS),
         dashboard_host="127.0.0.1",
         include_dashboard=True,
         log_to_driver=True,
     )
+    filter_worker_output()
+    print(f"[raymaker] local Ray started; dashboard http://{context.dashboard_url}", flush=True)

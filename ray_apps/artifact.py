@@ -5,6 +5,9 @@ Layout::
     raymaker.json      kind, task, label, classes, features, model class and params, preprocessing
     model.pt           torch state_dict       (kind torch)
     model.ubj          XGBoost booster        (kind xgboost)
+
+The weights file is the learner's (``ray_apps.learners``): ``kind`` names the learner that
+writes and reads it.
     metrics.json       held-out test metrics
     job.json           the job spec that trained it
     lineage.json       run id, data fingerprint, code version, library versions, MLflow run
@@ -26,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ray_apps.errors import ArtifactIntegrityError, DataError, NotFoundError
+from ray_apps.learners import Learner, get_learner
+from ray_apps.prediction import from_scores
 from ray_apps.preprocess import Preprocessor
 
 FORMAT_VERSION = 1
@@ -38,7 +43,7 @@ BASELINE_ROWS = 1000
 class ModelInfo:
     """What a loaded model is: learner, task, schema and its preprocessing."""
 
-    kind: str  # "torch" | "xgboost"
+    kind: str  # the learner's name (ray_apps.learners)
     task: str  # "classification" | "regression"
     label: str
     features: list[dict[str, str]]
@@ -84,7 +89,21 @@ class Model:
     def __init__(self, info: ModelInfo, predictor: Any, path: Path | None = None):
         self.info = info
         self.path = path
-        self._predictor = predictor  # torch.nn.Module or xgboost.Booster
+        self._predictor = predictor  # what the learner predicts with (a torch module, a booster)
+
+    @property
+    def learner(self) -> Learner:
+        return get_learner(self.info.kind)
+
+    @property
+    def predictor(self) -> Any:
+        """The learner's trained object (e.g. a ``torch.nn.Module``, an ``xgboost.Booster``)."""
+        return self._predictor
+
+    def prepare_for_serving(self) -> Model:
+        """Tune this model for answering one request at a time (the learner's serving hint)."""
+        self.learner.prepare_for_serving(self._predictor)
+        return self
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -92,10 +111,7 @@ class Model:
 
     def predict(self, rows: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for each row."""
-        out = self._raw(rows)
-        if self.info.task == "classification":
-            return np.asarray(self.info.classes)[out.argmax(axis=1)]
-        return out
+        return from_scores(self._raw(rows), self.info.task, self.info.classes).predictions
 
     def predict_proba(self, rows: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``info.classes``."""
@@ -115,21 +131,7 @@ class Model:
         )
 
     def _raw_features(self, x: np.ndarray) -> np.ndarray:
-        if self.info.kind == "torch":
-            import torch
-
-            with torch.no_grad():
-                out = self._predictor(torch.from_numpy(x)).numpy().astype(np.float64)
-            if self.info.task == "classification":
-                out = np.exp(out - out.max(axis=1, keepdims=True))
-                return out / out.sum(axis=1, keepdims=True)
-            return self.info.preprocessor.decode_regression(out[:, 0])
-        # inplace_predict skips the DMatrix copy; columns are already in training order.
-        out = self._predictor.inplace_predict(x, validate_features=False)
-        out = np.asarray(out, dtype=np.float64)
-        if self.info.task == "classification" and out.ndim == 1:
-            return np.stack([1.0 - out, out], axis=1)
-        return out
+        return self.learner.predict(self._predictor, x, self.info)
 
 
 def _as_frame(rows: Any, features: list[str]) -> pd.DataFrame:
@@ -159,12 +161,7 @@ def write_artifact(
 ) -> Path:
     """Write the artifact folder and its checksum manifest; returns ``path``."""
     path.mkdir(parents=True, exist_ok=True)
-    if info.kind == "torch":
-        import torch
-
-        torch.save(predictor.state_dict(), path / "model.pt")
-    else:
-        predictor.save_model(str(path / "model.ubj"))
+    get_learner(info.kind).save_weights(predictor, path)
     _write_json(path / INFO, info.to_dict())
     _write_json(path / "metrics.json", metrics)
     _write_json(path / "job.json", job)
@@ -202,24 +199,7 @@ def load_model(path: str | Path) -> Model:
     local = _localize(str(path))
     verify_artifact(local)
     info = ModelInfo.from_dict(_read_json(local / INFO))
-    if info.kind == "torch":
-        import torch
-
-        from ray_apps.training.models import build_model
-
-        module = build_model(
-            info.class_path, len(info.features), info.preprocessor.n_outputs, info.model_params
-        )
-        module.load_state_dict(
-            torch.load(local / "model.pt", map_location="cpu", weights_only=True)
-        )
-        module.eval()
-        return Model(info, module, local)
-    import xgboost as xgb
-
-    booster = xgb.Booster()
-    booster.load_model(str(local / "model.ubj"))
-    return Model(info, booster, local)
+    return Model(info, get_learner(info.kind).load_weights(local, info), local)
 
 
 def _localize(path: str) -> Path:

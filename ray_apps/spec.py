@@ -6,7 +6,7 @@ A training job in YAML::
     dataset:
       source: sklearn:breast_cancer        # or a CSV/Parquet path or URI; then `label:` is required
     model:
-      kind: torch                          # torch | xgboost
+      kind: torch                          # a learner: torch | xgboost (ray_apps.learners)
       params: {hidden_sizes: [64, 32]}     # keyword arguments of the model class
     hyperparameters: {epochs: 10, batch_size: 64, lr: 0.003}
     scaling: {num_workers: 2}
@@ -22,11 +22,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ray_apps.errors import SpecError
-
-DEFAULT_MLP = "ray_apps.training.models:TabularMLP"
+from ray_apps.learners import Learner, get_learner, learner_names
 
 
 class _Strict(BaseModel):
@@ -61,45 +68,33 @@ class DatasetSpec(_Strict):
 
 
 class ModelSpec(_Strict):
-    """Which learner: a PyTorch module (by import path) or XGBoost."""
+    """Which learner (``kind``, a name in ``ray_apps.learners``) and its model's parameters."""
 
-    kind: Literal["torch", "xgboost"]
+    kind: str = Field(description="the learner: " + " | ".join(learner_names()))
     class_path: str | None = Field(
         None,
-        description="torch only: 'package.module:Class' taking (n_features, n_outputs, **params)",
+        description="learners that take one (torch): 'package.module:Class' taking "
+        "(n_features, n_outputs, **params)",
     )
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("kind")
+    @classmethod
+    def _known_learner(cls, kind: str) -> str:
+        names = learner_names()
+        if kind not in names:
+            listed = " or ".join(repr(n) for n in names)
+            raise ValueError(f"Input should be {listed}")
+        return kind
+
     @model_validator(mode="after")
-    def _class_path_for_torch_only(self) -> ModelSpec:
-        if self.kind == "xgboost" and self.class_path:
-            raise ValueError(
-                "model.class_path applies to kind 'torch' only; remove it, or set kind: torch"
-            )
-        if self.kind == "torch" and self.class_path and ":" not in self.class_path:
-            raise ValueError(
-                f"model.class_path {self.class_path!r} must look like 'package.module:Class'"
-            )
+    def _fits_learner(self) -> ModelSpec:
+        self.learner.check_model(self)
         return self
 
     @property
-    def resolved_class_path(self) -> str:
-        return self.class_path or DEFAULT_MLP
-
-
-class TorchHyperparameters(_Strict):
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-
-
-class XGBoostHyperparameters(_Strict):
-    """``rounds`` boosting rounds; ``params`` go to ``xgboost.train`` unchanged."""
-
-    rounds: int = Field(50, ge=1)
-    params: dict[str, Any] = Field(default_factory=dict)
+    def learner(self) -> Learner:
+        return get_learner(self.kind)
 
 
 class ScalingSpec(_Strict):
@@ -152,7 +147,8 @@ class TrainJobSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     dataset: DatasetSpec
     model: ModelSpec
-    hyperparameters: TorchHyperparameters | XGBoostHyperparameters
+    # The learner's own schema (ray_apps.learners), picked by model.kind below.
+    hyperparameters: SerializeAsAny[BaseModel]
     scaling: ScalingSpec = ScalingSpec()
     storage: str | None = Field(None, description="run storage path or URI; default: embedded")
     checkpoint: CheckpointSpec = CheckpointSpec()
@@ -167,9 +163,13 @@ class TrainJobSpec(_Strict):
             return data
         model = data.get("model")
         kind = model.get("kind") if isinstance(model, dict) else getattr(model, "kind", None)
-        schema = {"torch": TorchHyperparameters, "xgboost": XGBoostHyperparameters}.get(kind)
+        if kind not in learner_names():
+            return data  # model.kind's own error names the valid learners
+        schema = get_learner(kind).hyperparameters
         hp = data.get("hyperparameters", {})
-        if schema is not None and isinstance(hp, dict):
+        if isinstance(hp, BaseModel) and not isinstance(hp, schema):
+            hp = hp.model_dump()
+        if isinstance(hp, dict):
             try:
                 data = {**data, "hyperparameters": schema.model_validate(hp)}
             except ValidationError as err:
@@ -193,9 +193,13 @@ class TrainJobSpec(_Strict):
 
     @property
     def epochs(self) -> int:
-        """Epochs (torch) or boosting rounds (xgboost): the unit of progress and checkpoints."""
-        hp = self.hyperparameters
-        return hp.epochs if isinstance(hp, TorchHyperparameters) else hp.rounds
+        """How many epochs or rounds (the learner's ``unit``) the job trains for."""
+        return self.model.learner.progress(self.hyperparameters)
+
+    @property
+    def unit(self) -> str:
+        """The learner's unit of progress and checkpoints: ``epoch`` or ``round``."""
+        return self.model.learner.unit
 
 
 def _error_parts(err: ValidationError, prefix: str = "") -> list[str]:

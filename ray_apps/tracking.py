@@ -15,6 +15,7 @@ from ray_apps import settings
 
 # MLflow logs its schema migrations at INFO on every new SQLite store: noise for users.
 logging.getLogger("alembic").setLevel(logging.WARNING)
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 
 def resolve_uri(uri: str | None) -> str:

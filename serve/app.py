@@ -24,6 +24,7 @@ import numpy as np
 from ray import serve
 
 from ray_apps.errors import SpecError
+from ray_apps.prediction import Prediction
 from ray_apps.spec import parse_spec
 from serve._asgi import make_asgi
 from serve.approval_watch import changes, check_due
@@ -31,7 +32,7 @@ from serve.capture import CaptureWriter
 from serve.config import ModelRef
 from serve.endpoint import EndpointCore, Predictor
 from serve.replica_settings import ReplicaSettings
-from serve.served_model import Prediction, ServedModel
+from serve.served_model import ServedModel
 
 logger = logging.getLogger("ray.serve")
 
@@ -122,10 +123,8 @@ class Endpoint:
             pred = model.predict(np.concatenate(xs))
             out, start = [], 0
             for x in xs:
-                end = start + len(x)
-                probs = None if pred.probabilities is None else pred.probabilities[start:end]
-                out.append((Prediction(pred.predictions[start:end], probs, pred.classes), len(xs)))
-                start = end
+                out.append((pred.rows(start, start + len(x)), len(xs)))
+                start += len(x)
             return out
 
         return predict_batch
@@ -142,9 +141,8 @@ def load_models(refs: list[ModelRef], tracking_uri: str | None) -> dict[str, Ser
         mv = registry.get_version(ref.name, ref.version, tracking_uri=tracking_uri)
         if not registry.deployable(mv.status, force=ref.force):
             raise ApprovalError(f"{mv.ref} is {mv.status}; only Approved versions are served")
-        model = load_model(registry.fetch_artifact(mv))
-        if model.info.kind == "xgboost":
-            model._predictor.set_param({"nthread": 1})  # one request, one core: no thread fan-out
+        # The learner's serving hint, e.g. one thread per booster: one request, one core.
+        model = load_model(registry.fetch_artifact(mv)).prepare_for_serving()
         out[mv.name] = ServedModel(mv.name, mv.version, mv.status, model)
     return out
 

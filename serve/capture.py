@@ -1,37 +1,27 @@
-"""Data capture: a sampled share of requests and responses, written as Parquet partitions.
+"""The data capture writer: a sampled share of calls, written as Parquet off the request path.
 
-    <path>/model=<name>/version=<v>/date=YYYY-MM-DD/hour=HH/part-<time>-<uuid>.parquet
-
-One row per sampled call: ``ts`` (UTC), ``request_id``, ``model``, ``version``, ``protocol``,
-``status``, ``latency_ms``, ``inputs`` (JSON rows in feature order), ``outputs`` (JSON answer or
-error). The request path only appends to an in-memory buffer; a background thread writes every
-``flush_interval_s`` or ``flush_rows``, and ``close()`` writes what is left, so a clean shutdown
-loses no sampled record. Read it back with ``pandas.read_parquet(path)`` (hive partitions).
+The format (hive partitions, one typed row per request row) is ``ray_apps.capture.schema``'s;
+read it back with ``ray_apps.read_capture``. The request path only appends a
+``CaptureRecord`` (references to the parsed matrix and the prediction, no conversion) to an
+in-memory buffer; a background thread builds the columns and writes every
+``flush_interval_s`` or ``flush_rows``, each file written aside and renamed into place, and
+``close()`` writes what is left, so a clean shutdown loses no sampled record.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
-import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-COLUMNS = (
-    "ts",
-    "request_id",
-    "model",
-    "version",
-    "protocol",
-    "status",
-    "latency_ms",
-    "inputs",
-    "outputs",
-)
+import numpy as np
+
+from ray_apps.capture.schema import BODY_LIMIT, CaptureRecord, file_name, partition, to_table
+from ray_apps.prediction import Prediction
 
 
 class CaptureWriter:
@@ -54,11 +44,11 @@ class CaptureWriter:
         # The request path appends under a lock and returns; the writer thread wakes every
         # interval (or when the buffer is full) and takes the whole buffer at once, so the
         # serving thread never waits on I/O and is not woken per record.
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[CaptureRecord] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self.written = 0
+        self.written = 0  # records (requests) written
         self._thread = threading.Thread(target=self._run, name="raymaker-capture", daemon=True)
         if self.share > 0:
             self._thread.start()
@@ -76,21 +66,29 @@ class CaptureWriter:
         protocol: str,
         status: int,
         latency_ms: float,
-        inputs: Any,
-        outputs: Any,
+        features: Sequence[str],
+        inputs: np.ndarray | None = None,
+        prediction: Prediction | None = None,
+        error: str | None = None,
+        body: bytes | None = None,
     ) -> None:
-        """Queue one record (never blocks on I/O); ``inputs`` may be an array or JSON-able."""
-        record = {
-            "ts": time.time(),
-            "request_id": request_id,
-            "model": model,
-            "version": str(version),
-            "protocol": protocol,
-            "status": int(status),
-            "latency_ms": float(latency_ms),
-            "inputs": inputs,
-            "outputs": outputs,
-        }
+        """Queue one call (never blocks on I/O). ``inputs``: the parsed feature matrix, or
+        None when it did not parse, and then ``body`` is kept."""
+        record = CaptureRecord(
+            time.time(),
+            request_id,
+            model,
+            str(version),
+            protocol,
+            int(status),
+            float(latency_ms),
+            features,
+            inputs,
+            prediction,
+            error,
+            # A failed body is kept only up to what the file stores: bodies may be megabytes.
+            body[:BODY_LIMIT] if inputs is None and body is not None else None,
+        )
         with self._lock:
             self._buffer.append(record)
             full = len(self._buffer) >= self._flush_rows
@@ -122,45 +120,17 @@ class CaptureWriter:
                 self._write(records)
                 return
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        if not records:
-            return
-        import pyarrow as pa
+    def _write(self, records: list[CaptureRecord]) -> None:
         import pyarrow.parquet as pq
 
-        groups: dict[Path, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[Path, tuple[str, ...]], list[CaptureRecord]] = defaultdict(list)
         for r in records:
-            r["ts"] = datetime.fromtimestamp(r["ts"], UTC)
-            groups[partition(self.path, r["model"], r["version"], r["ts"])].append(r)
-        for folder, rows in groups.items():
+            ts = datetime.fromtimestamp(r.ts, UTC)
+            groups[partition(self.path, r.model, r.version, ts), tuple(r.features)].append(r)
+        for (folder, _), rows in groups.items():
             folder.mkdir(parents=True, exist_ok=True)
-            table = pa.table(
-                {
-                    "ts": pa.array([r["ts"] for r in rows], pa.timestamp("us", tz="UTC")),
-                    "request_id": [r["request_id"] for r in rows],
-                    "protocol": [r["protocol"] for r in rows],
-                    "status": pa.array([r["status"] for r in rows], pa.int32()),
-                    "latency_ms": [r["latency_ms"] for r in rows],
-                    "inputs": [_dumps(r["inputs"]) for r in rows],
-                    "outputs": [_dumps(r["outputs"]) for r in rows],
-                }
-            )
-            stamp = rows[0]["ts"].strftime("%Y%m%dT%H%M%S")
-            name = f"part-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+            name = file_name(datetime.fromtimestamp(rows[0].ts, UTC))
             tmp = folder / f".{name}.tmp"
-            pq.write_table(table, tmp)
+            pq.write_table(to_table(rows), tmp)
             tmp.rename(folder / name)  # readers never see half a file
             self.written += len(rows)
-
-
-def partition(root: Path, model: str, version: str, ts: datetime) -> Path:
-    """The hive-style folder one record belongs in."""
-    return root / f"model={model}" / f"version={version}" / f"date={ts:%Y-%m-%d}" / f"hour={ts:%H}"
-
-
-def _dumps(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if hasattr(value, "tolist"):  # a numpy feature matrix, converted here, off the request path
-        value = value.tolist()
-    return json.dumps(value, separators=(",", ":"))

@@ -24,10 +24,11 @@ from ray_apps.errors import (
     RaymakerError,
     SpecError,
 )
+from ray_apps.prediction import Prediction
 from serve import protocol_v1, protocol_v2, routes
 from serve.auth import authorize
 from serve.capture import CaptureWriter
-from serve.served_model import Prediction, ServedModel
+from serve.served_model import ServedModel
 
 logger = logging.getLogger("raymaker.serve")
 Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
@@ -46,7 +47,9 @@ class _Call:
 
     model: str = "-"
     version: str = "-"
-    inputs: Any = None  # the parsed feature matrix
+    features: list[str] = field(default_factory=list)
+    inputs: np.ndarray | None = None  # the parsed feature matrix
+    prediction: Prediction | None = None
     body: bytes | None = None  # the raw body, captured when it did not parse
 
 
@@ -108,7 +111,6 @@ class EndpointCore:
         if self.metrics is not None:
             self.metrics.observe(call.model, call.version, name, reply.status, ms)
         if call.body is not None and self.capture is not None and self.capture.sampled():
-            inputs = call.inputs if call.inputs is not None else _text(call.body)
             self.capture.add(
                 request_id=request_id,
                 model=call.model,
@@ -116,8 +118,11 @@ class EndpointCore:
                 protocol=name,
                 status=reply.status,
                 latency_ms=ms,
-                inputs=inputs,
-                outputs=reply.payload,
+                features=call.features,
+                inputs=call.inputs,
+                prediction=call.prediction if reply.status == 200 else None,
+                error=reply.payload.get("error") if reply.status != 200 else None,
+                body=call.body,
             )
         return reply
 
@@ -136,15 +141,17 @@ class EndpointCore:
         if route.name in ("v1_predict", "v2_infer"):
             model = await self._model(p["name"], p.get("version"))
             call.model, call.version = model.name, str(model.version)
+            features = call.features = model.features
             body = call.body = await self._body(headers, read_body)
             if route.name == "v1_predict":
-                x = protocol_v1.parse_request(body, model.features)
-                call.inputs = x
+                x = call.inputs = protocol_v1.parse_request(body, features)
                 pred, batch = await self.predictors[model.name](x)
+                call.prediction = pred
                 return _with_batch(Reply(200, protocol_v1.build_response(model, pred)), batch)
-            req = protocol_v2.parse_request(body, model.features, _header_length(headers))
+            req = protocol_v2.parse_request(body, features, _header_length(headers))
             call.inputs = req.x
             pred, batch = await self.predictors[model.name](req.x)
+            call.prediction = pred
             payload = protocol_v2.build_response(model, pred, req, request_id)
             return _with_batch(Reply(200, payload), batch)
         if route.name in ("live", "ready"):
@@ -231,10 +238,6 @@ def _with_batch(reply: Reply, batch: int) -> Reply:
     if batch:
         reply.headers["x-raymaker-batch-requests"] = str(batch)
     return reply
-
-
-def _text(body: bytes, limit: int = 10_000) -> str:
-    return body[:limit].decode("utf-8", errors="replace")
 
 
 def _header_length(headers: Mapping[str, str]) -> int | None:

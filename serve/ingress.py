@@ -61,9 +61,14 @@ def haproxy_binary() -> str | None:
     """Path of the HAProxy binary Ray Serve would use, or None."""
     try:
         from ray.serve._private.haproxy import get_haproxy_binary
+    except ImportError:
+        return None
+    from ray_apps._ray_output import quiet_ray
 
+    quiet_ray()  # importing ray.serve set its logger to INFO; the lookup below logs there
+    try:
         return get_haproxy_binary()
-    except (ImportError, FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError):
         return None
 
 

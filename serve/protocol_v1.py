@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from ray_apps.errors import SpecError
-from serve.served_model import Prediction, ServedModel, check_matrix
+from ray_apps.prediction import Prediction
+from serve._json_types import expect, holds_bool, json_type
+from serve.served_model import ServedModel, check_matrix
 
 
 def parse_request(body: bytes, features: list[str]) -> np.ndarray:
@@ -24,23 +26,41 @@ def parse_request(body: bytes, features: list[str]) -> np.ndarray:
     doc = load_json(body)
     if not isinstance(doc, dict) or not ({"instances", "inputs"} & doc.keys()):
         raise SpecError(
-            'a V1 predict body is a JSON object {"instances": [...]} with one row per instance'
+            'a V1 predict body is a JSON object {"instances": [...]} with one row per instance, '
+            f"got {json_type(doc)}"
+            + (f" with keys {sorted(doc)[:10]}" if isinstance(doc, dict) else "")
         )
-    rows = doc.get("instances", doc.get("inputs"))
-    if not isinstance(rows, list):
-        raise SpecError(f'"instances" must be a list of rows, got {type(rows).__name__}')
+    key = "instances" if "instances" in doc else "inputs"
+    rows = expect(doc[key], list, f'"{key}"')
     if not rows:
-        raise SpecError('"instances" is empty; send at least one row')
+        raise SpecError(f'"{key}" is empty; send at least one row')
     if isinstance(rows[0], dict):
-        return check_matrix(_rows_from_objects(rows, features), features, '"instances"')
+        x = _rows_from_objects(rows, features)
+    else:
+        for i, row in enumerate(rows):
+            if isinstance(row, dict):
+                raise SpecError(
+                    f'"{key}"[{i}] is an object, [0] a list; do not mix objects and lists'
+                )
+            if not isinstance(row, list):
+                raise SpecError(
+                    f'"{key}"[{i}] must be a list of {len(features)} numbers or an object '
+                    f"keyed by feature name, got {json_type(row)}"
+                )
+        x = _asarray(rows, features)
+    if x.dtype.kind in "iuf" and holds_bool(rows, body):
+        raise SpecError(f'"{key}" hold booleans (true/false); send numbers for {features}')
+    return check_matrix(x, features, f'"{key}"')
+
+
+def _asarray(rows: list[Any], features: list[str]) -> np.ndarray:
     try:
-        x = np.asarray(rows)
-    except ValueError:
+        return np.asarray(rows)
+    except ValueError:  # ragged, or nested deeper than numpy's 64 dimensions
         raise SpecError(
-            f'"instances" rows have different lengths; each row needs {len(features)} values '
-            f"in the order {features}"
+            f'"instances" rows have different lengths or nest lists in lists; each row needs '
+            f"{len(features)} numbers in the order {features}"
         ) from None
-    return check_matrix(x, features, '"instances"')
 
 
 def _rows_from_objects(rows: list[Any], features: list[str]) -> np.ndarray:
@@ -55,10 +75,7 @@ def _rows_from_objects(rows: list[Any], features: list[str]) -> np.ndarray:
                 f'"instances"[{i}]: unknown features {unknown}, missing features {missing}; '
                 f"expected exactly {features}"
             )
-    try:
-        return np.asarray([[row[f] for f in features] for row in rows])
-    except ValueError:
-        raise SpecError('"instances" hold values that are not numbers') from None
+    return _asarray([[row[f] for f in features] for row in rows], features)
 
 
 def build_response(model: ServedModel, pred: Prediction) -> dict[str, Any]:
@@ -86,3 +103,8 @@ def load_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise SpecError(f"the request body is not valid JSON: {err}") from None
+    except RecursionError:  # arrays nested thousands deep: no tensor has that many dimensions
+        raise SpecError(
+            "the request body nests JSON arrays or objects too deeply to parse; send rows of "
+            "numbers (a tensor is nested at most as deep as its number of dimensions)"
+        ) from None

@@ -8,20 +8,26 @@ Two input layouts are accepted: one tensor ``[n, n_features]`` (any name, column
 feature order), or one tensor per feature, named by feature, each ``[n]`` or ``[n, 1]``.
 ``data`` may be flat (row-major) or nested. Triton's binary tensor extension is accepted on
 inputs (the ``Inference-Header-Content-Length`` header), so tritonclient's defaults work.
-Outputs: ``predict`` (labels or values) and, for classifiers, ``probabilities`` ``[n, k]``.
-Pure functions: no Ray.
+JSON ``data`` must fit its declared ``datatype`` (300 is not an ``INT8``; 70000 overflows
+``FP16``); every field's JSON type is checked (``id`` a string, ``parameters`` an object, ...),
+null in an optional field reads as absent. Outputs: ``predict`` (labels or values) and, for
+classifiers, ``probabilities`` ``[n, k]``. Pure functions: no Ray.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ray_apps.errors import SpecError
+from ray_apps.prediction import Prediction
+from serve._json_types import expect, expect_int, holds_bool, json_type
+from serve._tensor_range import check_range, exact_ints
 from serve.protocol_v1 import load_json
-from serve.served_model import Prediction, ServedModel, check_matrix
+from serve.served_model import ServedModel, check_matrix
 
 _NUMPY = {
     "BOOL": np.bool_,
@@ -62,27 +68,38 @@ def parse_request(
         body, binary = body[:header_length], body[header_length:]
     doc = load_json(body)
     if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list):
-        raise SpecError('a V2 infer body is a JSON object with an "inputs" list of tensors')
+        got = (
+            json_type(doc)
+            if not isinstance(doc, dict)
+            else f'"inputs" {json_type(doc.get("inputs"))}'
+        )
+        raise SpecError(
+            f'a V2 infer body is a JSON object with an "inputs" list of tensors, got {got}'
+        )
+    rid = expect(doc.get("id"), str, '"id"', optional=True)
+    expect(doc.get("parameters"), dict, '"parameters"', optional=True)
     inputs = doc["inputs"]
     if not inputs:
         raise SpecError('"inputs" is empty; send one [n, features] tensor or one per feature')
     tensors, offset = [], 0
     for i, t in enumerate(inputs):
-        arr, offset = _tensor(t, i, binary, offset)
+        arr, offset = _tensor(t, i, body, binary, offset)
         tensors.append((t["name"], arr))
     x = _matrix(tensors, features)
-    return InferRequest(x=x, id=_request_id(doc), outputs=_outputs(doc))
+    return InferRequest(x=x, id=rid, outputs=_outputs(doc))
 
 
-def _tensor(t: Any, i: int, binary: bytes, offset: int) -> tuple[np.ndarray, int]:
+def _tensor(t: Any, i: int, body: bytes, binary: bytes, offset: int) -> tuple[np.ndarray, int]:
     where = f"inputs[{i}]"
-    if not isinstance(t, dict):
-        raise SpecError(f"{where} is not a tensor object")
+    expect(t, dict, where)
     missing = [k for k in ("name", "shape", "datatype") if k not in t]
     if missing:
         raise SpecError(f"{where} lacks {missing}; a tensor has name, shape, datatype and data")
-    where = f"input {t['name']!r}"
-    dtype = t["datatype"]
+    name = expect(t["name"], str, f"{where}.name")
+    dtype = expect(t["datatype"], str, f"{where}.datatype")
+    shape = expect(t["shape"], list, f"{where}.shape")
+    params = expect(t.get("parameters"), dict, f"{where}.parameters", optional=True) or {}
+    where = f"input {name!r}"
     if dtype not in _NUMPY:
         raise SpecError(
             f"{where}: datatype {dtype!r} is not supported by this tabular model; use one of "
@@ -90,30 +107,55 @@ def _tensor(t: Any, i: int, binary: bytes, offset: int) -> tuple[np.ndarray, int
         )
     if dtype == "BOOL":
         raise SpecError(f"{where}: datatype BOOL is not a feature type; send FP32 or FP64")
-    shape = t["shape"]
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not all(type(d) is int and d >= 0 for d in shape):
         raise SpecError(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
-    size = int(np.prod(shape)) if shape else 1
-    params = t.get("parameters") or {}
-    if "binary_data_size" in params:
-        n = int(params["binary_data_size"])
-        if offset + n > len(binary):
-            raise SpecError(f"{where}: binary_data_size {n} runs past the end of the body")
-        arr = np.frombuffer(binary[offset : offset + n], dtype=_NUMPY[dtype])
-        offset += n
+    if len(shape) > 2:
+        raise SpecError(
+            f"{where}: shape {shape} has {len(shape)} dimensions; a tabular input is "
+            "[n, features], or [n] / [n, 1] per feature"
+        )
+    size = math.prod(shape)
+    if params.get("binary_data_size") is not None:
+        arr, offset = _binary(params["binary_data_size"], dtype, binary, offset, where)
     else:
-        if "data" not in t:
-            raise SpecError(f"{where} has no data")
-        try:
-            arr = np.asarray(t["data"])
-        except ValueError:
-            raise SpecError(f"{where}: data is ragged; send a flat row-major list") from None
-        _check_datatype(arr, dtype, where)
+        arr = _json_data(t.get("data"), dtype, body, where)
     if arr.size != size:
         raise SpecError(
             f"{where}: shape {shape} needs {size} values, data has {arr.size}; fix shape or data"
         )
     return arr.reshape(shape), offset
+
+
+def _binary(n: Any, dtype: str, binary: bytes, offset: int, where: str) -> tuple[np.ndarray, int]:
+    n = expect_int(n, f"{where}: parameters.binary_data_size")
+    if offset + n > len(binary):
+        raise SpecError(f"{where}: binary_data_size {n} runs past the end of the body")
+    itemsize = np.dtype(_NUMPY[dtype]).itemsize
+    if n % itemsize:
+        raise SpecError(
+            f"{where}: binary_data_size {n} is not a multiple of {itemsize}, the size of one "
+            f"{dtype} value"
+        )
+    return np.frombuffer(binary[offset : offset + n], dtype=_NUMPY[dtype]), offset + n
+
+
+def _json_data(data: Any, dtype: str, body: bytes, where: str) -> np.ndarray:
+    if data is None:
+        raise SpecError(f"{where} has no data; send data or binary_data_size")
+    expect(data, list, f"{where}.data")
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # ragged, or nested deeper than numpy's 64 dimensions
+        raise SpecError(
+            f"{where}: data is ragged or nested too deep; send a flat row-major list"
+        ) from None
+    if dtype.startswith(("INT", "UINT")) and arr.dtype.kind in "fO" and arr.size:
+        arr = exact_ints(data, arr, _NUMPY[dtype], dtype, where)
+    _check_datatype(arr, dtype, where)
+    if holds_bool(data, body):
+        raise SpecError(f"{where}: data holds booleans (true/false) but datatype is {dtype}")
+    check_range(arr, _NUMPY[dtype], dtype, where)
+    return arr
 
 
 def _check_datatype(arr: np.ndarray, dtype: str, where: str) -> None:
@@ -135,6 +177,9 @@ def _describe(arr: np.ndarray) -> str:
 
 def _matrix(tensors: list[tuple[str, np.ndarray]], features: list[str]) -> np.ndarray:
     by_name = dict(tensors)
+    if len(by_name) != len(tensors):
+        names = [n for n, _ in tensors]
+        raise SpecError(f"inputs: names repeat in {names}; send each tensor once")
     if len(tensors) == 1 and tensors[0][0] not in features:
         return check_matrix(tensors[0][1], features, f"input {tensors[0][0]!r}")
     unknown = sorted(set(by_name) - set(features))
@@ -157,22 +202,21 @@ def _matrix(tensors: list[tuple[str, np.ndarray]], features: list[str]) -> np.nd
     return check_matrix(np.stack(cols, axis=1), features, "inputs")
 
 
-def _request_id(doc: dict) -> str | None:
-    rid = doc.get("id")
-    return None if rid is None else str(rid)
-
-
 def _outputs(doc: dict) -> tuple[str, ...]:
-    asked = doc.get("outputs")
+    asked = expect(doc.get("outputs"), list, '"outputs"', optional=True)
     if asked is None:
         return OUTPUTS
-    if not isinstance(asked, list) or not all(isinstance(o, dict) and "name" in o for o in asked):
-        raise SpecError('"outputs" must be a list of {"name": ...} objects')
-    names = tuple(o["name"] for o in asked)
+    if not asked:
+        raise SpecError('"outputs" is empty; leave it out for every output, or name some')
+    names = []
+    for i, o in enumerate(asked):
+        expect(o, dict, f"outputs[{i}]")
+        names.append(expect(o.get("name"), str, f"outputs[{i}].name"))
+        expect(o.get("parameters"), dict, f"outputs[{i}].parameters", optional=True)
     unknown = sorted(set(names) - set(OUTPUTS))
     if unknown:
         raise SpecError(f"outputs {unknown} do not exist; this model answers {list(OUTPUTS)}")
-    return names
+    return tuple(names)
 
 
 def build_response(

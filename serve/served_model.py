@@ -7,15 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ray_apps.artifact import Model
+from ray_apps.prediction import Prediction, from_scores
 
-
-@dataclass(frozen=True)
-class Prediction:
-    """Labels (or values) for each row; class probabilities for classifiers."""
-
-    predictions: np.ndarray
-    probabilities: np.ndarray | None
-    classes: list
+__all__ = ["Prediction", "ServedModel", "check_matrix"]
 
 
 @dataclass(frozen=True)
@@ -41,11 +35,8 @@ class ServedModel:
 
     def predict(self, x: np.ndarray) -> Prediction:
         """``x``: finite floats, shape (n, len(features)), columns in feature order."""
-        out = self.model.predict_matrix(x)
-        if self.is_classifier:
-            labels = np.asarray(self.classes)[out.argmax(axis=1)]
-            return Prediction(labels, out, self.classes)
-        return Prediction(out, None, [])
+        info = self.model.info
+        return from_scores(self.model.predict_matrix(x), info.task, info.classes)
 
 
 def check_matrix(x: np.ndarray, features: list[str], where: str) -> np.ndarray:

@@ -14,17 +14,18 @@ from ray_apps import settings, tracking
 from ray_apps._ray_runtime import ensure_ray
 from ray_apps.errors import SpecError, TrainingError
 from ray_apps.spec import parse_spec
-from ray_apps.training.job import (
-    evaluate,
-    model_from_checkpoint,
+from ray_apps.training import (
+    RunFolder,
+    find_run_folder,
+    new_run_folder,
+    package_model,
     prepare_data,
     reported_metrics,
     tables,
-    write_model_artifact,
+    tracked_run,
 )
-from ray_apps.training.run_log import RunLog
-from ray_apps.training.runner import absolute, find_saved_run, unique_name
 from tuning import leaderboard
+from tuning.options import TuneOptions, tune_options
 from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
 from tuning.space import apply, grid_size, param_space
@@ -60,104 +61,99 @@ def run_tuning(
 ) -> TuneResult:
     """Tune ``spec`` on Ray Tune; ``resume`` continues an interrupted job by run name/folder."""
     if resume:
-        spec, run_dir = _resumed(resume, storage)
+        spec, folder = _resumed(resume, storage)
     else:
         spec = spec if isinstance(spec, TuneJobSpec) else _load(spec)
-        root = absolute(storage or spec.storage or settings.storage_path())
-        run_dir = f"{root}/{unique_name(spec.name)}"
-    root = run_dir.rsplit("/", 1)[0]
-    print(
-        f"[raymaker] tuning {Path(run_dir).name} ({'resuming' if resume else 'new'}): {run_dir}",
-        flush=True,
-    )
+        folder = new_run_folder(spec.name, storage or spec.storage)
+    folder.announce("tuning")
     data, pre = prepare_data(spec.train)
     _check_metric(spec, data)
-    warm = seeds(spec, root) if not resume else _saved_seeds(run_dir)
-    run_log = RunLog(run_dir)
-    uri = tracking.resolve_uri(spec.train.tracking.uri)
-    mlflow_run_id = (run_log.job() or {}).get("mlflow_run_id") or tracking.open_run(
-        uri,
-        spec.train.tracking.experiment,
-        Path(run_dir).name,
+    warm = seeds(spec, folder.root) if not resume else _saved_seeds(folder)
+    with tracked_run(
+        folder,
+        spec.train.tracking,
         params=tracking.flatten({"tuning": spec.model_dump(mode="json", exclude={"train"})}),
-        tags={"raymaker.run_dir": run_dir, "raymaker.kind": "tuning"},
-    )
-    run_log.save_job(
-        {
-            "tune_spec": spec.model_dump(mode="json"),
-            "mlflow_run_id": mlflow_run_id,
-            "seeds": {
-                "points": warm.points,
-                "rewards": warm.rewards,
-                "parent_rows": warm.parent_rows,
-            },
-        }
+        tags={"raymaker.run_dir": folder.run_dir, "raymaker.kind": "tuning"},
+    ) as run:
+        folder.save_job(
+            {
+                "tune_spec": spec.model_dump(mode="json"),
+                "mlflow_run_id": run.run_id,
+                "seeds": {
+                    "points": warm.points,
+                    "rewards": warm.rewards,
+                    "parent_rows": warm.parent_rows,
+                },
+            }
+        )
+        ctx = TrialContext(
+            spec.train,
+            data,
+            pre,
+            tables(data, pre),
+            spec.trial.workers,
+            every_epoch=spec.strategy.scheduler != "fifo",
+        )
+        results = _fit(spec, ctx, warm, folder.run_dir, resume=bool(resume))
+        rows, board, best_row = _leaderboard(spec, results, warm, folder)
+        plot_path = leaderboard.plot(
+            rows,
+            _local_dir(folder.run_dir) / "tuning.png",
+            spec.objective.metric,
+            spec.objective.mode,
+            spec.train.epochs,
+        )
+        best = next(r for r in results if r.path == best_row["path"])
+        best_spec = apply(spec.train, best_row["config"])
+        packaged = package_model(
+            folder, run, best_spec, data, pre, _checkpoint_of(best), under="best"
+        )
+        _log_trials(run, rows, results)
+    return TuneResult(
+        run_name=folder.name,
+        run_dir=folder.run_dir,
+        leaderboard=board,
+        best_config=best_row["config"],
+        best_objective=best_row["objective"],
+        artifact_path=packaged.artifact_path,
+        metrics=packaged.metrics,
+        plot_path=str(plot_path),
+        mlflow_run_id=run.run_id,
+        tracking_uri=run.uri,
     )
 
-    ctx = TrialContext(
-        spec.train,
-        data,
-        pre,
-        tables(data, pre),
-        spec.trial.workers,
-        every_epoch=spec.strategy.scheduler != "fifo",
-    )
-    results = _fit(spec, ctx, warm, run_dir, resume=bool(resume))
 
+def _leaderboard(spec: TuneJobSpec, results, warm: Seeds, folder: RunFolder):
+    """This job's rows, the saved leaderboard (with the parents'), and the best own row."""
     rows = leaderboard.rows_from_results(
         results, spec.objective.metric, spec.train.epochs, "this job"
     )
     own = leaderboard.ranked(rows, spec.objective.mode)
     if not own or math.isnan(own[0]["objective"]):
-        tracking.finish_run(uri, mlflow_run_id, failed=True)
         raise TrainingError(
-            f"tuning job {Path(run_dir).name}: no trial reported "
+            f"tuning job {folder.name}: no trial reported "
             f"{spec.objective.metric}; see the trial errors above"
         )
-    best_row = own[0]
     board = leaderboard.ranked(rows + warm.parent_rows, spec.objective.mode)
-    leaderboard.save(board, run_dir)
-    plot_path = leaderboard.plot(
-        rows,
-        _local_dir(run_dir) / "tuning.png",
-        spec.objective.metric,
-        spec.objective.mode,
-        spec.train.epochs,
-    )
+    leaderboard.save(board, folder.run_dir)
+    return rows, board, own[0]
 
-    best = next(r for r in results if r.path == best_row["path"])
-    best_spec = apply(spec.train, best_row["config"])
-    model = model_from_checkpoint(best_spec, data, pre, _checkpoint_of(best))
-    metrics = evaluate(model, data.test)
-    artifact = write_model_artifact(
-        f"{run_dir}/best", model, best_spec, data, metrics, mlflow_run_id
-    )
+
+def _log_trials(run, rows: list[dict[str, Any]], results) -> None:
+    """One MLflow child run per trial, under the job's run."""
     for row in rows:
         result = next(r for r in results if r.path == row["path"])
         history = (
             [] if result.metrics_dataframe is None else result.metrics_dataframe.to_dict("records")
         )
         tracking.log_child_run(
-            uri,
-            mlflow_run_id,
+            run.uri,
+            run.run_id,
             f"trial-{row['trial']:03d}",
             row["config"],
             history,
             tags={"raymaker.trial_id": str(row["trial_id"])},
         )
-    tracking.finish_run(uri, mlflow_run_id, metrics=metrics, artifact_dir=artifact.local)
-    return TuneResult(
-        run_name=Path(run_dir).name,
-        run_dir=run_dir,
-        leaderboard=board,
-        best_config=best_row["config"],
-        best_objective=best_row["objective"],
-        artifact_path=artifact.final,
-        metrics=metrics,
-        plot_path=str(plot_path),
-        mlflow_run_id=mlflow_run_id,
-        tracking_uri=uri,
-    )
 
 
 def _load(spec: Any) -> TuneJobSpec:
@@ -188,11 +184,10 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
     ensure_ray()
     from ray import tune
 
-    trainable = tune.with_parameters(run_trial, ctx=ctx)
-    if spec.trial.workers == 1:
-        trainable = tune.with_resources(trainable, {"cpu": spec.trial.cpus_per_worker})
-    else:  # the trial only drives its Ray Train run, whose workers hold the CPUs
-        trainable = tune.with_resources(trainable, {"cpu": 0.01})
+    options = tune_options(spec, run_dir)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, ctx=ctx), options.trial_resources
+    )
     if resume:
         if restore_if_corrupt(run_dir):
             log.warning(
@@ -204,6 +199,12 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
         )
         return _settled(tuner.fit(), run_dir)
+    return _settled(_new_tuner(spec, trainable, warm, run_dir, options).fit(), run_dir)
+
+
+def _new_tuner(spec: TuneJobSpec, trainable, warm: Seeds, run_dir: str, options: TuneOptions):
+    from ray import tune
+
     root, name = run_dir.rsplit("/", 1)
     metric, mode = spec.objective.metric, spec.objective.mode
     space = param_space(spec.search_space)
@@ -225,38 +226,27 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
         grace_period=spec.strategy.grace_period,
         reduction_factor=spec.strategy.reduction_factor,
     )
-    grid = spec.strategy.searcher == "grid"
-    local = "://" not in run_dir
-    tuner = tune.Tuner(
+    return tune.Tuner(
         trainable,
         param_space=space,
         tune_config=tune.TuneConfig(
             # metric and mode live in the searcher and scheduler; Tune refuses them twice.
             search_alg=searcher,
-            scheduler=scheduler if spec.strategy.scheduler != "fifo" else None,
-            num_samples=1 if grid else spec.budget.max_trials,
-            # Random and grid limit concurrency in their generator (Tune warns and ignores it).
-            max_concurrent_trials=None
-            if spec.strategy.searcher in ("random", "grid")
-            else spec.budget.max_concurrent,
+            scheduler=scheduler if options.use_scheduler else None,
+            num_samples=options.num_samples,
+            max_concurrent_trials=options.max_concurrent_trials,
             time_budget_s=spec.budget.time_budget_s,
-            # Reusing the actor saves a one-process trial its start-up. A reused actor keeps
-            # the previous trial's get_trial_dir(), so a distributed trial would put its Ray
-            # Train run in the previous trial's folder and silently resume that run (seen).
-            reuse_actors=spec.trial.workers == 1,
+            reuse_actors=options.reuse_actors,
         ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=root,
             failure_config=tune.FailureConfig(max_failures=spec.trial.max_failures),
-            # A local run keeps every checkpoint until no saved state can restore it
-            # (checkpoint_retention); Tune's own retention can delete the one a resume needs.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None if local else 1),
-            callbacks=[StateBackup(run_dir)] if local else [],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=options.checkpoint_num_to_keep),
+            callbacks=[StateBackup(run_dir)] if options.back_up_state else [],
             verbose=1,
         ),
     )
-    return _settled(tuner.fit(), run_dir)
 
 
 def _settled(results, run_dir: str):
@@ -286,12 +276,12 @@ def _local_dir(run_dir: str) -> Path:
     return path
 
 
-def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, str]:
+def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, RunFolder]:
     roots = [storage or settings.storage_path()]
-    saved, run_dir = find_saved_run(resume, roots, "tune_spec", "tuning job")
-    return parse_spec(TuneJobSpec, saved, source=f"{run_dir} job"), run_dir
+    saved, folder = find_run_folder(resume, roots, "tune_spec", "tuning job")
+    return parse_spec(TuneJobSpec, saved, source=f"{folder.run_dir} job"), folder
 
 
-def _saved_seeds(run_dir: str) -> Seeds:
-    saved = (RunLog(run_dir).job() or {}).get("seeds") or {}
+def _saved_seeds(folder: RunFolder) -> Seeds:
+    saved = (folder.saved_job() or {}).get("seeds") or {}
     return Seeds(saved.get("points", []), saved.get("rewards", []), saved.get("parent_rows", []))

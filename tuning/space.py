@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ray_apps.spec import TrainJobSpec, parse_spec
@@ -53,27 +54,55 @@ def apply(base: TrainJobSpec, config: dict[str, Any]) -> TrainJobSpec:
     return parse_spec(TrainJobSpec, data, source="trial config")
 
 
+def lookup(data: dict[str, Any], path: str) -> Any | None:
+    """The value at dotted ``path`` in nested ``data``; None where it is unset."""
+    node: Any = data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
 def fit_to_space(
-    config: dict[str, Any], space: dict[str, ParamSpec], origin: str
+    config: dict[str, Any],
+    space: dict[str, ParamSpec],
+    origin: str,
+    fallback: Callable[[str], tuple[Any, str] | None] | None = None,
 ) -> dict[str, Any] | None:
     """Clip a parent's configuration into ``space``; None (with the reason logged) if it can't.
 
-    Keys the new space lacks are dropped; keys it adds are left for the searcher to sample,
-    except that a searcher's seed point must name every key, so those configs are dropped.
+    Keys the new space lacks are dropped. A searcher's seed point must name every key, so a key
+    the new space adds takes ``fallback(path)``: ``(value, where it came from)`` — the value the
+    parent trial trained with — or the config is dropped when there is none.
     """
     out: dict[str, Any] = {}
     for path, dim in space.items():
+        value = config.get(path)
         if path not in config:
-            log.warning("warm start: dropped %s: it has no value for %s", origin, path)
-            return None
+            found = fallback(path) if fallback is not None else None
+            if found is None:
+                log.warning(
+                    "warm start: dropped %s: it has no value for %s, and neither its training "
+                    "job nor the learner's defaults set one",
+                    origin,
+                    path,
+                )
+                return None
+            value, source = found
+            log.warning(
+                "warm start: %s: %s was not searched; it trained with %r (%s)",
+                origin,
+                path,
+                value,
+                source,
+            )
         try:
-            value = dim.clip(copy.deepcopy(config[path]))
+            clipped = dim.clip(copy.deepcopy(value))
         except ValueError as err:
             log.warning("warm start: dropped %s: %s: %s", origin, path, err)
             return None
-        if value != config[path]:
-            log.warning(
-                "warm start: %s: clipped %s from %r to %r", origin, path, config[path], value
-            )
-        out[path] = value
+        if clipped != value:
+            log.warning("warm start: %s: clipped %s from %r to %r", origin, path, value, clipped)
+        out[path] = clipped
     return out

@@ -18,7 +18,7 @@ import pandas as pd
 from ray_apps.data import TabularData
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import TrainJobSpec
-from ray_apps.training.job import loop_config, loop_function
+from ray_apps.training import LoopConfig, loop_config
 from tuning.space import apply
 
 CHECKPOINT_PATH_KEY = "checkpoint_path"  # where Ray's TuneReportCallback puts Train checkpoints
@@ -87,17 +87,18 @@ def run_trial(config: dict[str, Any], ctx: TrialContext) -> None:
     spec = apply(ctx.base, config)
     loop_cfg = loop_config(spec, ctx.data, ctx.pre)
     if ctx.workers == 1:
-        loop_function(spec.model.kind)(loop_cfg, TuneSession(ctx.frames, ctx.every_epoch))
+        train_loop = spec.model.learner.loop_function()
+        train_loop(loop_cfg, TuneSession(ctx.frames, ctx.every_epoch))
         return
     _run_distributed(spec, loop_cfg, ctx)
 
 
-def _run_distributed(spec: TrainJobSpec, loop_cfg: dict[str, Any], ctx: TrialContext) -> None:
+def _run_distributed(spec: TrainJobSpec, loop_cfg: LoopConfig, ctx: TrialContext) -> None:
     import ray.train
     import ray.tune
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from ray_apps.training.job import build_trainer
+    from ray_apps.training import build_trainer
 
     trial_dir = ray.tune.get_context().get_trial_dir()
     spec = spec.model_copy(
@@ -110,5 +111,5 @@ def _run_distributed(spec: TrainJobSpec, loop_cfg: dict[str, Any], ctx: TrialCon
         checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
         logging_config=ray.train.LoggingConfig(log_level="WARNING"),
     )
-    config = loop_cfg | {"run_dir": f"{trial_dir}/train", "mlflow": None}
+    config = loop_cfg.for_run(f"{trial_dir}/train", inject=None, mlflow=None)
     build_trainer(spec, config, ctx.frames, run_config).fit()

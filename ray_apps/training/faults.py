@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from ray_apps.training.loop_config import FaultPlan
 from ray_apps.training.run_log import RunLog
 
 
@@ -12,16 +13,16 @@ class InjectedFault(RuntimeError):
     """Raised by a worker on purpose (``failure.inject.mode: raise``)."""
 
 
-def maybe_fail(inject: dict | None, epoch: int, rank: int, run_log: RunLog) -> None:
+def maybe_fail(inject: FaultPlan | None, epoch: int, rank: int, run_log: RunLog) -> None:
     """Fail if ``inject`` targets this epoch and rank and has not fired in this run yet."""
-    if not inject or inject["at_epoch"] != epoch or inject["rank"] != rank:
+    if not inject or inject.at_epoch != epoch or inject.rank != rank:
         return
     if not run_log.claim_fault(epoch):
         return
     print(
-        f"[raymaker] injecting a '{inject['mode']}' fault on rank {rank} at epoch {epoch}",
+        f"[raymaker] injecting a '{inject.mode}' fault on rank {rank} at epoch {epoch}",
         flush=True,
     )
-    if inject["mode"] == "kill":
+    if inject.mode == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     raise InjectedFault(f"injected fault at epoch {epoch} on rank {rank}")

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import os
-import time
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ray_apps import settings, tracking
 from ray_apps._ray_runtime import ensure_ray
 from ray_apps.artifact import Model, load_model
-from ray_apps.errors import NotFoundError, SpecError, TrainingError
+from ray_apps.errors import SpecError, TrainingError
 from ray_apps.spec import TrainJobSpec, load_train_spec, parse_spec
-from ray_apps.training.job import (
-    build_trainer,
-    evaluate,
-    loop_config,
-    model_from_checkpoint,
-    prepare_data,
-    tables,
-    write_model_artifact,
+from ray_apps.training.envelope import (
+    RunFolder,
+    find_run_folder,
+    new_run_folder,
+    package_model,
+    tracked_run,
 )
-from ray_apps.training.run_log import RunLog
+from ray_apps.training.job import build_trainer, prepare_data, tables
+from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
 
 
 @dataclass(frozen=True)
@@ -60,57 +56,36 @@ def run_training(
     the job spec is then read from the run itself.
     """
     if resume:
-        spec, run_dir = _resumed(resume, spec, storage)
+        spec, folder = _resumed(resume, spec, storage)
     else:
         spec = as_train_spec(spec)
-        root = absolute(storage or spec.storage or settings.storage_path())
-        run_dir = f"{root}/{unique_name(spec.name)}"
-    run_log = RunLog(run_dir)
-    print(
-        f"[raymaker] run {Path(run_dir).name} ({'resuming' if resume else 'new'}): {run_dir}",
-        flush=True,
-    )
+        folder = new_run_folder(spec.name, storage or spec.storage)
+    folder.announce("run")
     data, pre = prepare_data(spec)
-    uri = tracking.resolve_uri(spec.tracking.uri)
-    meta = run_log.job() or {}
-    mlflow_run_id = meta.get("mlflow_run_id") or tracking.open_run(
-        uri,
-        spec.tracking.experiment,
-        Path(run_dir).name,
+    with tracked_run(
+        folder,
+        spec.tracking,
         params=tracking.flatten(spec.model_dump(mode="json")),
-        tags={"raymaker.run_dir": run_dir, "raymaker.data_fingerprint": data.fingerprint},
-    )
-    run_log.save_job({"spec": spec.model_dump(mode="json"), "mlflow_run_id": mlflow_run_id})
-
-    config = loop_config(spec, data, pre) | {
-        "run_dir": run_dir,
-        "inject": spec.failure.inject.model_dump() if spec.failure.inject else None,
-        "mlflow": {"uri": uri, "run_id": mlflow_run_id},
-    }
-    try:
-        result = _fit(spec, config, tables(data, pre), run_dir)
-    except TrainingError:
-        tracking.finish_run(uri, mlflow_run_id, failed=True)
-        raise
-    model = model_from_checkpoint(spec, data, pre, result.checkpoint)
-    metrics = evaluate(model, data.test)
-    artifact = write_model_artifact(run_dir, model, spec, data, metrics, mlflow_run_id)
-    tracking.finish_run(uri, mlflow_run_id, metrics=metrics, artifact_dir=artifact.local)
+        tags={"raymaker.run_dir": folder.run_dir, "raymaker.data_fingerprint": data.fingerprint},
+    ) as run:
+        folder.save_job({"spec": spec.model_dump(mode="json"), "mlflow_run_id": run.run_id})
+        config = loop_config(spec, data, pre).for_run(
+            folder.run_dir,
+            FaultPlan.from_spec(spec.failure.inject),
+            MetricTarget(run.uri, run.run_id),
+        )
+        result = _fit(spec, config, tables(data, pre), folder.run_dir)
+        packaged = package_model(folder, run, spec, data, pre, result.checkpoint)
     return TrainResult(
-        run_name=Path(run_dir).name,
-        run_dir=run_dir,
-        artifact_path=artifact.final,
-        metrics=metrics,
-        history=run_log.history(),
-        attempts=run_log.attempts(),
-        mlflow_run_id=mlflow_run_id,
-        tracking_uri=uri,
+        run_name=folder.name,
+        run_dir=folder.run_dir,
+        artifact_path=packaged.artifact_path,
+        metrics=packaged.metrics,
+        history=folder.log.history(),
+        attempts=folder.log.attempts(),
+        mlflow_run_id=run.run_id,
+        tracking_uri=run.uri,
     )
-
-
-def unique_name(name: str) -> str:
-    """``name-YYYYmmdd-HHMMSS-xxxxxx``: Ray resumes silently into an existing run folder."""
-    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def as_train_spec(spec: Any) -> TrainJobSpec:
@@ -123,34 +98,15 @@ def as_train_spec(spec: Any) -> TrainJobSpec:
     raise SpecError("run_training needs a TrainJobSpec, a dict or a YAML path (or resume=<run>)")
 
 
-def absolute(path: str) -> str:
-    return path if "://" in path else str(Path(path).resolve())
-
-
-def find_saved_run(resume: str, roots: list[str], key: str, what: str) -> tuple[dict, str]:
-    """The saved job (``key`` of its run log) and folder of run ``resume``: a path, or a run
-    name under one of ``roots``. NotFoundError names where it looked."""
-    candidates = [resume] if ("/" in resume or "://" in resume) else []
-    candidates += [f"{root}/{resume}" for root in roots]
-    for run_dir in map(absolute, candidates):
-        saved = RunLog(run_dir).job()
-        if saved and key in saved:
-            return saved[key], run_dir
-    raise NotFoundError(
-        f"no {what} {resume!r} to resume under {candidates}; pass the run name printed at its "
-        "start (or its folder), and the same storage"
-    )
-
-
-def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec, str]:
+def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec, RunFolder]:
     roots = [storage or settings.storage_path()]
     if spec is not None:
         roots.insert(0, storage or as_train_spec(spec).storage or settings.storage_path())
-    saved, run_dir = find_saved_run(resume, roots, "spec", "run")
-    return parse_spec(TrainJobSpec, saved, source=f"{run_dir} job"), run_dir
+    saved, folder = find_run_folder(resume, roots, "spec", "run")
+    return parse_spec(TrainJobSpec, saved, source=f"{folder.run_dir} job"), folder
 
 
-def _fit(spec: TrainJobSpec, config: dict, frames: dict, run_dir: str):
+def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
     ensure_ray()
     import ray.train
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ray_apps.training.loop_config import LoopConfig
 
 
 class Session(Protocol):
@@ -58,7 +61,7 @@ def _quiet_per_report_log() -> None:
 class RayTrainSession:
     """A Ray Train worker: its rank, its Ray Data shard, and checkpoints on run storage."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: LoopConfig):
         import ray.train
 
         from ray_apps.training.run_log import RunLog
@@ -69,9 +72,9 @@ class RayTrainSession:
         self.rank = ctx.get_world_rank()
         self.world_size = ctx.get_world_size()
         self.config = config
-        self.run_log = RunLog(config["run_dir"])
-        self.sink = MetricSink(config.get("mlflow")) if self.rank == 0 else None
-        self.unit = config.get("unit", "epoch")
+        self.run_log = RunLog(config.run_dir)
+        self.sink = MetricSink(config.mlflow) if self.rank == 0 else None
+        self.unit = config.unit
 
     def frame(self, name: str) -> pd.DataFrame:
         import ray.train
@@ -96,7 +99,7 @@ class RayTrainSession:
     def begin_epoch(self, epoch: int) -> None:
         from ray_apps.training.faults import maybe_fail
 
-        maybe_fail(self.config.get("inject"), epoch, self.rank, self.run_log)
+        maybe_fail(self.config.inject, epoch, self.rank, self.run_log)
 
     def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
         from ray_apps.training.checkpoints import report
@@ -112,7 +115,7 @@ class RayTrainSession:
         }
         self.run_log.epoch_done(epoch, metrics)
         self.sink.log(metrics, step=epoch)
-        total = self.config.get("epochs") or self.config.get("rounds")
+        total = self.config.epochs
         shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
         print(f"[raymaker] {self.unit} {epoch}/{total} {shown}", flush=True)
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ray_apps.training.loop_config import MetricTarget
 
 
 class MetricSink:
-    """Logs to MLflow when given ``{"uri", "run_id"}``; does nothing when given None."""
+    """Logs to MLflow when given a target run; does nothing when given None."""
 
-    def __init__(self, target: dict[str, str] | None):
+    def __init__(self, target: MetricTarget | None):
         self._client = None
         self._run_id = None
         if target:
             from mlflow.tracking import MlflowClient
 
-            self._client = MlflowClient(tracking_uri=target["uri"])
-            self._run_id = target["run_id"]
+            self._client = MlflowClient(tracking_uri=target.uri)
+            self._run_id = target.run_id
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
         if self._client is None:

@@ -20,5 +20,5 @@ def test_distributed_xgboost_resumes_and_keeps_every_round(ray_session):
     assert [h["epoch"] for h in result.history] == list(range(1, 9))
     assert result.history[-1]["valid_logloss"] < result.history[0]["valid_logloss"]
     model = load_model(result.artifact_path)
-    assert model._predictor.num_boosted_rounds() == 8
+    assert model.predictor.num_boosted_rounds() == 8
     assert result.metrics["accuracy"] > 0.9

@@ -18,6 +18,7 @@ def test_public_names():
             "load_model",
             "load_train_spec",
             "load_tune_spec",
+            "read_capture",
             "run_training",
             "run_tuning",
             "TuneJobSpec",

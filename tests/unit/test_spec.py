@@ -1,13 +1,9 @@
 import pytest
 
 from ray_apps.errors import SpecError
-from ray_apps.spec import (
-    TorchHyperparameters,
-    TrainJobSpec,
-    XGBoostHyperparameters,
-    load_train_spec,
-    parse_spec,
-)
+from ray_apps.learners.torch_learner import TorchHyperparameters
+from ray_apps.learners.xgboost_learner import XGBoostHyperparameters
+from ray_apps.spec import TrainJobSpec, load_train_spec, parse_spec
 
 BASE = {"name": "job", "dataset": {"source": "sklearn:iris"}, "model": {"kind": "torch"}}
 

@@ -1,10 +1,13 @@
 """One endpoint with every guard on (API key, 2 KiB body limit, 100 % capture): bad input,
 auth, registry over HTTP, and the captured records after a clean shutdown."""
 
-import pandas as pd
+import json
+
 import pytest
 from _serve_helpers import KEY, PORT, wait_for
 
+from ray_apps import read_capture
+from ray_apps.capture import RESERVED
 from serve import deploy, undeploy
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -131,19 +134,33 @@ def test_api_keys(guarded, client):
 
 
 def test_capture_writes_every_sampled_call_by_shutdown(guarded, client):
-    ids = []
+    sent, answers = {}, {}
     for i in range(5):
-        r = client.post(
-            "/v1/models/iris:predict", headers=AUTH, json={"instances": [GOOD] * (i + 1)}
-        )
-        ids.append(r.headers["x-request-id"])
+        rows = [[v + i for v in GOOD]] * (i + 1)
+        r = client.post("/v1/models/iris:predict", headers=AUTH, json={"instances": rows})
+        sent[r.headers["x-request-id"]], answers[r.headers["x-request-id"]] = rows, r.json()
+    r = client.post("/v2/models/iris/infer", headers=AUTH, json=_v2(GOOD))
+    v2_id = r.headers["x-request-id"]
+    v2_labels = r.json()["outputs"][0]["data"]
     bad = client.post("/v1/models/iris:predict", headers=AUTH, json={"instances": [[1, 2]]})
     assert not list(guarded.rglob("*.parquet"))  # flushes every 60 s: nothing written yet
     undeploy("guarded")  # a clean shutdown writes the queue
     wait_for(lambda: list(guarded.rglob("*.parquet")), 20, "captured parquet files")
-    frame = pd.read_parquet(guarded)
-    assert set(ids) | {bad.headers["x-request-id"]} <= set(frame.request_id)
-    row = frame[frame.request_id == ids[2]].iloc[0]
-    assert (str(row.model), str(row.version), row.status) == ("iris", "2", 200)
-    assert row.inputs.startswith("[[5.1") and '"model_version":"2"' in row.outputs
+    frame = read_capture(guarded, "iris", version=2)
+    features = [c for c in frame.columns if c not in RESERVED]
+    assert len(features) == 4 and features[0].startswith("sepal")
+    for rid, rows in sent.items():
+        got = frame[frame.request_id == rid]
+        assert got.row.tolist() == list(range(len(rows)))
+        assert got[features].to_numpy().tolist() == rows
+        assert got.prediction.tolist() == answers[rid]["predictions"]
+        assert [list(p) for p in got.probabilities] == answers[rid]["probabilities"]
+        assert set(got.status) == {200} and set(got.protocol) == {"v1_predict"}
+    v2 = frame[frame.request_id == v2_id]
+    assert v2[features].to_numpy().tolist() == [GOOD] and v2.prediction.tolist() == v2_labels
+    failed = frame[frame.request_id == bad.headers["x-request-id"]].iloc[0]
+    assert failed.status == 400 and "[n, 4]" in failed.error
+    assert json.loads(failed.body) == {"instances": [[1, 2]]}
+    assert frame.loc[frame.status == 400, features].isna().all(axis=None)
+    assert set(frame.model) == {"iris"} and set(frame.version) == {"2"}
     assert any(p.parent.name.startswith("hour=") for p in guarded.rglob("part-*.parquet"))

@@ -53,7 +53,7 @@ def test_v1_response_names_model_version_and_probabilities(model):
         (_b({"instances": [[None, 1, 2, 3]]}), "mixed values"),
         (b'{"instances": [[1, 2, 3, Infinity]]}', "NaN or infinite"),
         (_b({"instances": [{"a": 1}]}), "unknown features ['a']"),
-        (_b({"instances": [ROW, {"a": 1}]}), "lengths"),
+        (_b({"instances": [ROW, {"a": 1}]}), "do not mix objects and lists"),
     ],
 )
 def test_v1_bad_bodies_say_what_was_expected(model, body, says):
@@ -120,6 +120,7 @@ def test_v2_response_is_typed_and_names_the_version(model):
         ({"inputs": [_tensor(["a", "b", "c", "d"])]}, "strings"),
         ({"inputs": [_tensor(ROW, (2, 4))]}, "needs 8 values"),
         ({"inputs": [_tensor(ROW, (1, -4))]}, "non-negative"),
+        ({"inputs": [_tensor([1.0], (1,) * 70)]}, "has 70 dimensions"),
         ({"inputs": [_tensor([], (0, 4))]}, "empty"),
         ({"inputs": [_tensor(ROW[:3], (1, 3))]}, "[n, 4]"),
         ({"inputs": [_tensor([1], (1,), name="a"), _tensor([1], (1,), name="b")]}, "unknown names"),
@@ -138,3 +139,46 @@ def test_v2_binary_size_past_the_end_is_refused(model):
         protocol_v2.parse_request(header + b"\0" * 8, model.features, len(header))
     with pytest.raises(SpecError, match="does not fit"):
         protocol_v2.parse_request(header, model.features, len(header) + 10)
+
+
+@pytest.mark.parametrize(
+    ("datatype", "value", "bounds"),
+    [
+        ("INT8", 300, "[-128, 127]"),
+        ("INT8", -129, "[-128, 127]"),
+        ("UINT8", -1, "[0, 255]"),
+        ("INT16", 40000, "[-32768, 32767]"),
+        ("UINT16", 70000, "[0, 65535]"),
+        ("INT32", 2**31, "[-2147483648, 2147483647]"),
+        ("UINT32", 2**32, "[0, 4294967295]"),
+        ("INT64", 2**63, "[-9223372036854775808, 9223372036854775807]"),
+        ("UINT64", 2**64, "[0, 18446744073709551615]"),
+        ("UINT64", -1, "[0, 18446744073709551615]"),
+        ("FP16", 70000.0, "[-65504.0, 65504.0]"),
+        ("FP32", 1e39, "3.4028234663852886e+38]"),
+    ],
+)
+def test_v2_json_values_outside_the_datatype_are_refused(model, datatype, value, bounds):
+    doc = {"inputs": [_tensor([value, 1, 2, 3], datatype=datatype, name="x")]}
+    with pytest.raises(SpecError) as err:
+        protocol_v2.parse_request(_b(doc), model.features)
+    says = str(err.value)
+    assert f"input 'x': value {value}" in says and datatype in says and bounds in says, says
+
+
+@pytest.mark.parametrize(
+    ("datatype", "data"),
+    [("INT8", [127, -128, 0, 1]), ("UINT64", [2**63, 1, 2, 3]), ("FP16", [65504.0, 0, 1, 2])],
+)
+def test_v2_json_values_at_the_datatype_edges_are_accepted(model, datatype, data):
+    req = protocol_v2.parse_request(
+        _b({"inputs": [_tensor(data, datatype=datatype)]}), model.features
+    )
+    assert req.x.tolist() == [[float(v) for v in data]]
+
+
+def test_v1_and_v2_refuse_booleans_among_numbers(model):
+    with pytest.raises(SpecError, match="booleans"):
+        protocol_v1.parse_request(_b({"instances": [[True, 1, 2, 3]]}), model.features)
+    with pytest.raises(SpecError, match="booleans"):
+        protocol_v2.parse_request(_b({"inputs": [_tensor([True, 1, 2, 3])]}), model.features)

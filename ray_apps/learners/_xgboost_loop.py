@@ -15,9 +15,10 @@ from typing import Any
 
 import xgboost as xgb
 
+from ray_apps.learners.xgboost_learner import read_booster, write_booster
+from ray_apps.training.loop_config import LoopConfig
 from ray_apps.training.session import RayTrainSession, Session
 
-MODEL_FILE = "model.ubj"
 METRICS_FILE = "metrics.json"
 
 
@@ -28,7 +29,7 @@ def _dmatrix(frame, features: list[str]) -> xgb.DMatrix:
 class _Reporter(xgb.callback.TrainingCallback):
     """Per round: the session's epoch hook, then report metrics (and a checkpoint when due)."""
 
-    def __init__(self, config: dict[str, Any], session: Session, done: int):
+    def __init__(self, config: LoopConfig, session: Session, done: int):
         super().__init__()
         self.config, self.session, self.done = config, session, done
         self._t0 = time.perf_counter()
@@ -44,10 +45,10 @@ class _Reporter(xgb.callback.TrainingCallback):
         for data_name, per_metric in evals_log.items():
             for metric_name, values in per_metric.items():
                 metrics[f"{data_name}_{metric_name}"] = float(values[-1])
-        save = rnd % self.config["checkpoint_every"] == 0 or rnd == self.config["rounds"]
+        save = rnd % self.config.checkpoint_every == 0 or rnd == self.config.epochs
 
         def save_model(folder: str) -> None:
-            model.save_model(os.path.join(folder, MODEL_FILE))
+            write_booster(model, folder)
             with open(os.path.join(folder, METRICS_FILE), "w") as f:
                 json.dump(metrics, f)
 
@@ -55,9 +56,9 @@ class _Reporter(xgb.callback.TrainingCallback):
         return False
 
 
-def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[str, Any]:
+def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, Any]:
     session = session or RayTrainSession(config)
-    features = config["features"]
+    features = list(config.learner.features)
     dtrain = _dmatrix(session.frame("train"), features)
     dvalid = _dmatrix(session.frame("valid"), features)
 
@@ -65,17 +66,16 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            booster = xgb.Booster()
-            booster.load_model(os.path.join(d, MODEL_FILE))
+            booster = read_booster(d)
             if os.path.exists(os.path.join(d, METRICS_FILE)):
                 with open(os.path.join(d, METRICS_FILE)) as f:
                     last_metrics = json.load(f)
         done = booster.num_boosted_rounds()
     session.started(done + 1)
-    remaining = config["rounds"] - done
+    remaining = config.epochs - done
     if remaining > 0:
         xgb.train(
-            config["params"],
+            config.learner.params,
             dtrain,
             num_boost_round=remaining,
             evals=[(dvalid, "valid")],

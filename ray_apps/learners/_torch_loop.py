@@ -9,7 +9,6 @@ group resumes from the newest one at the following epoch.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -18,10 +17,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ray_apps.training.models import build_model
+from ray_apps.learners.torch_learner import build_module, read_state, write_state
+from ray_apps.training.loop_config import LoopConfig
 from ray_apps.training.session import RayTrainSession, Session
-
-STATE_FILE = "state.pt"
 
 
 def _tensors(frame, n_features: int, classification: bool):
@@ -44,51 +42,38 @@ def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
 
 
 def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, metrics: dict):
-    def write(folder: str) -> None:
-        raw = model.module if hasattr(model, "module") else model
-        state = {
-            "model": raw.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "epoch": metrics["epoch"],
-            "metrics": metrics,
-        }
-        torch.save(state, os.path.join(folder, STATE_FILE))
-
-    return write
+    return lambda folder: write_state(folder, model, optimizer, metrics)
 
 
-def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[str, Any]:
+def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, Any]:
     session = session or RayTrainSession(config)
-    classification = config["task"] == "classification"
-    torch.manual_seed(config["seed"])
+    own, hp = config.learner, config.learner.hyperparameters
+    classification = config.task == "classification"
+    torch.manual_seed(config.seed)
 
-    model = build_model(
-        config["class_path"], config["n_features"], config["n_outputs"], config["model_params"]
-    )
+    model = build_module(own.class_path, own.n_features, own.n_outputs, own.model_params)
     start_epoch, last_metrics, state = 1, None, None
     checkpoint = session.restore()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            state = torch.load(os.path.join(d, STATE_FILE), map_location="cpu", weights_only=False)
+            state = read_state(d)
         model.load_state_dict(state["model"])
         start_epoch = state["epoch"] + 1
         last_metrics = state.get("metrics")
     model = session.prepare_model(model)
     # The optimizer is made (and its state loaded) after the model moved to its device, so
     # Adam's moments follow it there: loading them first left them on the CPU (seen on a GPU).
-    optimizer = _optimizer(
-        config["optimizer"], model.parameters(), config["lr"], config["weight_decay"]
-    )
+    optimizer = _optimizer(hp.optimizer, model.parameters(), hp.lr, hp.weight_decay)
     if state:
         optimizer.load_state_dict(state["optimizer"])
     loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
 
     device = session.device()
     x_train, y_train = (
-        t.to(device) for t in _tensors(session.frame("train"), config["n_features"], classification)
+        t.to(device) for t in _tensors(session.frame("train"), own.n_features, classification)
     )
     x_valid, y_valid = (
-        t.to(device) for t in _tensors(session.frame("valid"), config["n_features"], classification)
+        t.to(device) for t in _tensors(session.frame("valid"), own.n_features, classification)
     )
     session.started(start_epoch)
     if session.rank == 0 and device.type == "cuda":
@@ -97,12 +82,12 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
             f"[raymaker] training on {device} ({name}), {session.world_size} worker(s)", flush=True
         )
 
-    batch_size, epochs = config["batch_size"], config["epochs"]
+    batch_size, epochs = hp.batch_size, config.epochs
     for epoch in range(start_epoch, epochs + 1):
         session.begin_epoch(epoch)
         t0 = time.perf_counter()
         model.train()
-        gen = torch.Generator().manual_seed(config["seed"] * 100_003 + epoch)
+        gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = 0.0, 0
         for i in range(0, len(order), batch_size):
@@ -134,7 +119,7 @@ def train_loop(config: dict[str, Any], session: Session | None = None) -> dict[s
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
 
-        save = epoch % config["checkpoint_every"] == 0 or epoch == epochs
+        save = epoch % config.checkpoint_every == 0 or epoch == epochs
         session.report(metrics, epoch, _state_writer(model, optimizer, metrics) if save else None)
     if start_epoch > epochs and last_metrics:
         # Restored from the final checkpoint (the job stopped right after it): report the

@@ -1,0 +1,71 @@
+"""The typed config every worker loop gets across the Ray boundary, built once from the spec.
+
+Frozen and picklable: Ray ships it to each worker. Its values come from the validated job spec,
+where each default is declared; nothing here has a default of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ray_apps.data import TabularData
+from ray_apps.learners import get_learner
+from ray_apps.preprocess import Preprocessor
+from ray_apps.spec import FaultInjection, TrainJobSpec
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Fail once at the start of ``at_epoch`` on ``rank`` (``failure.inject`` of the spec)."""
+
+    at_epoch: int
+    rank: int
+    mode: str
+
+    @classmethod
+    def from_spec(cls, inject: FaultInjection | None) -> FaultPlan | None:
+        return None if inject is None else cls(inject.at_epoch, inject.rank, inject.mode)
+
+
+@dataclass(frozen=True)
+class MetricTarget:
+    """The MLflow run that rank 0 logs live per-epoch metrics to."""
+
+    uri: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    task: str  # "classification" | "regression"
+    checkpoint_every: int
+    seed: int
+    unit: str  # "epoch" | "round": the learner's unit of progress
+    epochs: int  # epochs or rounds to train in all
+    learner: Any  # the learner's own frozen settings (TorchLoopSettings, XGBoostLoopSettings)
+    run_dir: str | None  # run storage (run log, checkpoints); None in a one-process Tune trial
+    inject: FaultPlan | None
+    mlflow: MetricTarget | None
+
+    def for_run(
+        self, run_dir: str, inject: FaultPlan | None, mlflow: MetricTarget | None
+    ) -> LoopConfig:
+        """This config for a Ray Train run in ``run_dir``."""
+        return replace(self, run_dir=run_dir, inject=inject, mlflow=mlflow)
+
+
+def loop_config(spec: TrainJobSpec, data: TabularData, pre: Preprocessor) -> LoopConfig:
+    """The loops' config for ``spec`` (no run folder, fault or MLflow run yet: see for_run)."""
+    learner = get_learner(spec.model.kind)
+    return LoopConfig(
+        task=data.task,
+        checkpoint_every=spec.checkpoint.every,
+        seed=spec.dataset.split.seed,
+        unit=learner.unit,
+        epochs=spec.epochs,
+        learner=learner.loop_settings(spec, data, pre),
+        run_dir=None,
+        inject=None,
+        mlflow=None,
+    )
