@@ -59,5 +59,6 @@ def test_sigterm_drains_flushes_capture_and_exits_0(raymaker_home, tmp_path):
     assert code == 0, text
     assert "SIGTERM received" not in text and "Traceback" not in text, text
     frame = pd.read_parquet(raymaker_home / "capture" / "model=sigterm")
-    assert sorted(frame.request_id) == sorted(ids)  # every request captured, by shutdown
+    rows = frame.groupby("request_id").size().to_dict()  # one captured row per request row
+    assert rows == {rid: i + 1 for i, rid in enumerate(ids)}  # every request, by shutdown
     assert registry.get_version("sigterm", mv.version).served_by == []
