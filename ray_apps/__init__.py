@@ -13,7 +13,7 @@ The notebook API::
     frame = read_capture("raymaker_data/capture", "cancer", version=3, since="2026-11-23T10:00")
 
     from ray_apps import run_batch
-    done = run_batch("examples/batch_iris.yaml")      # output/, rejects/, summary.json
+    done = run_batch("batch.yaml")      # output/, rejects/, summary.json
 
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path

@@ -1,7 +1,7 @@
 """Batch transform: score a dataset with a registered model on Ray Data, exactly once.
 
     from ray_apps.batch import run_batch
-    result = run_batch("examples/batch_iris.yaml")
+    result = run_batch("batch.yaml")
     result.summary.line()      # "rows in 150 = rows out 148 + rejected 2"
 
 ``python -m ray_apps.batch`` (``__main__.py``) is the ``ray job submit`` entry point.

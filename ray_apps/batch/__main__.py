@@ -1,6 +1,6 @@
 """Batch transform entry point, for ``ray job submit`` (the command lives in ``ray_apps.cli``).
 
-    ray job submit --working-dir . -- python -m ray_apps.batch --config examples/batch_iris.yaml
+    ray job submit --working-dir . -- python -m ray_apps.batch --config batch.yaml
     python -m ray_apps.batch --resume <run-name>
 
 Same options and exit codes as ``raymaker batch``.

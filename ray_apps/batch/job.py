@@ -1,6 +1,6 @@
 """``run_batch``: a batch transform job, exactly once, resumable, on Ray Data.
 
-    result = run_batch("examples/batch_iris.yaml")         # or a BatchJobSpec / dict
+    result = run_batch("batch.yaml")         # or a BatchJobSpec / dict
     result = run_batch(resume="iris-scores-20261124-…")    # after the driver died
 
 The run folder (unique name, like training's) holds ``plan.json`` (the units, saved before any

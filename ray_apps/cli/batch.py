@@ -1,6 +1,6 @@
 """``raymaker batch``: score a dataset with a registered model (batch transform on Ray Data).
 
-raymaker batch --config examples/batch_iris.yaml
+raymaker batch --config batch.yaml
 raymaker batch --resume <run-name>
 """
 
