@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,15 +133,19 @@ def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total:
         ray.cluster_resources().get("CPU", 1), len(pending)
     )
     items = [{"unit": json.dumps(u.to_dict())} for u in pending]
-    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        UnitScorer,
-        fn_constructor_kwargs={"config": config},
-        batch_size=1,
-        concurrency=concurrency,
-        num_gpus=spec.num_gpus_per_actor or None,
-        max_restarts=MAX_RETRIES,
-        max_task_retries=MAX_RETRIES,
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 has no named parameter for actor restarts and warns on the remote args it
+        # still honours; its default (-1) would retry forever a unit that kills every worker.
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+            UnitScorer,
+            fn_constructor_kwargs={"config": config},
+            batch_size=1,
+            concurrency=concurrency,
+            num_gpus=spec.num_gpus_per_actor or None,
+            max_restarts=MAX_RETRIES,
+            max_task_retries=MAX_RETRIES,
+        )
     finished = total - len(pending)
     for row in ds.iter_rows():
         s = UnitStats.from_dict(json.loads(row["stats"]))

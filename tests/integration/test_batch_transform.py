@@ -21,7 +21,7 @@ from _factories import xgboost_artifact
 
 from ray_apps import load_model, run_batch
 from ray_apps.data import load_dataset
-from ray_apps.errors import ApprovalError
+from ray_apps.errors import ApprovalError, DataError
 from ray_apps.registry import approve, register
 from ray_apps.spec import DatasetSpec
 
@@ -203,3 +203,12 @@ def _wait_for_a_committed_unit(storage: Path, driver, timeout_s: float = 120) ->
             return runs[0]
         time.sleep(0.05)
     raise AssertionError(f"no unit committed within {timeout_s}s")
+
+
+def test_strict_fails_naming_the_first_rejected_row(ray_session, versions, inputs):
+    with pytest.raises(DataError, match="strict batch job: .*rejected.*feature") as err:
+        run_batch(_job(inputs, "strict", strict=True), progress=lambda line: None)
+    assert "set strict: false" in str(err.value)
+    runs = list(Path(os.environ["RAYMAKER_HOME"], "runs").glob("strict-*"))
+    assert len(runs) == 1 and not (runs[0] / "summary.json").exists()
+    assert not (runs[0] / "rejects").exists()
