@@ -25,7 +25,7 @@ from ray_apps.batch.scorer import ScorerConfig, UnitScorer
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.summary import Summary, UnitStats, summarize
 from ray_apps.batch.transform import OUTPUT, REJECTS, UnitContext, committed
-from ray_apps.errors import DataError
+from ray_apps.errors import ApprovalError, DataError
 from ray_apps.registry.registry import ModelVersion, resolve_for_deploy
 from ray_apps.training.envelope import RunFolder, find_run_folder, new_run_folder
 
@@ -60,9 +60,7 @@ def run_batch(
     """Run (or ``resume``) a batch transform job; ``progress`` gets a line per finished unit."""
     started = time.monotonic()
     spec, folder, pinned = _open_run(spec, resume, storage)
-    mv = resolve_for_deploy(
-        f"{spec.model.partition(':')[0]}:{pinned}" if pinned else spec.model, force=spec.force
-    )
+    mv = _resolve(spec, pinned)
     files = list_input(spec.input)
     units = _plan(folder, spec, mv, files)
     fs, run_dir = _storage.filesystem(folder.run_dir)
@@ -103,6 +101,15 @@ def _open_run(spec, resume: str | None, storage: str | None):
     saved, folder = find_run_folder(resume, roots, "batch_spec", "batch run")
     spec = parse_batch_spec(saved, source=f"run {resume}")
     return spec, folder, folder.saved_job()["model_version"]
+
+
+def _resolve(spec: BatchJobSpec, pinned: int | None) -> ModelVersion:
+    """The version to score with (a resumed run keeps its pinned one), as serving resolves it."""
+    ref = f"{spec.model.partition(':')[0]}:{pinned}" if pinned else spec.model
+    try:
+        return resolve_for_deploy(ref, force=spec.force)
+    except ApprovalError as err:
+        raise ApprovalError(f"{err} (in a batch job: force: true)") from None
 
 
 def _plan(folder: RunFolder, spec: BatchJobSpec, mv: ModelVersion, files) -> list[Unit]:

@@ -23,7 +23,9 @@ def batch(
     resume: Annotated[
         str | None, typer.Option(help="finish this run: skip its committed units")
     ] = None,
-    storage: Annotated[str | None, typer.Option(help="where the run folder is (resume)")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="run storage to resume from (the job's output:)")
+    ] = None,
 ) -> None:
     """Score a CSV/Parquet input with a registered model; one output part per unit."""
     from ray_apps.batch import run_batch

@@ -175,13 +175,26 @@ def test_resume_after_the_driver_died_skips_committed_units(ray_session, version
     assert not (run_dir / "summary.json").exists()
     assert 0 < len(before) // 2 < 40, "the driver finished before it could be killed"
 
-    result = run_batch(resume=run_dir.name, storage=str(storage), progress=lambda line: None)
-    assert result.run_dir == str(run_dir) and result.resumed_units >= len(before) // 2
+    # Resumed through the CLI: progress per unit scored now, and the final line.
+    resumed = subprocess.run(
+        [sys.executable, "-m", "ray_apps.cli", "batch", "--resume", run_dir.name]
+        + ["--storage", str(storage)],
+        env={**os.environ, "RAY_ADDRESS": ray_session},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    lines = resumed.stdout.strip().splitlines()
+    assert lines[-1] == "rows in 1600 = rows out 1600 + rejected 0"
+    progress = [line for line in lines if line.startswith("[raymaker] unit ")]
+    assert len(progress) == 40 - len(before) // 2  # only the units not committed before
     after = _committed_files(run_dir)
     assert {p: after[p] for p in before} == before  # committed units were not redone
-    out = _read(result.output_dir)
+    out = _read(str(run_dir / "output"))
     assert sorted(out["source_row"]) == list(range(1600))
-    assert result.summary.rows_out == 1600 and result.summary.units == 40
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["rows_out"] == 1600 and summary["units"] == 40
 
 
 def _committed_files(run_dir: Path) -> dict[str, tuple[int, int]]:
