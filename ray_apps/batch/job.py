@@ -25,7 +25,7 @@ from ray_apps.batch.scorer import ScorerConfig, UnitScorer
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.summary import Summary, UnitStats, summarize
 from ray_apps.batch.transform import OUTPUT, REJECTS, UnitContext, committed
-from ray_apps.errors import ApprovalError, DataError
+from ray_apps.errors import ApprovalError, DataError, RaymakerError, SpecError
 from ray_apps.registry.registry import ModelVersion, resolve_for_deploy
 from ray_apps.training.envelope import RunFolder, find_run_folder, new_run_folder
 
@@ -73,13 +73,19 @@ def run_batch(
     if pending:
         _score(spec, ScorerConfig(mv, ctx, spec.inject), pending, len(units), progress)
     stats = [committed(fs, run_dir, u) for u in units]
+    _check_strict(spec, stats)
+    missing = [u.index for u, s in zip(units, stats, strict=True) if s is None]
+    if missing:  # Ray Data finished without them: never summarize a partial output
+        raise RaymakerError(
+            f"units {missing} of run {folder.name} were not committed; finish them with "
+            f"raymaker batch --resume {folder.name}"
+        )
     summary = summarize(
-        [s for s in stats if s is not None],
+        stats,
         duration_s=time.monotonic() - started,
         model={"name": mv.name, "version": mv.version, "manifest_sha256": mv.manifest_sha256},
         input_fingerprint=fingerprint(files),
     )
-    _check_strict(spec, stats)
     _storage.write_json(fs, f"{run_dir}/summary.json", summary.to_dict())
     return BatchResult(
         folder.run_dir,
@@ -94,7 +100,7 @@ def _open_run(spec, resume: str | None, storage: str | None):
     """``(spec, folder, pinned version or None)`` for a new run or the one to resume."""
     if resume is None:
         if spec is None:
-            raise DataError("give a batch job (YAML file, dict or BatchJobSpec) or resume=<run>")
+            raise SpecError("give a batch job (YAML file, dict or BatchJobSpec) or resume=<run>")
         spec = parse_batch_spec(spec)
         return spec, new_run_folder(spec.name, storage or spec.output), None
     roots = [storage or settings.storage_path()]
