@@ -12,11 +12,15 @@ The notebook API::
     from ray_apps import read_capture
     frame = read_capture("raymaker_data/capture", "cancer", version=3, since="2026-11-23T10:00")
 
+    from ray_apps import run_batch
+    done = run_batch("batch.yaml")      # output/, rejects/, summary.json
+
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
 
 from ray_apps.artifact import Model, load_model
+from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
 from ray_apps.capture import read_capture
 from ray_apps.errors import (
     ArtifactIntegrityError,
@@ -31,6 +35,8 @@ from ray_apps.training import TrainResult, run_training
 
 __all__ = [
     "ArtifactIntegrityError",
+    "BatchJobSpec",
+    "BatchResult",
     "DataError",
     "Model",
     "NotFoundError",
@@ -43,6 +49,7 @@ __all__ = [
     "load_train_spec",
     "load_tune_spec",
     "read_capture",
+    "run_batch",
     "run_training",
     "run_tuning",
     "TuneJobSpec",

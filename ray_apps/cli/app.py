@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ray_apps.cli import deploy, jobs, registry
+from ray_apps.cli import batch, deploy, jobs, registry
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ def _root() -> None:
 jobs.attach(app)  # raymaker train, raymaker tune
 registry.attach(app)  # raymaker registry …
 deploy.attach(app)  # raymaker deploy
+batch.attach(app)  # raymaker batch
 
 
 def main(argv: list[str] | None = None) -> None:

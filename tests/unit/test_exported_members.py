@@ -7,6 +7,8 @@ def test_public_names():
     assert sorted(ray_apps.__all__) == sorted(
         [
             "ArtifactIntegrityError",
+            "BatchJobSpec",
+            "BatchResult",
             "DataError",
             "Model",
             "NotFoundError",
@@ -19,6 +21,7 @@ def test_public_names():
             "load_train_spec",
             "load_tune_spec",
             "read_capture",
+            "run_batch",
             "run_training",
             "run_tuning",
             "TuneJobSpec",

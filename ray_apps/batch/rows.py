@@ -1,0 +1,82 @@
+"""Which rows a model can take, why the others cannot, and what names each row.
+
+Pure functions of a pyarrow table, so the rules are tested without Ray:
+
+- a row is **rejected** for the first feature (in the model's order) that is missing as a
+  column, empty, not a number, NaN or infinite; the reason names the feature;
+- a row's **id** is its ``id_column`` value, or the source file and its row number there
+  (0-based, counted over the whole file, so it is the same whichever unit reads it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+ID_FILE, ID_ROW = "source_file", "source_row"
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A batch split into what the model takes and why the rest is rejected.
+
+    ``x``: float64 ``(n_ok, n_features)`` for the rows where ``ok``; ``reasons[i]`` is None
+    for a taken row and names the problem for a rejected one.
+    """
+
+    ok: np.ndarray
+    x: np.ndarray
+    reasons: list[str | None]
+
+
+def screen(table: pa.Table, features: list[str]) -> Screened:
+    """Numeric feature matrix for the good rows, a reason for every bad one."""
+    n = table.num_rows
+    reasons: list[str | None] = [None] * n
+    columns = []
+    for name in features:
+        values, problems = _column(table, name, n)
+        columns.append(values)
+        for i in np.flatnonzero(problems != ""):
+            if reasons[i] is None:
+                reasons[i] = f"{problems[i]} feature {name!r}"
+    ok = np.fromiter((r is None for r in reasons), dtype=bool, count=n)
+    x = np.column_stack(columns)[ok] if columns else np.empty((int(ok.sum()), 0))
+    return Screened(ok, x, reasons)
+
+
+def _column(table: pa.Table, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A float64 column and, per row, "" or what is wrong with its value."""
+    import pandas as pd
+
+    problems = np.full(n, "", dtype=object)
+    if name not in table.column_names:
+        problems[:] = "missing column for"
+        return np.zeros(n), problems
+    raw = table.column(name).to_pandas()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    text = raw.astype(str).str.strip().str.lower()
+    empty = raw.isna().to_numpy() | (text == "").to_numpy()
+    problems[np.isnan(values) & ~empty] = "non-numeric value in"
+    if raw.dtype.kind == "f":  # a float column's null is a NaN, not an empty cell
+        problems[raw.isna().to_numpy()] = "NaN in"
+    else:
+        problems[empty] = "empty value in"
+        problems[(text == "nan").to_numpy()] = "NaN in"
+    problems[np.isinf(values)] = "infinite value in"
+    return values, problems
+
+
+def row_ids(
+    table: pa.Table, id_column: str | None, source_file: str, first_row: int
+) -> dict[str, pa.Array]:
+    """The id columns of ``table``'s rows: ``{id_column: …}`` or ``{source_file, source_row}``."""
+    if id_column is not None:
+        return {id_column: table.column(id_column).combine_chunks()}
+    n = table.num_rows
+    return {
+        ID_FILE: pa.array([source_file] * n, pa.string()),
+        ID_ROW: pa.array(np.arange(first_row, first_row + n, dtype=np.int64)),
+    }

@@ -1,0 +1,180 @@
+"""Score one unit of work: stream its rows, predict, write its output and rejects parts.
+
+Rows are read in batches of ``batch_size`` with pyarrow (a CSV block or a Parquet row-group
+range at a time) and written as they come, so a worker's memory does not grow with the unit.
+Parts go to hidden temporary names and are moved onto ``part-<unit>.parquet`` when complete;
+the unit's stats file under ``units/`` is written last and is what "committed" means. A retried
+unit writes the same names again, so the output holds each row once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ray_apps.artifact import Model
+from ray_apps.batch import _storage
+from ray_apps.batch.plan import Unit
+from ray_apps.batch.rows import row_ids, screen
+from ray_apps.batch.summary import UnitStats
+from ray_apps.errors import DataError
+from ray_apps.prediction import from_scores
+
+OUTPUT, REJECTS, UNITS = "output", "rejects", "units"
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    """What every unit of a job is scored with (the same in every actor)."""
+
+    run_dir: str
+    model_name: str
+    model_version: int
+    id_column: str | None
+    keep: str  # "all" | "id"
+    batch_size: int
+    strict: bool
+
+
+def committed(fs, run_dir: str, unit: Unit) -> UnitStats | None:
+    """The unit's stats if its parts are committed, else None."""
+    data = _storage.read_json(fs, f"{run_dir}/{UNITS}/{unit.part_name}.json")
+    return UnitStats.from_dict(data) if data else None
+
+
+def score_unit(
+    unit: Unit, model: Model, ctx: UnitContext, before_commit: Callable[[], None] = lambda: None
+) -> UnitStats:
+    """Score ``unit`` into its parts and commit it; ``before_commit`` runs between the parts'
+    moves and the stats file (where fault injection strikes)."""
+    fs, run_dir = _storage.filesystem(ctx.run_dir)
+    out = _PartWriter(fs, f"{run_dir}/{OUTPUT}/{unit.part_name}")
+    rej = _PartWriter(fs, f"{run_dir}/{REJECTS}/{unit.part_name}")
+    rows_in, reasons, first_reject = 0, Counter(), None
+    for table, first_row in _batches(unit, ctx.batch_size, model.info.feature_names):
+        good, bad = _score_batch(table, first_row, unit, model, ctx)
+        rows_in += table.num_rows
+        out.write(good)
+        reasons.update(bad.column("reason").to_pylist())
+        if bad.num_rows and first_reject is None:
+            first_reject = _describe(bad)
+        if not ctx.strict:
+            rej.write(bad)
+    out.commit()
+    rej.commit()
+    before_commit()
+    stats = UnitStats(unit.index, rows_in, out.rows, dict(reasons), first_reject)
+    _storage.write_json(fs, f"{run_dir}/{UNITS}/{unit.part_name}.json", stats.to_dict())
+    return stats
+
+
+def _score_batch(table: pa.Table, first_row: int, unit: Unit, model: Model, ctx: UnitContext):
+    features = model.info.feature_names
+    if ctx.id_column is not None and ctx.id_column not in table.column_names:
+        raise DataError(
+            f"id_column {ctx.id_column!r} is not a column of {unit.path}; its columns are "
+            f"{table.column_names}; fix id_column or leave it out to use the row number"
+        )
+    screened = screen(table, features)
+    ok = pa.array(screened.ok)
+    ids = row_ids(table, ctx.id_column, unit.path, first_row)
+    cols = {name: col.filter(ok) for name, col in ids.items()}
+    if ctx.keep == "all":
+        for i, name in enumerate(table.column_names):
+            if name in cols:
+                continue
+            cols[name] = (
+                pa.array(screened.x[:, features.index(name)])
+                if name in features
+                else table.column(i).filter(ok)
+            )
+    cols.update(_predictions(model, screened.x, ctx))
+    bad = pa.array(~screened.ok)
+    rejects = {name: col.filter(bad) for name, col in ids.items()}
+    rejects["reason"] = pa.array([r for r in screened.reasons if r is not None], pa.string())
+    return pa.table(cols), pa.table(rejects)
+
+
+def _predictions(model: Model, x: np.ndarray, ctx: UnitContext) -> dict[str, pa.Array]:
+    info = model.info
+    n = len(x)
+    if n:
+        pred = from_scores(model.predict_matrix(x), info.task, info.classes)
+        labels, probs = pred.predictions, pred.probabilities
+    else:
+        labels = np.asarray(info.classes or [0.0])[:0]
+        probs = np.empty((0, len(info.classes))) if info.task == "classification" else None
+    cols = {"prediction": pa.array(labels)}
+    if probs is not None:
+        flat = pa.array(np.asarray(probs, dtype=np.float64).reshape(-1))
+        fixed = pa.FixedSizeListArray.from_arrays(flat, probs.shape[1])
+        cols["probabilities"] = fixed.cast(pa.list_(pa.float64()))
+    cols["model"] = pa.array([ctx.model_name] * n, pa.string())
+    cols["version"] = pa.array(np.full(n, ctx.model_version, dtype=np.int64))
+    return cols
+
+
+def _describe(bad: pa.Table) -> str:
+    row = {k: v[0] for k, v in bad.to_pydict().items()}
+    reason = row.pop("reason")
+    return f"row {row}: {reason}"
+
+
+def _batches(unit: Unit, batch_size: int, features: list[str]) -> Iterator[tuple[pa.Table, int]]:
+    """``(table, file row number of its first row)`` for each batch of the unit, streamed."""
+    fs, path = _storage.filesystem(unit.path)
+    row = unit.first_row
+    for batch in _record_batches(fs, path, unit, batch_size, features):
+        for start in range(0, batch.num_rows, batch_size):
+            piece = pa.Table.from_batches([batch.slice(start, batch_size)])
+            yield piece, row
+            row += piece.num_rows
+
+
+def _record_batches(fs, path: str, unit: Unit, batch_size: int, features: list[str]):
+    if unit.format == "parquet":
+        import pyarrow.parquet as pq
+
+        groups = list(range(unit.rg_start, unit.rg_end))
+        yield from pq.ParquetFile(path, filesystem=fs).iter_batches(batch_size, row_groups=groups)
+        return
+    import pyarrow.csv as pacsv
+
+    # Features are read as text and parsed per row by ``screen``: a stray word in a numeric
+    # column must reject one row, not fail the block that type inference already fixed.
+    convert = pacsv.ConvertOptions(column_types={f: pa.string() for f in features})
+    with fs.open_input_stream(path) as stream:
+        try:
+            yield from pacsv.open_csv(stream, convert_options=convert)
+        except pa.ArrowInvalid as err:
+            raise DataError(f"{unit.path}: cannot be read as CSV: {err}") from None
+
+
+class _PartWriter:
+    """A Parquet part written as batches come, under a temporary name until ``commit``."""
+
+    def __init__(self, fs, path: str):
+        self.fs, self.path, self.rows = fs, path, 0
+        self._tmp = _storage.temporary(path)
+        self._writer = None
+
+    def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        if self._writer is None:
+            import pyarrow.parquet as pq
+
+            self.fs.create_dir(self.path.rsplit("/", 1)[0], recursive=True)
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, filesystem=self.fs)
+        self._writer.write_table(table.cast(self._writer.schema))
+        self.rows += table.num_rows
+
+    def commit(self) -> None:
+        """Move the part onto its final name (none is written for a unit without rows)."""
+        if self._writer is not None:
+            self._writer.close()
+            self.fs.move(self._tmp, self.path)

@@ -1,0 +1,229 @@
+"""Batch transform on real Ray Data: exactly-once output, rejects, approval, worker and driver
+deaths. Inputs are a few hundred iris rows in CSV and Parquet files, some rows bad."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from _factories import xgboost_artifact
+
+from ray_apps import load_model, run_batch
+from ray_apps.data import load_dataset
+from ray_apps.errors import ApprovalError, DataError
+from ray_apps.registry import approve, register
+from ray_apps.spec import DatasetSpec
+
+MODEL = "iris-batch"
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory):
+    """v1 Approved, v2 Pending: two real registered XGBoost artifacts."""
+    root = tmp_path_factory.mktemp("batch-artifacts")
+    v1 = register(xgboost_artifact(root / "v1", rounds=3), MODEL)
+    approve(MODEL, v1.version, by="test", reason="batch tests")
+    v2 = register(xgboost_artifact(root / "v2", rounds=6), MODEL)
+    return v1, v2
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    data = load_dataset(DatasetSpec(source="sklearn:iris")).train
+    return data.drop(columns=["target"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, rows) -> Path:
+    """Two CSV files (one with a word and an empty cell) and a Parquet file of 4 row groups
+    (one NaN): 106 + 50 + 200 rows."""
+    folder = tmp_path_factory.mktemp("batch-input")
+    bad = rows.astype(object)
+    bad.loc[5, "sepal_width_cm"] = "n/a"
+    bad.loc[40, "petal_length_cm"] = None
+    bad.to_csv(folder / "a.csv", index=False)
+    rows.head(50).to_csv(folder / "b.csv", index=False)
+    tiled = pd.concat([rows, rows], ignore_index=True).head(200)
+    tiled.loc[120, "petal_width_cm"] = np.nan
+    pq.write_table(pa.Table.from_pandas(tiled), folder / "c.parquet", row_group_size=50)
+    return folder
+
+
+def _job(inputs: Path, name: str, **extra) -> dict:
+    return {
+        "name": name,
+        "model": MODEL,
+        "input": str(inputs),
+        "rows_per_unit": 100,
+        "concurrency": 2,
+        **extra,
+    }
+
+
+def _input_ids(inputs: Path) -> set[tuple[str, int]]:
+    ids = set()
+    for path in sorted(inputs.iterdir()):
+        n = pq.read_metadata(path).num_rows if path.suffix == ".parquet" else len(pd.read_csv(path))
+        ids |= {(str(path), i) for i in range(n)}
+    return ids
+
+
+def _read(folder: str) -> pd.DataFrame:
+    parts = sorted(Path(folder).glob("part-*.parquet"))
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
+def _ids(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    return list(zip(frame["source_file"], frame["source_row"].astype(int), strict=True))
+
+
+def _assert_exactly_once(result, inputs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out, rej = _read(result.output_dir), _read(result.rejects_dir)
+    ids = _ids(out) + _ids(rej)
+    assert len(ids) == len(set(ids)), "a row was written twice"
+    assert set(ids) == _input_ids(inputs)
+    s = result.summary
+    assert (s.rows_in, s.rows_out, s.rows_rejected) == (len(ids), len(out), len(rej))
+    assert json.loads(Path(result.run_dir, "summary.json").read_text()) == s.to_dict()
+    return out, rej
+
+
+def test_every_row_once_with_model_predictions_and_rejects(ray_session, versions, inputs, rows):
+    v1, _ = versions
+    result = run_batch(_job(inputs, "all"))
+    out, rej = _assert_exactly_once(result, inputs)
+
+    assert sorted(rej["reason"]) == [
+        "NaN in feature 'petal_width_cm'",
+        "empty value in feature 'petal_length_cm'",
+        "non-numeric value in feature 'sepal_width_cm'",
+    ]
+    assert result.summary.rows_in == 356 and result.summary.units == 4
+    assert result.summary.model == {
+        "name": MODEL,
+        "version": v1.version,
+        "manifest_sha256": v1.manifest_sha256,
+    }
+    # keep=all: the input columns ride along; predictions are the model's on the same rows.
+    features = load_model(v1.artifact_uri).info.feature_names
+    assert set(out.columns) >= {*features, "prediction", "probabilities", "model", "version"}
+    expected = load_model(v1.artifact_uri).predict(out[features].astype(float))
+    np.testing.assert_array_equal(out["prediction"].to_numpy(), expected)
+    assert set(out["version"]) == {v1.version}
+
+
+def test_keep_id_and_a_forced_pending_version(ray_session, versions, inputs):
+    _, v2 = versions
+    with pytest.raises(ApprovalError, match=f"raymaker registry approve {MODEL}:{v2.version}"):
+        run_batch(_job(inputs, "refused", model=f"{MODEL}:{v2.version}"))
+
+    result = run_batch(_job(inputs, "forced", model=f"{MODEL}:{v2.version}", force=True, keep="id"))
+    out, _ = _assert_exactly_once(result, inputs)
+    assert list(out.columns) == [
+        "source_file",
+        "source_row",
+        "prediction",
+        "probabilities",
+        "model",
+        "version",
+    ]
+    assert set(out["version"]) == {v2.version}
+
+
+def test_a_killed_worker_is_retried_and_the_output_stays_exactly_once(
+    ray_session, versions, inputs
+):
+    result = run_batch(_job(inputs, "killed", inject={"at_unit": 1}))
+    assert Path(result.run_dir, "faults", "unit-1").is_file()  # the worker did die
+    _assert_exactly_once(result, inputs)
+
+
+def test_resume_after_the_driver_died_skips_committed_units(ray_session, versions, rows, tmp_path):
+    # 40 units of 40 rows, scored a row at a time by one actor: seconds of work to die in.
+    big = tmp_path / "input"
+    big.mkdir()
+    frame = pd.concat([rows] * 16, ignore_index=True).head(1600)
+    pq.write_table(pa.Table.from_pandas(frame), big / "big.parquet", row_group_size=40)
+    storage = tmp_path / "runs"
+    config = tmp_path / "job.yaml"
+    job = _job(big, "orphan", concurrency=1, rows_per_unit=40, batch_size=1, output=str(storage))
+    config.write_text(yaml.safe_dump(job))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "ray_apps.batch", "--config", str(config)],
+        env={**os.environ, "RAY_ADDRESS": ray_session},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        run_dir = _wait_for_a_committed_unit(storage, driver)
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver dies mid-job
+        driver.wait()
+    before = _committed_files(run_dir)
+    assert not (run_dir / "summary.json").exists()
+    assert 0 < len(before) // 2 < 40, "the driver finished before it could be killed"
+
+    # Resumed through the CLI: progress per unit scored now, and the final line.
+    resumed = subprocess.run(
+        [sys.executable, "-m", "ray_apps.cli", "batch", "--resume", run_dir.name]
+        + ["--storage", str(storage)],
+        env={**os.environ, "RAY_ADDRESS": ray_session},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    lines = resumed.stdout.strip().splitlines()
+    assert lines[-1] == "rows in 1600 = rows out 1600 + rejected 0"
+    progress = [line for line in lines if line.startswith("[raymaker] unit ")]
+    # Only units not yet committed are scored (a unit in flight when the driver died may have
+    # committed since).
+    assert 0 < len(progress) <= 40 - len(before) // 2
+    after = _committed_files(run_dir)
+    assert {p: after[p] for p in before} == before  # committed units were not redone
+    out = _read(str(run_dir / "output"))
+    assert sorted(out["source_row"]) == list(range(1600))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["rows_out"] == 1600 and summary["units"] == 40
+
+
+def _committed_files(run_dir: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every committed unit's stats file and output part."""
+    found = {}
+    for marker in (run_dir / "units").glob("part-*.json"):
+        part = run_dir / "output" / marker.name.removesuffix(".json")
+        for p in (marker, part):
+            found[str(p)] = (p.stat().st_ino, p.stat().st_mtime_ns)
+    return found
+
+
+def _wait_for_a_committed_unit(storage: Path, driver, timeout_s: float = 120) -> Path:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert driver.poll() is None, "the batch driver exited early"
+        runs = list(storage.glob("orphan-*")) if storage.exists() else []
+        if runs and any((runs[0] / "units").glob("part-*.json")):
+            return runs[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no unit committed within {timeout_s}s")
+
+
+def test_strict_fails_naming_the_first_rejected_row(ray_session, versions, inputs):
+    with pytest.raises(DataError, match="strict batch job: .*rejected.*feature") as err:
+        run_batch(_job(inputs, "strict", strict=True), progress=lambda line: None)
+    assert "set strict: false" in str(err.value)
+    runs = list(Path(os.environ["RAYMAKER_HOME"], "runs").glob("strict-*"))
+    assert len(runs) == 1 and not (runs[0] / "summary.json").exists()
+    assert not (runs[0] / "rejects").exists()
