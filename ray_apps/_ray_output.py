@@ -37,8 +37,9 @@ _NOISE = re.compile(
             # warnings module echoes the offending source line after it.
             r"ExecutionOptions\.exclude_resources` is deprecated",
             r"^\s*self\.exclude_resources = exclude_resources",
-            # Ray Train's controller logs an internal actor's constructor arguments at ERROR.
-            r"Actor with class name: 'PreemptionWatcher'",
+            # Ray logs at ERROR, for any restartable actor (Train's PreemptionWatcher, a batch
+            # job's scorer pool), that its constructor arguments live in the object store.
+            r"has constructor arguments in the object store and max_restarts > 0",
             # XGBoost's collective handshake and the native frames of a peer we killed on purpose.
             r"Task \[xgboost\.ray-rank=\d+\]:\S+ got rank",
             r"^\s*\[bt\] \(\d+\) ",
@@ -105,11 +106,7 @@ def quiet_ray() -> None:
 
     # INFO from Ray's driver side is its own narration ("Started a local Ray instance", Serve's
     # "Deleting app", Tune's state writes); raymaker prints what a user needs itself.
-    for name in ("ray", "ray.serve", "ray.tune", "ray.train", "ray.data"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for handler in logging.getLogger("ray").handlers:
-        if not any(isinstance(f, _NoiseFilter) for f in handler.filters):
-            handler.addFilter(_NoiseFilter())
+    _quiet_loggers()
 
 
 def filter_worker_output() -> None:
@@ -119,8 +116,7 @@ def filter_worker_output() -> None:
     from ray._private import worker as ray_worker
     from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
 
-    for name in ("ray", "ray.serve", "ray.tune", "ray.train", "ray.data"):  # init reset them
-        logging.getLogger(name).setLevel(logging.WARNING)
+    _quiet_loggers()  # ray.init reset their levels, and Ray Data has handlers of its own
     original = getattr(ray_worker.print_to_stdstream, "__wrapped__", ray_worker.print_to_stdstream)
 
     def print_filtered(data: dict, ignore_prefix: bool = False) -> None:
@@ -139,6 +135,18 @@ def filter_worker_output() -> None:
     ray_worker.print_to_stdstream = print_filtered
     dispatcher.remove_handler("ray_print_logs")
     dispatcher.add_handler("ray_print_logs", print_filtered)
+
+
+def _quiet_loggers() -> None:
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        for handler in logger.handlers:
+            if not any(isinstance(f, _NoiseFilter) for f in handler.filters):
+                handler.addFilter(_NoiseFilter())
+
+
+_LOGGERS = ("ray", "ray.serve", "ray.tune", "ray.train", "ray.data")
 
 
 class _NoiseFilter(logging.Filter):

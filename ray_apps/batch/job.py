@@ -26,8 +26,8 @@ from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.summary import Summary, UnitStats, summarize
 from ray_apps.batch.transform import OUTPUT, REJECTS, UnitContext, committed
 from ray_apps.errors import ApprovalError, DataError, RaymakerError, SpecError
-from ray_apps.registry.registry import ModelVersion, resolve_for_deploy
-from ray_apps.training.envelope import RunFolder, find_run_folder, new_run_folder
+from ray_apps.registry import ModelVersion, resolve_for_deploy
+from ray_apps.training import RunFolder, find_run_folder, new_run_folder
 
 # A unit whose worker dies is retried on a restarted actor; a unit that kills every worker
 # it meets fails the job after this many tries instead of looping.
@@ -154,7 +154,7 @@ def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total:
             UnitScorer,
             fn_constructor_kwargs={"config": config},
             batch_size=1,
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             num_gpus=spec.num_gpus_per_actor or None,
             max_restarts=MAX_RETRIES,
             max_task_retries=MAX_RETRIES,

@@ -19,7 +19,7 @@ from ray_apps.batch import _storage
 from ray_apps.batch.plan import Unit
 from ray_apps.batch.spec import BatchFault
 from ray_apps.batch.transform import UnitContext, score_unit
-from ray_apps.registry.registry import ModelVersion
+from ray_apps.registry import ModelVersion
 
 
 @dataclass(frozen=True)

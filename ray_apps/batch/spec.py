@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ray_apps.registry.registry import parse_ref
+from ray_apps.registry import parse_ref
 from ray_apps.spec import load_yaml, parse_spec
 
 

@@ -17,7 +17,13 @@ NOISE = [
     "removed",
     "  self.exclude_resources = exclude_resources",
     "[2026-11-24 14:23:44,631 E 6369 6456] core_worker.cc:2465: Actor with class name: "
-    "'PreemptionWatcher' and ID: '40133ed53ff0dce06967fa2901000000' has constructor arguments",
+    "'PreemptionWatcher' and ID: '40133ed53ff0dce06967fa2901000000' has constructor arguments "
+    "in the object store and max_restarts > 0. If the arguments in the object store go out of "
+    "scope or are lost, the actor restart will fail.",
+    "[2026-11-24 16:28:25,331 E 7476 7476] core_worker.cc:2465: Actor with class name: "
+    "'MapWorker(MapBatches(UnitScorer))' and ID: '52ec1601dea2c05007b774ad01000000' has "
+    "constructor arguments in the object store and max_restarts > 0. If the arguments in the "
+    "object store go out of scope or are lost, the actor restart will fail.",
     "[14:24:23] Task [xgboost.ray-rank=00000000]:73769cb31d6c2258c7d2f97f01000000 got rank 0",
     "  [bt] (0) /x/xgboost/lib/libxgboost.so(+0x11031e) [0x7fe23751031e]",
     "During shutdown, the RabitTracker thread failed to join within 5 seconds. The process "
