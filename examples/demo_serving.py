@@ -67,7 +67,7 @@ def serve_demo(artifact_path: str, *, model: str = "cancer", port: int = 8000) -
     statuses = ", ".join(f"{code}: {n}" for code, n in captured["status"].value_counts().items())
     console.print(
         f"data capture: {len(captured)} row(s) of {mv.ref} read back with read_capture "
-        f"(status {statuses}; {len(captured.columns)} columns, one per feature) from {capture}"
+        f"(status {statuses}; a column per feature among {len(captured.columns)}) from {capture}"
     )
     console.print("[green]serving demo finished[/green]: endpoint shut down cleanly")
 
