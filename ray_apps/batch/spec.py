@@ -21,14 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ray_apps.registry import parse_ref
-from ray_apps.spec import load_yaml, parse_spec
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from ray_apps.spec import _Strict, load_yaml, parse_spec
 
 
 class BatchFault(_Strict):
