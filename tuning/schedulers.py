@@ -20,7 +20,6 @@ def create_scheduler(
     from ray.tune.schedulers import (
         ASHAScheduler,
         FIFOScheduler,
-        HyperBandScheduler,
         MedianStoppingRule,
     )
 
@@ -36,7 +35,9 @@ def create_scheduler(
             reduction_factor=reduction_factor,
         )
     if name == "hyperband":
-        return HyperBandScheduler(
+        from tuning._hyperband import FinishingHyperBand
+
+        return FinishingHyperBand(
             time_attr=TIME_ATTR,
             metric=metric,
             mode=mode,
