@@ -15,6 +15,9 @@ The notebook API::
     from ray_apps import run_batch
     done = run_batch("batch.yaml")      # output/, rejects/, summary.json
 
+    from ray_apps import run_monitor
+    watch = run_monitor("monitor.yaml")  # drift + data quality of a window; verdict, report_dir
+
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
@@ -30,6 +33,7 @@ from ray_apps.errors import (
     SpecError,
     TrainingError,
 )
+from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
 from ray_apps.spec import TrainJobSpec, load_train_spec
 from ray_apps.training import TrainResult, run_training
 
@@ -39,6 +43,8 @@ __all__ = [
     "BatchResult",
     "DataError",
     "Model",
+    "MonitorJobSpec",
+    "MonitorResult",
     "NotFoundError",
     "RaymakerError",
     "SpecError",
@@ -50,6 +56,7 @@ __all__ = [
     "load_tune_spec",
     "read_capture",
     "run_batch",
+    "run_monitor",
     "run_training",
     "run_tuning",
     "TuneJobSpec",

@@ -12,6 +12,8 @@ writes and reads it.
     job.json           the job spec that trained it
     lineage.json       run id, data fingerprint, code version, library versions, MLflow run
     baseline.parquet   a sample of training rows: the reference for drift monitoring
+    baseline_stats.json  types, ranges, categories, missing shares of all training rows
+                       (``ray_apps.monitoring.baseline``; older artifacts lack it)
     MANIFEST.json      sha256 of every file above; checked on every load
 """
 
@@ -168,6 +170,10 @@ def write_artifact(
     _write_json(path / "lineage.json", lineage)
     sample = baseline.sample(min(len(baseline), BASELINE_ROWS), random_state=0)
     sample.reset_index(drop=True).to_parquet(path / "baseline.parquet", index=False)
+    # Imported here: ray_apps.monitoring loads models through this module.
+    from ray_apps.monitoring.baseline import STATS_FILE, compute_stats
+
+    _write_json(path / STATS_FILE, compute_stats(baseline, info.feature_names).to_dict())
     files = sorted(p.name for p in path.iterdir() if p.is_file() and p.name != MANIFEST)
     _write_json(path / MANIFEST, {"sha256": {name: _sha256(path / name) for name in files}})
     return path

@@ -9,12 +9,15 @@ import xgboost as xgb
 from ray_apps.artifact import ModelInfo, write_artifact
 from ray_apps.data import load_dataset
 from ray_apps.preprocess import Preprocessor
-from ray_apps.spec import DatasetSpec
+from ray_apps.spec import DatasetSpec, SplitSpec
 
 
-def xgboost_artifact(path: Path, *, source: str = "sklearn:iris", rounds: int = 5) -> Path:
-    """An XGBoost classifier artifact on a bundled dataset; ``rounds`` varies the model."""
-    data = load_dataset(DatasetSpec(source=source))
+def xgboost_artifact(
+    path: Path, *, source: str = "sklearn:iris", rounds: int = 5, seed: int = 0
+) -> Path:
+    """An XGBoost classifier artifact on a bundled dataset; ``rounds`` varies the model,
+    ``seed`` the split (which rows train and become the baseline)."""
+    data = load_dataset(DatasetSpec(source=source, split=SplitSpec(seed=seed)))
     pre = Preprocessor.fit(data.train, data.feature_names, data.label, data.classes, scale=False)
     n_classes = len(data.classes)
     params = (

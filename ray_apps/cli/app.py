@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ray_apps.cli import batch, deploy, jobs, registry
+from ray_apps.cli import batch, deploy, jobs, monitor, registry
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -28,12 +28,14 @@ jobs.attach(app)  # raymaker train, raymaker tune
 registry.attach(app)  # raymaker registry …
 deploy.attach(app)  # raymaker deploy
 batch.attach(app)  # raymaker batch
+monitor.attach(app)  # raymaker monitor
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, mapping raymaker errors to one line + exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a command's typer.Exit code instead of exiting.
+        code = app(args=argv, standalone_mode=False)
     except RaymakerError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as exc:  # usage errors: unknown option, missing value (exit 2)
         exc.show()
         sys.exit(getattr(exc, "exit_code", 2))
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def run_job(command: str) -> None:

@@ -1,0 +1,102 @@
+"""``raymaker monitor``: judge one window of a model version's data against its baseline, once.
+
+raymaker monitor cancer:3 --last 1h                      # captured traffic of the last hour
+raymaker monitor cancer:3 --since 2026-11-24T10:00Z --until 2026-11-24T11:00Z
+raymaker monitor cancer:3 --dataset data/day.parquet     # any CSV/Parquet with the features
+raymaker monitor --config monitor.yaml                   # thresholds, webhook, output
+
+Options override the config file's fields. Exit codes (for cron): 0 ok, 3 violation (alerts
+sent), 4 too few rows to judge, 5 violation and the webhook unreachable, 2 bad input, 1 failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ray_apps.errors import SpecError
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def attach(app: typer.Typer) -> None:
+    app.command()(monitor)
+
+
+def monitor(
+    model: Annotated[
+        str | None, typer.Argument(help='"name:version" (or "name": newest Approved)')
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="monitor job YAML")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="window start, ISO 8601 (UTC if no zone)")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="window end (exclusive); default now")] = None,
+    last: Annotated[str | None, typer.Option(help="window = the last 15m / 1h / 1d")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="judge a CSV/Parquet dataset instead of capture")
+    ] = None,
+    capture: Annotated[str | None, typer.Option(help="capture root")] = None,
+    artifact: Annotated[
+        str | None, typer.Option(help="take the baseline from this artifact folder")
+    ] = None,
+    output: Annotated[str | None, typer.Option(help="reports root, path or URI")] = None,
+    webhook_env: Annotated[
+        str | None, typer.Option(help="environment variable holding the webhook URL")
+    ] = None,
+    html: Annotated[bool, typer.Option(help="write Evidently's HTML report")] = True,
+) -> None:
+    """Drift and data quality of one window against the version's training baseline."""
+    from ray_apps.monitoring import run_monitor
+    from ray_apps.monitoring.spec import parse_monitor_spec
+    from ray_apps.spec import load_yaml
+
+    now = datetime.now(UTC)
+    data: dict[str, Any] = load_yaml(config) if config else {}
+    current = dict(data.get("current") or {})
+    if last is not None:
+        if since is not None or until is not None:
+            raise SpecError("--last ends the window now: give --last, or --since/--until")
+        current.update(since=(now - _duration(last)).isoformat(), until=now.isoformat())
+    else:
+        current.update({k: v for k, v in {"since": since, "until": until}.items() if v})
+    current.update({k: v for k, v in {"dataset": dataset, "capture": capture}.items() if v})
+    data = {**data, "current": current}
+    for key, value in {"model": model, "artifact": artifact, "output": output}.items():
+        if value is not None:
+            data[key] = value
+    if webhook_env is not None:
+        data["alerts"] = {**(data.get("alerts") or {}), "webhook": {"url_env": webhook_env}}
+    if not html:
+        data["html"] = False
+    if "model" not in data:
+        raise SpecError("name the model version to watch: raymaker monitor <name:version>")
+    spec = parse_monitor_spec(data, source=str(config) if config else "raymaker monitor")
+    _log_to_stdout()
+    result = run_monitor(spec, now=now)
+    print(f"[raymaker] report {result.report_dir}", flush=True)
+    raise typer.Exit(int(result.exit_code))
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match or int(match[1]) == 0:
+        raise SpecError(f"--last {text!r} is not a duration; write e.g. 30s, 15m, 1h or 2d")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _log_to_stdout() -> None:
+    """The job's log lines (outcome, each violation, webhook retries) as the command's output."""
+    logger = logging.getLogger("raymaker.monitor")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[raymaker] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

@@ -1,0 +1,204 @@
+"""``run_monitor``: judge one window of a model version's data against its training baseline.
+
+    from ray_apps.monitoring import run_monitor
+    result = run_monitor("monitor.yaml")            # or a dict / MonitorJobSpec
+    result.verdict.status, result.verdict.violations
+    result.summary.drifted_columns, result.report_dir
+
+Top to bottom: resolve the version and fetch its artifact (checksums checked) → baseline rows
+and statistics → the window's rows → drift per feature and of the prediction (Evidently's
+tests) and data quality → ``decide`` → reports → alerts. A run reads, never changes, the
+registry and the capture.
+
+The reports of a window land in ``<output>/model=<m>/version=<v>/window=<since>--<until>/``:
+``report.html`` (Evidently's) and ``summary.json`` (the summary and the verdict), the latter
+written last, so a scheduler can take its presence as "this window was checked" and call
+``run_monitor`` once per window. ``<output>`` is ``spec.output`` (a path or a URI) or
+``$RAYMAKER_HOME/monitor``, an absolute path: a job submitted with ``ray job submit
+--working-dir`` does not leave its reports in a working directory Ray deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ray_apps import settings
+from ray_apps.artifact import Model, load_model
+from ray_apps.monitoring import _evidently
+from ray_apps.monitoring.alerts import ExitCode, Verdict, decide
+from ray_apps.monitoring.baseline import baseline_stats, read_baseline
+from ray_apps.monitoring.delivery import (
+    Delivery,
+    alert_payload,
+    log_line,
+    post_webhook,
+    webhook_url,
+    write_gauges,
+)
+from ray_apps.monitoring.quality import check_quality
+from ray_apps.monitoring.spec import MonitorJobSpec, parse_monitor_spec
+from ray_apps.monitoring.summary import MonitorSummary
+from ray_apps.monitoring.window import WindowRows, read_window
+from ray_apps.registry import fetch_artifact, get_version, parse_ref
+
+log = logging.getLogger("raymaker.monitor")
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    summary: MonitorSummary
+    verdict: Verdict
+    report_dir: str  # the window's folder (a path or a URI)
+    html: bool  # whether report.html was written
+    line: str  # the one-line outcome
+    delivery: Delivery | None = None  # the webhook POST, when there was one
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.delivery is not None and not self.delivery.delivered:
+            return ExitCode.VIOLATION_UNDELIVERED
+        return self.verdict.exit_code
+
+
+def run_monitor(
+    spec: MonitorJobSpec | dict | str | Path, *, now: datetime | None = None
+) -> MonitorResult:
+    """Run one monitor over one window; never exits (the CLI maps ``exit_code``)."""
+    spec = parse_monitor_spec(spec)
+    now = now or datetime.now(UTC)
+    model, version = _model(spec)
+    features = model.info.feature_names
+    rows = read_window(spec.current, parse_ref(spec.model)[0], version, features, now)
+    summary, reference, current = _observe(spec, model, version, rows)
+    verdict = decide(summary, spec.thresholds, now)
+    return _report(spec, summary, verdict, reference, current, now)
+
+
+def _model(spec: MonitorJobSpec) -> tuple[Model, str]:
+    name, version = parse_ref(spec.model)
+    if spec.artifact is not None:
+        return load_model(spec.artifact), str(version)
+    mv = get_version(name, version, tracking_uri=spec.tracking_uri)
+    return load_model(fetch_artifact(mv)), str(mv.version)
+
+
+def _observe(
+    spec: MonitorJobSpec, model: Model, version: str, rows: WindowRows
+) -> tuple[MonitorSummary, pd.DataFrame, pd.DataFrame]:
+    stats = baseline_stats(model.path)
+    features = stats.names
+    reference = read_baseline(model.path)[features].copy()
+    current = rows.frame
+    quality = check_quality(current, stats) if len(current) else []
+    current = current[[*features, *(["prediction"] if "prediction" in current else [])]].copy()
+    kinds = stats.kinds()
+    n_tests = len(kinds) + 1  # features and the prediction: one family of tests
+    p_value = spec.thresholds.drift_alpha / n_tests
+    columns, prediction, pred_source = [], None, "none"
+    if len(current) >= spec.thresholds.min_rows:
+        reference["prediction"] = _labels(model.predict(reference[features]), model)
+        pred_source = "captured" if _has_predictions(current) else "computed"
+        if pred_source == "computed":
+            current["prediction"] = model.predict(current[features])
+        current["prediction"] = _labels(current["prediction"], model)
+        pred_kind = "categorical" if model.info.task == "classification" else "numeric"
+        drifts = _evidently.column_drift(
+            reference,
+            current,
+            {**kinds, "prediction": pred_kind},
+            p_value=p_value,
+            distance=spec.thresholds.drift_distance,
+        )
+        columns, prediction = drifts[:-1], drifts[-1]
+    summary = MonitorSummary(
+        model=parse_ref(spec.model)[0],
+        version=version,
+        window=rows.window,
+        rows=len(current),
+        failed_rows=rows.failed_rows,
+        reference_rows=len(reference),
+        reference_source=stats.source,
+        p_value_threshold=p_value,
+        columns=columns,
+        prediction=prediction,
+        prediction_source=pred_source,
+        quality=quality,
+    )
+    return summary, reference, current
+
+
+def _has_predictions(frame: pd.DataFrame) -> bool:
+    return "prediction" in frame and bool(frame["prediction"].notna().all())
+
+
+def _labels(values, model: Model) -> pd.Series:
+    """Predictions as comparable values: class labels as text (an integer label read back as
+    Int64 or float compares equal to the model's own), regression values as floats."""
+    s = pd.Series(values).reset_index(drop=True)
+    if model.info.task != "classification":
+        return s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s) and bool(np.all(s.dropna() == np.round(s.dropna()))):
+        s = s.astype("Int64")
+    return s.astype(str)
+
+
+def _report(
+    spec: MonitorJobSpec,
+    summary: MonitorSummary,
+    verdict: Verdict,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    now: datetime,
+) -> MonitorResult:
+    root = spec.output or str(settings.home() / "monitor")
+    rel = f"model={summary.model}/version={summary.version}"
+    folder = f"{root.rstrip('/')}/{rel}/window={summary.window.key}"
+    remote = "://" in root
+    local = Path(tempfile.mkdtemp(prefix="raymaker-monitor-")) if remote else Path(folder)
+    local.mkdir(parents=True, exist_ok=True)
+    html = spec.html and bool(summary.columns)
+    if html:
+        drifts = [*summary.columns, *([summary.prediction] if summary.prediction else [])]
+        _evidently.save_html(
+            local / "report.html", reference, current, drifts, spec.thresholds.drifted_share or 0.5
+        )
+    line = log_line(summary, verdict)
+    delivery = None
+    if verdict.violations and spec.alerts.webhook is not None:
+        hook = spec.alerts.webhook
+        delivery = post_webhook(webhook_url(hook), alert_payload(summary, verdict, folder), hook)
+        if not delivery.delivered:
+            log.error(
+                "webhook %s not delivered after %d attempts: %s",
+                delivery.host,
+                delivery.attempts,
+                delivery.error,
+            )
+    record = {**summary.to_dict(), "verdict": verdict.to_dict()}
+    record["webhook"] = None if delivery is None else delivery.__dict__
+    tmp = local / ".summary.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+    tmp.replace(local / "summary.json")  # last: its presence means the window was checked
+    if remote:
+        import pyarrow.fs as pafs
+
+        pafs.copy_files(str(local), folder)
+        shutil.rmtree(local, ignore_errors=True)
+    gauge = Path(spec.alerts.gauge_file) if spec.alerts.gauge_file else None
+    if gauge is None and not remote:
+        gauge = Path(root) / rel / "monitor.prom"
+    if gauge is not None:
+        write_gauges(gauge, summary, verdict)
+    (log.warning if verdict.violations else log.info)("%s", line)
+    for v in verdict.violations:
+        log.warning("violation: %s", v.message)
+    return MonitorResult(summary, verdict, folder, html, line, delivery)

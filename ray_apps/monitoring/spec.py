@@ -1,0 +1,148 @@
+"""The monitor job spec: which model version, which window of data, what counts as a violation.
+
+    name: cancer-watch
+    model: cancer:3                 # a registered version; "cancer" is the newest Approved one
+    current:                        # the data to judge: a window of captured traffic ...
+      capture: null                 #   capture root (default $RAYMAKER_HOME/capture)
+      since: 2026-11-24T10:00:00Z   #   [since, until), UTC when no zone is given
+      until: 2026-11-24T11:00:00Z
+      # dataset: data/day.parquet   # ... or any CSV/Parquet file or folder with the feature
+                                    #   columns (and `prediction`, else the model predicts)
+    thresholds:
+      drift_alpha: 0.05             # family-wise false-alarm rate of the p-value drift tests
+      drift_distance: 0.1           # drift threshold of the distance tests (large references)
+      column_drift: true            # any drifted feature column is a violation, named
+      drifted_share: 0.5            # a violation when this share of feature columns drifted
+      prediction_drift: true        # the prediction column drifted from the baseline's
+      missing_share: 0.05           # missing values above the baseline's share + this
+      out_of_range_share: 0.05      # share of values outside the training [min, max]
+      new_category_share: 0.01      # share of code-column values training never had
+      min_rows: 30                  # fewer rows: not judged (exit 4)
+    alerts:
+      webhook: {url_env: RAYMAKER_ALERT_WEBHOOK}   # or url:; attempts, backoff_s, timeout_s
+      gauge_file: null              # Prometheus textfile; default beside the reports
+    output: null                    # reports root, path or URI (default $RAYMAKER_HOME/monitor)
+    html: true                      # write Evidently's HTML report
+
+Unknown keys are rejected; every error names the field, what it got and what is allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from ray_apps.registry import parse_ref
+from ray_apps.spec import _Strict, load_yaml, parse_spec
+
+
+class CurrentData(_Strict):
+    """The rows to judge: captured traffic of the version in ``[since, until)``, or a dataset."""
+
+    capture: str | None = Field(None, description="capture root; default $RAYMAKER_HOME/capture")
+    dataset: str | None = Field(None, min_length=1, description="CSV/Parquet file or folder")
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CurrentData:
+        if self.capture is not None and self.dataset is not None:
+            raise ValueError(
+                "capture and dataset both given; judge one: captured traffic "
+                "(capture, since, until) or a dataset"
+            )
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError(
+                f"since ({self.since.isoformat()}) is not before until "
+                f"({self.until.isoformat()}); the window is [since, until)"
+            )
+        return self
+
+
+class Thresholds(_Strict):
+    """What counts as a violation. Shares are fractions of rows (or of columns) in [0, 1]."""
+
+    drift_alpha: float = Field(0.05, gt=0, lt=1)
+    drift_distance: float = Field(0.1, gt=0)
+    column_drift: bool = True
+    drifted_share: float | None = Field(0.5, gt=0, le=1)
+    prediction_drift: bool = True
+    missing_share: float | None = Field(0.05, ge=0, le=1)
+    out_of_range_share: float | None = Field(0.05, ge=0, le=1)
+    new_category_share: float | None = Field(0.01, ge=0, le=1)
+    min_rows: int = Field(30, ge=1)
+
+
+class WebhookSpec(_Strict):
+    """Where violations are POSTed as JSON. The URL may hold a token: only its host is logged."""
+
+    url: str | None = Field(None, pattern=r"^https?://")
+    url_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    attempts: int = Field(4, ge=1, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=30)
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookSpec:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError(
+                "give exactly one of url (the address) or url_env (the name of "
+                "an environment variable holding it: keeps a token out of the file)"
+            )
+        return self
+
+
+class AlertSpec(_Strict):
+    webhook: WebhookSpec | None = None
+    gauge_file: str | None = Field(None, description="Prometheus textfile-collector file")
+
+
+class MonitorJobSpec(_Strict):
+    """One monitor run over one window: data, baseline, thresholds, alerts, outputs."""
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    model: str
+    artifact: str | None = Field(
+        None, description="an artifact folder to take the baseline from instead of the registry"
+    )
+    tracking_uri: str | None = None
+    current: CurrentData = CurrentData()
+    thresholds: Thresholds = Thresholds()
+    alerts: AlertSpec = AlertSpec()
+    output: str | None = None
+    html: bool = True
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, ref: str) -> str:
+        parse_ref(ref)  # SpecError naming the bad name or version
+        return ref
+
+    @model_validator(mode="after")
+    def _artifact_names_a_version(self) -> MonitorJobSpec:
+        if self.artifact is not None and parse_ref(self.model)[1] is None:
+            raise ValueError(
+                f"model {self.model!r} names no version, and artifact is given: name the version "
+                f"the artifact is (model: {self.model}:<version>) so reports are indexed by it"
+            )
+        return self
+
+
+def parse_monitor_spec(
+    data: MonitorJobSpec | dict | str | Path, source: str = "monitor job"
+) -> MonitorJobSpec:
+    """A validated spec from a spec, a mapping or a YAML file; SpecError names the field."""
+    if isinstance(data, MonitorJobSpec):
+        return data
+    if isinstance(data, (str, Path)):
+        return parse_spec(MonitorJobSpec, load_yaml(data), source=str(data))
+    return parse_spec(MonitorJobSpec, data, source=source)
