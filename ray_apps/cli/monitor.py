@@ -99,4 +99,3 @@ def _log_to_stdout() -> None:
         handler.setFormatter(logging.Formatter("[raymaker] %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        logger.propagate = False

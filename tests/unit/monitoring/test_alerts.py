@@ -1,0 +1,88 @@
+"""The alert decision, a pure function: numbers in, violations out."""
+
+from datetime import UTC, datetime
+
+from ray_apps.monitoring import MonitorSummary, Thresholds, Window, decide
+from ray_apps.monitoring._evidently import ColumnDrift
+from ray_apps.monitoring.alerts import ExitCode
+from ray_apps.monitoring.quality import ColumnQuality
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+
+def ks(column, p):
+    return ColumnDrift(column, "numeric", "ks", p, 0.01, p < 0.01)
+
+
+def summary(rows=100, columns=(), prediction=None, quality=()):
+    return MonitorSummary(
+        model="m",
+        version="1",
+        window=Window("capture", "/c", datetime(2026, 11, 24, 11, tzinfo=UTC), NOW),
+        rows=rows,
+        failed_rows=0,
+        reference_rows=500,
+        reference_source="training data",
+        p_value_threshold=0.01,
+        columns=list(columns),
+        prediction=prediction,
+        quality=list(quality),
+    )
+
+
+def quality(column, missing=0.0, out=0.0, new=0.0, base_missing=0.0):
+    return ColumnQuality(column, missing, base_missing, out, new, [7.0] if new else [])
+
+
+def test_a_clean_window_is_ok():
+    verdict = decide(summary(columns=[ks("a", 0.5), ks("b", 0.2)]), Thresholds(), NOW)
+    assert (verdict.status, verdict.violations, verdict.exit_code) == ("ok", [], ExitCode.OK)
+    assert verdict.decided_at == NOW
+
+
+def test_each_drifted_column_is_named_and_the_share_counts():
+    s = summary(columns=[ks("a", 1e-9), ks("b", 0.5), ks("c", 1e-4)])
+    verdict = decide(s, Thresholds(drifted_share=0.6), NOW)
+    assert [(v.kind, v.column) for v in verdict.violations] == [
+        ("column_drift", "a"),
+        ("column_drift", "c"),
+        ("drifted_share", None),
+    ]
+    assert verdict.violations[-1].value == 2 / 3 and verdict.exit_code == ExitCode.VIOLATION
+    assert "'a' drifted: ks p-value 1e-09 < 0.01" in verdict.violations[0].message
+    only_share = decide(s, Thresholds(column_drift=False, drifted_share=0.7), NOW)
+    assert only_share.status == "ok"  # 2/3 < 0.7, and single columns do not alert
+
+
+def test_prediction_drift_and_distance_tests():
+    pred = ColumnDrift("prediction", "categorical", "jensenshannon", 0.3, 0.1, True)
+    verdict = decide(summary(columns=[ks("a", 0.5)], prediction=pred), Thresholds(), NOW)
+    (v,) = verdict.violations
+    assert (v.kind, v.column) == ("prediction_drift", "prediction")
+    assert "jensenshannon distance 0.3 > 0.1" in v.message
+    assert decide(summary(prediction=pred), Thresholds(prediction_drift=False), NOW).status == "ok"
+
+
+def test_quality_thresholds_are_strict_upper_bounds_over_the_baseline():
+    q = [
+        quality("a", missing=0.30, base_missing=0.20),  # 0.30 > 0.20 + 0.05
+        quality("b", missing=0.25, base_missing=0.20),  # within
+        quality("c", out=0.06),
+        quality("d", new=0.02),
+        quality("e", out=0.05, new=0.01),  # exactly at the thresholds: fine
+    ]
+    verdict = decide(summary(quality=q), Thresholds(), NOW)
+    assert [(v.kind, v.column) for v in verdict.violations] == [
+        ("missing_share", "a"),
+        ("out_of_range_share", "c"),
+        ("new_category_share", "d"),
+    ]
+    off = Thresholds(missing_share=None, out_of_range_share=None, new_category_share=None)
+    assert decide(summary(quality=q), off, NOW).status == "ok"
+
+
+def test_too_few_rows_are_not_judged():
+    s = summary(rows=29, columns=[ks("a", 1e-9)])
+    verdict = decide(s, Thresholds(min_rows=30), NOW)
+    assert (verdict.status, verdict.violations) == ("too_few_rows", [])
+    assert verdict.exit_code == ExitCode.TOO_FEW_ROWS == 4
