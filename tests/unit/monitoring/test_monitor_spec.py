@@ -45,3 +45,8 @@ def test_times_without_a_zone_are_utc_and_yaml_files_load(tmp_path):
     spec = parse_monitor_spec(f)
     assert spec.current.since.isoformat() == "2026-11-24T10:00:00+00:00"
     assert spec.current.until.isoformat() == "2026-11-24T11:00:00+00:00"
+
+
+def test_the_example_file_is_valid():
+    spec = parse_monitor_spec("examples/monitor_cancer.yaml")
+    assert spec.model == "cancer:1" and spec.alerts.webhook.url_env == "RAYMAKER_ALERT_WEBHOOK"
