@@ -98,7 +98,7 @@ def _observe(
     features = stats.names
     reference = read_baseline(model.path)[features].copy()
     current = rows.frame
-    quality = check_quality(current, stats) if len(current) else []
+    quality = check_quality(current, stats)  # also refuses a window without the features
     current = current[[*features, *(["prediction"] if "prediction" in current else [])]].copy()
     kinds = stats.kinds()
     n_tests = len(kinds) + 1  # features and the prediction: one family of tests
