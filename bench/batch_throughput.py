@@ -15,7 +15,7 @@ runs, in a rotated order:
   1-actor  ``run_batch`` with ``concurrency: 1``: how throughput scales with actors/cores
 and ``run_batch`` over a 100k-row variant of the input, for memory. Every path reads the same
 files and writes its predictions to Parquet; rows/s is rows over wall time of the call.
-Figures are medians over ROUNDS rounds (RAYMAKER_BENCH_ROUNDS, default 3) with their spread.
+Figures are medians over ROUNDS rounds (RAYMAKER_BENCH_ROUNDS, default 5) with their spread.
 
 Memory: a thread in this driver samples, every 50 ms with psutil, the RSS of every process
 whose title names the scoring actor (``ray::MapWorker(MapBatches(UnitScorer))``); a worker's
@@ -217,7 +217,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, int]:
 
 
 def main() -> int:
-    rounds = int(os.environ.get("RAYMAKER_BENCH_ROUNDS", 3))
+    rounds = int(os.environ.get("RAYMAKER_BENCH_ROUNDS", 5))
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RAYMAKER_HOME"] = tmp  # a temporary registry and run storage
         os.environ.pop("MLFLOW_TRACKING_URI", None)
