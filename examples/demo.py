@@ -9,6 +9,8 @@
 4. Serving: the tuned model is registered, approved and deployed on Ray Serve (HAProxy
    ingress where available), called over KServe V1 and Open Inference V2 with an API key, a
    call without the key is refused, and the endpoint shuts down.
+5. Batch transform: the approved model scores a generated 100k-row Parquet file with
+   ``run_batch``, as a notebook would; every row in must come out.
 Each leaves a self-contained artifact and an MLflow run.
 
     .venv/bin/python examples/demo.py
@@ -23,6 +25,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from examples.demo_batch import batch_demo
 from examples.demo_serving import serve_demo
 from ray_apps import load_model, load_train_spec, run_training
 from ray_apps.cli.console import show_training, show_tuning
@@ -56,6 +59,12 @@ def main() -> int:
 
     console.rule("[bold]4. Serving the tuned model")
     serve_demo(tuned.artifact_path)
+
+    console.rule("[bold]5. Batch transform with the approved model")
+    scored = batch_demo()
+    if scored.summary.rows_out != scored.summary.rows_in:
+        console.print(f"[red]batch transform lost rows[/red]: {scored.summary.line()}")
+        return 1
 
     model = load_model(result.artifact_path)
     rows = model.info.feature_names

@@ -22,9 +22,8 @@ The notebook API::
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
 
-from ray_apps.artifact import Model, load_model
-from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
-from ray_apps.capture import read_capture
+from typing import TYPE_CHECKING
+
 from ray_apps.errors import (
     ArtifactIntegrityError,
     DataError,
@@ -33,9 +32,15 @@ from ray_apps.errors import (
     SpecError,
     TrainingError,
 )
-from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
-from ray_apps.spec import TrainJobSpec, load_train_spec
-from ray_apps.training import TrainResult, run_training
+
+if TYPE_CHECKING:
+    from ray_apps.artifact import Model, load_model
+    from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
+    from ray_apps.capture import read_capture
+    from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
+    from ray_apps.spec import TrainJobSpec, load_train_spec
+    from ray_apps.training import TrainResult, run_training
+    from tuning import TuneJobSpec, TuneResult, load_tune_spec, run_tuning
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -63,13 +68,37 @@ __all__ = [
     "TuneResult",
 ]
 
-# The tuning package builds on this one: import it on first use, not at import time.
-_TUNING = {"run_tuning", "TuneJobSpec", "TuneResult", "load_tune_spec"}
+# Each name is imported on first use. A Ray worker unpickling one class of ours (a batch
+# scoring actor) imports this package first, and paid ~1 s of CPU for MLflow, Ray Train and
+# scikit-learn it never used: with three actors on two cores, longer than scoring 1M rows.
+# The tuning package builds on this one and is only ever imported this way.
+_LAZY = {
+    "Model": "ray_apps.artifact",
+    "load_model": "ray_apps.artifact",
+    "BatchJobSpec": "ray_apps.batch",
+    "BatchResult": "ray_apps.batch",
+    "run_batch": "ray_apps.batch",
+    "read_capture": "ray_apps.capture",
+    "MonitorJobSpec": "ray_apps.monitoring",
+    "MonitorResult": "ray_apps.monitoring",
+    "run_monitor": "ray_apps.monitoring",
+    "TrainJobSpec": "ray_apps.spec",
+    "load_train_spec": "ray_apps.spec",
+    "TrainResult": "ray_apps.training",
+    "run_training": "ray_apps.training",
+    "run_tuning": "tuning",
+    "TuneJobSpec": "tuning",
+    "TuneResult": "tuning",
+    "load_tune_spec": "tuning",
+}
 
 
 def __getattr__(name: str):
-    if name in _TUNING:
-        import tuning
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ray_apps' has no attribute {name!r}")
+    import importlib
 
-        return getattr(tuning, name)
-    raise AttributeError(f"module 'ray_apps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

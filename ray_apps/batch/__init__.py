@@ -7,9 +7,13 @@
 ``python -m ray_apps.batch`` (``__main__.py``) is the ``ray job submit`` entry point.
 """
 
-from ray_apps.batch.job import BatchResult, default_concurrency, run_batch
+from typing import TYPE_CHECKING
+
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.summary import Summary
+
+if TYPE_CHECKING:
+    from ray_apps.batch.job import BatchResult, default_concurrency, run_batch
 
 __all__ = [
     "BatchJobSpec",
@@ -19,3 +23,15 @@ __all__ = [
     "parse_batch_spec",
     "run_batch",
 ]
+
+# The job (the driver's side) imports training's run folders and MLflow; a scoring actor,
+# which imports this package to reach ``scorer``, needs neither.
+_JOB = {"BatchResult", "default_concurrency", "run_batch"}
+
+
+def __getattr__(name: str):
+    if name not in _JOB:
+        raise AttributeError(f"module 'ray_apps.batch' has no attribute {name!r}")
+    from ray_apps.batch import job
+
+    return getattr(job, name)

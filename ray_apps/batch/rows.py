@@ -34,28 +34,52 @@ class Screened:
 def screen(table: pa.Table, features: list[str]) -> Screened:
     """Numeric feature matrix for the good rows, a reason for every bad one."""
     n = table.num_rows
-    reasons: list[str | None] = [None] * n
+    reasons = np.full(n, None, dtype=object)
+    bad = np.zeros(n, dtype=bool)
     columns = []
     for name in features:
         values, problems = _column(table, name, n)
         columns.append(values)
-        for i in np.flatnonzero(problems != ""):
-            if reasons[i] is None:
-                reasons[i] = f"{problems[i]} feature {name!r}"
-    ok = np.fromiter((r is None for r in reasons), dtype=bool, count=n)
-    x = np.column_stack(columns)[ok] if columns else np.empty((int(ok.sum()), 0))
-    return Screened(ok, x, reasons)
+        first = (problems != "") & ~bad
+        if first.any():
+            reasons[first] = [f"{p} feature {name!r}" for p in problems[first]]
+            bad |= first
+    ok = ~bad
+    if not columns:
+        return Screened(ok, np.empty((int(ok.sum()), 0)), reasons.tolist())
+    x = np.column_stack(columns)
+    return Screened(ok, x if ok.all() else x[ok], reasons.tolist())
 
 
 def _column(table: pa.Table, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """A float64 column and, per row, "" or what is wrong with its value."""
+    if name not in table.column_names:
+        return np.zeros(n), np.full(n, "missing column for", dtype=object)
+    column = table.column(name)
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return _numeric(column, n)
+    return _parsed(column, n)
+
+
+def _numeric(column: pa.ChunkedArray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A column that is already numbers: only NaN (or null) and infinity are wrong.
+
+    The common case (Parquet, typed CSV) and the hot path: parsing every number back from
+    text cost ~50 us a row and was 90% of a batch job's time.
+    """
+    values = column.to_numpy().astype(np.float64, copy=False)
+    problems = np.full(n, "", dtype=object)
+    problems[np.isnan(values)] = "NaN in"  # a null is NaN here, as in a float column
+    problems[np.isinf(values)] = "infinite value in"
+    return values, problems
+
+
+def _parsed(column: pa.ChunkedArray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A column of text (or anything else): each value parsed as a number, or a reason."""
     import pandas as pd
 
     problems = np.full(n, "", dtype=object)
-    if name not in table.column_names:
-        problems[:] = "missing column for"
-        return np.zeros(n), problems
-    raw = table.column(name).to_pandas()
+    raw = column.to_pandas()
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     text = raw.astype(str).str.strip().str.lower()
     empty = raw.isna().to_numpy() | (text == "").to_numpy()

@@ -44,3 +44,22 @@ def test_row_id_is_file_and_row_number_or_the_id_column():
     assert ids["source_file"].to_pylist() == ["/d/a.parquet"] * 2
     assert ids["source_row"].to_pylist() == [80, 81]
     assert row_ids(table, "key", "/d/a.parquet", 80)["key"].to_pylist() == ["k1", "k2"]
+
+
+def test_typed_number_columns_reject_null_nan_and_infinity_like_text_does():
+    # Parquet's typed columns take a fast path that parses nothing; its rules are the same.
+    table = pa.table(
+        {
+            "i": pa.array([1, None, 3, 4], pa.int64()),
+            "f": pa.array([0.5, 1.5, None, float("-inf")], pa.float32()),
+        }
+    )
+    s = screen(table, ["i", "f"])
+    assert s.reasons == [
+        None,
+        "NaN in feature 'i'",
+        "NaN in feature 'f'",
+        "infinite value in feature 'f'",
+    ]
+    np.testing.assert_array_equal(s.x, [[1.0, 0.5]])
+    assert s.x.dtype == np.float64
