@@ -20,6 +20,7 @@ replica takes async submissions and runs the periodic sweep that wakes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -119,6 +120,10 @@ class Endpoint:
         self._core.registry_status = {**self._core.registry_status, **read}
 
     def __del__(self) -> None:
+        task = self._sweep_task
+        if task is not None and not task.done():  # Serve calls this off the replica's loop
+            with contextlib.suppress(RuntimeError):  # a closed loop took the task with it
+                task.get_loop().call_soon_threadsafe(task.cancel)
         if self._core.capture is not None:
             self._core.capture.close()
 

@@ -78,11 +78,18 @@ class Sweeper:
             try:
                 await self.tick()
                 self._last_error = None
+            except RuntimeError as err:
+                if "after shutdown" in str(err):  # the replica is stopping: its threads are gone
+                    return
+                self._warn(err)
             except Exception as err:
-                if str(err) != self._last_error:
-                    logger.warning("async sweep failed (retrying every sweep): %s", err)
-                self._last_error = str(err)
+                self._warn(err)
             await asyncio.sleep(self.settings.sweep_interval_s)
+
+    def _warn(self, err: Exception) -> None:
+        if str(err) != self._last_error:
+            logger.warning("async sweep failed (retrying every sweep): %s", err)
+        self._last_error = str(err)
 
     async def idle(self) -> None:
         """Wait for the consumer calls and callbacks started so far (tests, shutdown)."""

@@ -7,12 +7,11 @@ deployment) answers; the ``Sweeper`` wakes it and sends callbacks to a local HTT
 import asyncio
 import hashlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from _factories import xgboost_artifact
+from _http_receiver import Receiver
 
 from ray_apps.artifact import load_model
 from serve.async_inference import AsyncStore, verify_signature
@@ -177,31 +176,13 @@ def test_a_request_the_model_path_refuses_fails_with_its_error_as_result(tmp_pat
     assert result.status == 404 and "not served here" in result.payload["error"]
 
 
-class Receiver:
-    """A local HTTP server answering callbacks with the given statuses, recording them."""
-
-    def __init__(self, statuses):
-        self.statuses, self.got = list(statuses), []
-        rx = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["content-length"]))
-                rx.got.append((dict(self.headers), body))
-                self.send_response(rx.statuses.pop(0) if rx.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/done"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_callback_retried_after_a_500_and_signed(tmp_path, model):
     rig = Rig(tmp_path, model, retry_base_s=0.01)
-    rx = Receiver([500])
+    with Receiver([500]) as rx:
+        _callback_retried(rig, rx)
+
+
+def _callback_retried(rig, rx):
     headers = {**AUTH, "x-raymaker-callback": rx.url}
     r = rig.call("POST", "/v1/models/iris:predict-async", json.dumps(ROWS).encode(), headers)
     rig.sweep()  # drains; the callback is due from the next sweep
@@ -223,4 +204,3 @@ def test_callback_retried_after_a_500_and_signed(tmp_path, model):
     assert status["callback"] == {
         "state": "delivered", "attempts": 2, "last_status": 200, "error": None,
     }  # fmt: skip
-    rx.server.shutdown()
