@@ -9,6 +9,7 @@
     ├── AuthenticationError       no or malformed API key                     (401, exit 2)
     ├── PermissionDeniedError     an API key that is not accepted             (403, exit 2)
     ├── PayloadTooLargeError      a request body over the endpoint's limit    (413, exit 2)
+    ├── QueueFullError            the async request queue is at its limit     (429, exit 1)
     └── TrainingError             the training run failed after its retries   (500, exit 1)
 
 Every message names the bad value, what was allowed, and how to fix it. The CLI prints the
@@ -78,6 +79,16 @@ class PayloadTooLargeError(RaymakerError):
 
     http_status = 413
     exit_code = 2
+
+
+class QueueFullError(RaymakerError):
+    """The asynchronous request queue holds its maximum; ``retry_after_s`` says when to retry."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class TrainingError(RaymakerError, RuntimeError):

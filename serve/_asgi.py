@@ -35,14 +35,14 @@ def make_asgi(core: EndpointCore, request_id: Callable[[], str]) -> Callable[...
                 message = await receive()
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > core.max_body_bytes:  # chunked bodies have no content-length
-                    raise PayloadTooLargeError(core._too_large(size))
+                if size > core.max_read_bytes:  # chunked bodies have no content-length
+                    raise PayloadTooLargeError(core._too_large(size, core.max_read_bytes))
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     return b"".join(chunks)
 
         rid = request_id() or headers.get("x-request-id") or uuid.uuid4().hex
-        reply = await core.handle(scope["method"], path, headers, read_body, rid)
+        reply = await core.handle(scope["method"], path, headers, read_body, rid, root_path=root)
         body = json.dumps(reply.payload, separators=(",", ":")).encode()
         out = [_JSON, (b"content-length", str(len(body)).encode())]
         out += [(k.encode(), v.encode()) for k, v in reply.headers.items() if k != "x-request-id"]

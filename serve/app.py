@@ -11,13 +11,21 @@ without restarting the replica or failing a request.
 ``serve run`` / ``serve deploy`` build it with ``serve.app:build`` and the args that
 ``serve.deploy.serve_config`` writes. Each replica also re-reads the registry status of what it
 serves from the health check (``serve.approval_watch``).
+
+With ``async_inference.enabled`` the application also holds the async consumer deployment
+(``serve.async_inference.consumer``, scaled to zero while the queue is empty); each ingress
+replica takes async submissions and runs the periodic sweep that wakes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from typing import Any
 
 import numpy as np
@@ -28,6 +36,11 @@ from ray_apps.prediction import Prediction
 from ray_apps.spec import parse_spec
 from serve._asgi import make_asgi
 from serve.approval_watch import changes, check_due
+from serve.async_inference.consumer import AsyncConsumer
+from serve.async_inference.consumer import deployment_options as consumer_options
+from serve.async_inference.front import AsyncFront
+from serve.async_inference.store import AsyncStore
+from serve.async_inference.sweep import Sweeper
 from serve.capture import CaptureWriter
 from serve.config import ModelRef
 from serve.endpoint import EndpointCore, Predictor
@@ -42,30 +55,26 @@ logger = logging.getLogger("ray.serve")
 class Endpoint:
     """One replica: every model of the endpoint, configured by a ``ReplicaSettings``."""
 
-    def __init__(self, settings: ReplicaSettings):
+    def __init__(self, settings: ReplicaSettings, consumer: Any = None):
+        """``consumer``: a handle to the async consumer deployment (None: async is off)."""
         from serve.metrics import EndpointMetrics
 
         self._settings = settings
-        cap = settings.capture
-        capture = None
-        if cap.percent > 0:
-            capture = CaptureWriter(
-                cap.path,
-                cap.percent,
-                flush_interval_s=cap.flush_interval_s,
-                flush_rows=cap.flush_rows,
-            )
         self._metrics = EndpointMetrics()
         self._core = EndpointCore(
             key_digests=settings.key_digests,
             admin_key_digests=settings.admin_key_digests,
             max_body_bytes=settings.max_body_bytes,
             tracking_uri=settings.tracking_uri,
-            capture=capture,
+            capture=capture_writer(settings),
             metrics=self._metrics,
         )
         self._last_registry_check: float | None = None
         self._registry_error: str | None = None
+        self._sweeper: Sweeper | None = None
+        self._sweep_task: asyncio.Task | None = None
+        if consumer is not None and settings.async_inference.enabled:
+            self._sweeper = _async_front(self._core, settings, consumer)
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
         """Load the versions ``config["models"]`` names, then swap them in at once."""
@@ -75,6 +84,8 @@ class Endpoint:
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
         for m in models.values():
             self._metrics.approved(m.name, m.version, m.status == "Approved")
+        if self._sweeper is not None and self._sweep_task is None:  # on the replica's loop
+            self._sweep_task = asyncio.get_running_loop().create_task(self._sweeper.run())
         logger.info("serving %s", ", ".join(f"{m.name}:{m.version}" for m in models.values()))
 
     def __serve_build_asgi_app__(self):
@@ -109,6 +120,10 @@ class Endpoint:
         self._core.registry_status = {**self._core.registry_status, **read}
 
     def __del__(self) -> None:
+        task = self._sweep_task
+        if task is not None and not task.done():  # Serve calls this off the replica's loop
+            with contextlib.suppress(RuntimeError):  # a closed loop took the task with it
+                task.get_loop().call_soon_threadsafe(task.cancel)
         if self._core.capture is not None:
             self._core.capture.close()
 
@@ -128,6 +143,30 @@ class Endpoint:
             return out
 
         return predict_batch
+
+
+def capture_writer(settings: ReplicaSettings) -> CaptureWriter | None:
+    cap = settings.capture
+    if cap.percent <= 0:
+        return None
+    return CaptureWriter(
+        cap.path, cap.percent, flush_interval_s=cap.flush_interval_s, flush_rows=cap.flush_rows
+    )
+
+
+def _async_front(core: EndpointCore, settings: ReplicaSettings, consumer: Any) -> Sweeper:
+    """Give ``core`` the async routes; returns the sweep that wakes ``consumer``."""
+    a = settings.async_inference
+    store = AsyncStore(a, settings.endpoint)
+
+    async def wake() -> None:
+        await consumer.drain.remote()
+
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    secret = a.callback_secret()  # read here, where the replica runs; never logged
+    sweeper = Sweeper(store, wake, owner, secret=secret)
+    core.async_front = AsyncFront(store, callbacks_on=secret is not None, nudge=sweeper.nudge)
+    return sweeper
 
 
 def load_models(refs: list[ModelRef], tracking_uri: str | None) -> dict[str, ServedModel]:
@@ -175,9 +214,15 @@ def build(args: dict[str, Any]) -> serve.Application:
         )
     settings = ReplicaSettings.parse(args["settings"])
     opts = dict(args.get("deployment") or {})
+    consumer = None
+    if settings.async_inference.enabled:
+        consumer_opts = consumer_options(settings)
+        if "models" in args:
+            consumer_opts["user_config"] = {"models": args["models"]}
+        consumer = AsyncConsumer.options(**consumer_opts).bind(settings)
     if "models" in args:
         opts["user_config"] = {"models": args["models"]}
-    return Endpoint.options(**opts).bind(settings)
+    return Endpoint.options(**opts).bind(settings, consumer)
 
 
 def _request_id() -> str:

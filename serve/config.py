@@ -14,6 +14,12 @@
     capture: {percent: 10}           # share of requests written as Parquet for monitoring
     max_body_bytes: 1048576          # larger bodies get 413
     registry_check_interval_s: 30    # replicas re-read their versions' approval status
+    async_inference:                 # :predict-async / /infer-async, a durable queue
+      max_body_bytes: 67108864       # far above the real-time limit
+      max_queued: 1000               # queued + running; more gets 429 with Retry-After
+      ttl_s: 86400                   # finished requests (and result files) kept this long
+      callback_secret_env: RAYMAKER_CALLBACK_SECRET   # HMAC key of completion callbacks
+      consumers: {max_replicas: 1, idle_s: 60}        # scale to zero when idle
 
 Unknown keys are rejected; ``load_endpoint_spec`` reads YAML, ``parse_spec`` takes a dict.
 """
@@ -136,6 +142,86 @@ class CaptureSpec(_Strict):
     flush_rows: int = Field(5000, ge=1)
 
 
+class AsyncConsumerSpec(_Strict):
+    """The deployment that works through the async queue: zero replicas while it is empty."""
+
+    max_replicas: int = Field(1, ge=1)
+    concurrency: int = Field(1, ge=1, description="requests one replica works on at once")
+    idle_s: float = Field(60.0, ge=0, description="no backlog this long: scale down, to zero")
+    look_back_period_s: float = Field(12.0, gt=0, description="Serve's load averaging window")
+    num_cpus: float = Field(0.5, gt=0)
+    delay_s: float = Field(
+        0.0, ge=0, description="wait before each prediction, lease kept: fault drills and tests"
+    )
+
+    def to_serve(self) -> dict[str, Any]:
+        """Ray Serve's ``autoscaling_config``: one replica per ``concurrency`` calls in flight."""
+        return {
+            "min_replicas": 0,
+            "initial_replicas": 0,
+            "max_replicas": self.max_replicas,
+            "target_ongoing_requests": self.concurrency,
+            "upscale_delay_s": 0.0,
+            "downscale_delay_s": self.idle_s,
+            "downscale_to_zero_delay_s": self.idle_s,
+            "look_back_period_s": self.look_back_period_s,
+        }
+
+
+class AsyncInferenceSpec(_Strict):
+    """Asynchronous inference: requests queued in a durable store, answered by consumers.
+
+    ``store_url`` is a SQLAlchemy URL (SQLite file by default; ``postgresql://…`` on a cluster)
+    and ``storage_path`` the folder of payload and result files (shared by every node).
+    """
+
+    enabled: bool = True
+    store_url: str | None = Field(
+        None, description="default: sqlite:///$RAYMAKER_HOME/async/<endpoint>/requests.db"
+    )
+    storage_path: str | None = Field(
+        None, description="default: $RAYMAKER_HOME/async/<endpoint>/files"
+    )
+    max_body_bytes: int = Field(64 << 20, ge=256)
+    max_queued: int = Field(1000, ge=1, description="queued + running; beyond: 429")
+    retry_after_s: int = Field(5, ge=1, description="the Retry-After of a 429")
+    ttl_s: float = Field(86400.0, gt=0, description="finished requests kept this long")
+    lease_s: float = Field(30.0, gt=0, description="a silent consumer loses its request after")
+    max_attempts: int = Field(3, ge=1, description="deliveries of a request before it fails")
+    retry_base_s: float = Field(1.0, gt=0, description="first retry delay; doubles per retry")
+    retry_max_s: float = Field(300.0, gt=0)
+    sweep_interval_s: float = Field(1.0, gt=0, description="expiry, wake-ups and callbacks")
+    consumers: AsyncConsumerSpec = AsyncConsumerSpec()
+    callback_secret_env: str | None = Field(
+        None, description="env var holding the HMAC key; unset: callbacks are refused"
+    )
+    callback_max_attempts: int = Field(8, ge=1)
+    callback_timeout_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> AsyncInferenceSpec:
+        if self.retry_max_s < self.retry_base_s:
+            raise ValueError(
+                f"async_inference.retry_max_s {self.retry_max_s} is below retry_base_s "
+                f"{self.retry_base_s}; raise retry_max_s or lower retry_base_s"
+            )
+        return self
+
+    def callback_secret(self, environ: Mapping[str, str] | None = None) -> bytes | None:
+        """The HMAC key from ``callback_secret_env``; None when callbacks are off."""
+        if self.callback_secret_env is None:
+            return None
+        env = os.environ if environ is None else environ
+        value = env.get(self.callback_secret_env, "").strip()
+        if len(value) < 16:
+            raise SpecError(
+                f"async_inference.callback_secret_env names {self.callback_secret_env!r} but "
+                "that environment variable is unset or shorter than 16 characters; export "
+                f"{self.callback_secret_env}=$(openssl rand -hex 32) where the endpoint runs"
+            )
+        return value.encode()
+
+
 class EndpointSpec(_Strict):
     """A Ray Serve application serving registered models over KServe V1 and OIP V2."""
 
@@ -153,6 +239,7 @@ class EndpointSpec(_Strict):
     registry_check_interval_s: float = Field(
         30.0, ge=1, description="how often a replica re-reads its versions' approval status"
     )
+    async_inference: AsyncInferenceSpec = AsyncInferenceSpec()
 
     @model_validator(mode="after")
     def _unique_models(self) -> EndpointSpec:

@@ -190,6 +190,12 @@ def serve_config(
     spec = endpoint_spec(spec)
     p = plan(spec)
     deployment = {"name": "endpoint", **p.deployment, "user_config": p.user_config()}
+    deployments = [deployment]
+    if p.settings.async_inference.enabled:
+        from serve.async_inference.consumer import NAME as CONSUMER
+
+        # the consumer serves the same versions
+        deployments.append({"name": CONSUMER, "user_config": p.user_config()})
     return {
         "proxy_location": "HeadOnly",
         "http_options": {"host": host, "port": port},
@@ -199,7 +205,7 @@ def serve_config(
                 "route_prefix": spec.route_prefix,
                 "import_path": "serve.app:build",
                 "args": {"settings": p.settings.to_args()},
-                "deployments": [deployment],
+                "deployments": deployments,
             }
         ],
     }

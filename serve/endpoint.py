@@ -3,7 +3,9 @@
 ``EndpointCore.handle`` takes the method, path, headers and a body reader and returns a
 ``Reply`` (status, JSON payload, headers). Every error is a ``RaymakerError`` mapped to its
 status with ``{"error": "..."}``; anything unexpected becomes a logged 500 and never takes the
-replica down. ``serve.app`` wraps this in a Ray Serve deployment; unit tests call it directly.
+replica down. The async routes validate here as the real-time ones do, then queue through
+``serve.async_inference`` (``async_front``; None: async is off). ``serve.app`` wraps this in a
+Ray Serve deployment; unit tests call it directly.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,17 +24,22 @@ from ray_apps.errors import (
     ApprovalError,
     NotFoundError,
     PayloadTooLargeError,
+    QueueFullError,
     RaymakerError,
     SpecError,
 )
 from ray_apps.prediction import Prediction
 from serve import protocol_v1, protocol_v2, routes
+from serve.async_inference.front import AsyncFront
+from serve.async_inference.store import NewRequest
 from serve.auth import authorize
 from serve.capture import CaptureWriter
 from serve.served_model import ServedModel
 
 logger = logging.getLogger("raymaker.serve")
 Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
+# The async submit routes and the real-time routes that answer them.
+_REAL_TIME = {"v1_predict_async": "v1_predict", "v2_infer_async": "v2_infer"}
 
 
 @dataclass
@@ -51,6 +59,7 @@ class _Call:
     inputs: np.ndarray | None = None  # the parsed feature matrix
     prediction: Prediction | None = None
     body: bytes | None = None  # the raw body, captured when it did not parse
+    root: str = ""  # the application's route prefix, without the trailing slash
 
 
 class EndpointCore:
@@ -77,6 +86,13 @@ class EndpointCore:
         # The registry status of each served version as last read (load, then the replica's
         # periodic re-check): a version rejected while serving says so in its metadata.
         self.registry_status: dict[str, str] = {}
+        self.async_front: AsyncFront | None = None
+
+    @property
+    def max_read_bytes(self) -> int:
+        """The most any route reads of a body (the async routes may take more)."""
+        front = self.async_front
+        return max(self.max_body_bytes, front.max_body_bytes if front else 0)
 
     def set_models(
         self, models: dict[str, ServedModel], predictors: dict[str, Predictor] | None = None
@@ -94,12 +110,21 @@ class EndpointCore:
         headers: Mapping[str, str],
         read_body: Callable[[], Awaitable[bytes]],
         request_id: str,
+        *,
+        root_path: str = "",
+        via: str | None = None,
     ) -> Reply:
+        """Answer one request. ``root_path``: the application's route prefix (for URLs in
+        answers); ``via="async"``: a consumer answering a queued request (named so in metrics
+        and capture)."""
         start = time.perf_counter()
         route = routes.match(method, path)
-        call = _Call()
+        call = _Call(root=root_path.rstrip("/"))
         try:
             reply = await self._dispatch(route, method, path, headers, read_body, request_id, call)
+        except QueueFullError as err:
+            reply = Reply(err.http_status, {"error": str(err)})
+            reply.headers["retry-after"] = str(err.retry_after_s)
         except RaymakerError as err:
             reply = Reply(err.http_status, {"error": str(err)})
         except Exception:  # a bug, not bad input: answer 500, keep the replica serving
@@ -108,9 +133,13 @@ class EndpointCore:
         reply.headers["x-request-id"] = request_id
         ms = (time.perf_counter() - start) * 1000
         name = route.name if route else "unknown"
+        if via is not None:
+            name = f"{name}_{via}"
         if self.metrics is not None:
             self.metrics.observe(call.model, call.version, name, reply.status, ms)
-        if call.body is not None and self.capture is not None and self.capture.sampled():
+        # A queued request (202) is captured once, with its answer, by the consumer.
+        captured = call.body is not None and reply.status != 202
+        if captured and self.capture is not None and self.capture.sampled():
             self.capture.add(
                 request_id=request_id,
                 model=call.model,
@@ -138,6 +167,13 @@ class EndpointCore:
             route.role, headers.get("authorization"), self.key_digests, self.admin_key_digests
         )
         p = route.params
+        if route.name in _REAL_TIME:
+            return await self._submit_async(route, headers, read_body, call)
+        if route.name in ("async_status", "async_result"):
+            front = self._front()
+            if route.name == "async_status":
+                return Reply(200, await front.status(p["id"]))
+            return Reply(*await front.result(p["id"]))
         if route.name in ("v1_predict", "v2_infer"):
             model = await self._model(p["name"], p.get("version"))
             call.model, call.version = model.name, str(model.version)
@@ -181,6 +217,46 @@ class EndpointCore:
         body = await self._body(headers, read_body) if method == "POST" else b""
         return Reply(200, await registry_routes.handle(route, body, self.tracking_uri))
 
+    async def _submit_async(self, route, headers, read_body, call: _Call) -> Reply:
+        """Validate as the real-time route would (400 now, not a failed job later), queue."""
+        front = self._front()
+        p = route.params
+        callback = front.callback_url(headers)
+        model = await self._model(p["name"], p.get("version"))
+        call.model, call.version = model.name, str(model.version)
+        features = call.features = model.features
+        body = call.body = await self._body(headers, read_body, front.max_body_bytes)
+        real = _REAL_TIME[route.name]
+        header_length = None
+        if real == "v1_predict":
+            call.inputs = protocol_v1.parse_request(body, features)
+            path = f"/v1/models/{model.name}:predict"
+        else:
+            header_length = _header_length(headers)
+            call.inputs = protocol_v2.parse_request(body, features, header_length).x
+            pinned = f"/versions/{p['version']}" if "version" in p else ""
+            path = f"/v2/models/{model.name}{pinned}/infer"
+        new = NewRequest(
+            id=uuid.uuid4().hex,
+            model=model.name,
+            version=str(model.version),
+            route=real,
+            path=path,
+            header_length=header_length,
+            base=call.root,
+            callback_url=callback,
+        )
+        accepted, url = await front.submit(new, body)
+        return Reply(202, accepted, {"location": url})
+
+    def _front(self) -> AsyncFront:
+        if self.async_front is None:
+            raise NotFoundError(
+                "asynchronous inference is off on this endpoint (async_inference.enabled: "
+                "false in its spec); call the real-time routes, or enable it and redeploy"
+            )
+        return self.async_front
+
     async def _model(self, name: str, version: str | None) -> ServedModel:
         model = self.models.get(name)
         if model is None:
@@ -210,20 +286,30 @@ class EndpointCore:
             return None
 
     async def _body(
-        self, headers: Mapping[str, str], read_body: Callable[[], Awaitable[bytes]]
+        self,
+        headers: Mapping[str, str],
+        read_body: Callable[[], Awaitable[bytes]],
+        limit: int | None = None,
     ) -> bytes:
+        limit = self.max_body_bytes if limit is None else limit
         declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLargeError(self._too_large(int(declared)))
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(self._too_large(int(declared), limit))
         body = await read_body()
-        if len(body) > self.max_body_bytes:
-            raise PayloadTooLargeError(self._too_large(len(body)))
+        if len(body) > limit:
+            raise PayloadTooLargeError(self._too_large(len(body), limit))
         return body
 
-    def _too_large(self, n: int) -> str:
+    def _too_large(self, n: int, limit: int | None = None) -> str:
+        if limit is not None and limit != self.max_body_bytes:
+            return (
+                f"the request body has {n} bytes; the async routes accept at most {limit} "
+                "(async_inference.max_body_bytes): send fewer rows per request"
+            )
         return (
             f"the request body has {n} bytes; this endpoint accepts at most "
-            f"{self.max_body_bytes} (max_body_bytes): send fewer rows per request"
+            f"{self.max_body_bytes} (max_body_bytes): send fewer rows per request; the async "
+            "routes (:predict-async, /infer-async) take larger bodies"
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve.config import BatchingSpec, CaptureSpec, EndpointSpec
+from serve.config import AsyncInferenceSpec, BatchingSpec, CaptureSpec, EndpointSpec
 
 
 class ReplicaSettings(BaseModel):
@@ -29,10 +29,12 @@ class ReplicaSettings(BaseModel):
     capture: CaptureSpec
     batching: BatchingSpec
     registry_check_interval_s: float = Field(ge=1)
+    async_inference: AsyncInferenceSpec
 
     @classmethod
     def from_spec(cls, spec: EndpointSpec, *, tracking_uri: str, home: Path) -> ReplicaSettings:
-        """Read the key variables and resolve paths; ``home`` holds the default capture path."""
+        """Read the key variables and resolve paths; ``home`` holds the default capture path and
+        async store."""
         path = Path(spec.capture.path or home / "capture").resolve()
         return cls(
             endpoint=spec.name,
@@ -43,6 +45,7 @@ class ReplicaSettings(BaseModel):
             capture=spec.capture.model_copy(update={"path": str(path)}),
             batching=spec.batching,
             registry_check_interval_s=spec.registry_check_interval_s,
+            async_inference=_resolve_async(spec, home),
         )
 
     @classmethod
@@ -57,3 +60,17 @@ class ReplicaSettings(BaseModel):
     def to_args(self) -> dict[str, Any]:
         """The plain mapping a Serve config file carries (YAML-safe: lists, not tuples)."""
         return self.model_dump(mode="json")
+
+
+def _resolve_async(spec: EndpointSpec, home: Path) -> AsyncInferenceSpec:
+    """Default store and files under ``home/async/<endpoint>``; the callback key checked now."""
+    a = spec.async_inference
+    folder = (home / "async" / spec.name).resolve()
+    if a.enabled:
+        a.callback_secret()  # a missing key fails the deploy, not the first callback
+    return a.model_copy(
+        update={
+            "store_url": a.store_url or f"sqlite:///{folder / 'requests.db'}",
+            "storage_path": str(Path(a.storage_path or folder / "files").resolve()),
+        }
+    )

@@ -4,7 +4,8 @@ Pure functions, so routing and who may call what are tested without HTTP.
 
 Roles (``ROLES``, one per route name):
     open       health and server metadata; no key
-    inference  predict/infer, model metadata, read-only registry; an inference (or admin) key
+    inference  predict/infer (real-time and async), async status and results, model metadata,
+               read-only registry; an inference (or admin) key
     admin      changes the registry (approve/reject); an admin credential only, and off unless
                ``auth.admin_key_envs`` names one
 """
@@ -21,6 +22,10 @@ _V = r"(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?"
 _MV = r"/registry/models/(?P<name>[^/:]+)/versions/(?P<version>\d+)"
 _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), "v1_predict"),
+    ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict-async"), "v1_predict_async"),
+    ("POST", re.compile(rf"/v2/models/{_V}/infer-async"), "v2_infer_async"),
+    ("GET", re.compile(r"/async/requests/(?P<id>[^/]+)"), "async_status"),
+    ("GET", re.compile(r"/async/requests/(?P<id>[^/]+)/result"), "async_result"),
     ("GET", re.compile(r"/v1/models/(?P<name>[^/:]+)"), "v1_model"),
     ("GET", re.compile(r"/v1/models"), "v1_models"),
     ("POST", re.compile(rf"/v2/models/{_V}/infer"), "v2_infer"),
@@ -42,6 +47,10 @@ ROLES: dict[str, Role] = {
     "ready": "open",
     "v2_server": "open",
     "v1_predict": "inference",
+    "v1_predict_async": "inference",
+    "v2_infer_async": "inference",
+    "async_status": "inference",
+    "async_result": "inference",
     "v1_model": "inference",
     "v1_models": "inference",
     "v2_infer": "inference",

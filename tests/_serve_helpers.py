@@ -4,6 +4,7 @@ from __future__ import annotations
 
 PORT = 8123
 KEY = "test-key-0123456789"
+CALLBACK_SECRET_ENV = "RAYMAKER_TEST_CALLBACK_SECRET"
 
 
 def replicas(app: str) -> int:
@@ -28,3 +29,13 @@ def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.1):
             return value
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def consumer_replicas(app: str) -> int:
+    """Running replicas of an application's async consumer deployment."""
+    from ray import serve
+
+    status = serve.status().applications.get(app)
+    if status is None or "async-consumer" not in status.deployments:
+        return 0
+    return status.deployments["async-consumer"].replica_states.get("RUNNING", 0)

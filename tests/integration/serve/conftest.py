@@ -7,7 +7,7 @@ import os
 import httpx
 import pytest
 from _factories import xgboost_artifact
-from _serve_helpers import KEY, PORT
+from _serve_helpers import CALLBACK_SECRET_ENV, KEY, PORT
 
 from ray_apps import registry
 
@@ -19,6 +19,8 @@ for _var in (
 ):
     os.environ.setdefault(_var, "0.5")
 os.environ.setdefault("RAYMAKER_TEST_KEYS", KEY)
+# Replicas read the callback signing key from their environment, inherited from this process.
+os.environ.setdefault(CALLBACK_SECRET_ENV, "callback-secret-0123456789abcdef")
 
 
 @pytest.fixture(scope="session")

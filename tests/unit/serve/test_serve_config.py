@@ -31,9 +31,11 @@ def test_generated_config_is_a_valid_serve_config_pinning_the_approved_version(
     config = ServeDeploySchema.model_validate(yaml.safe_load(text))
     (app,) = config.applications
     assert app.import_path == "serve.app:build" and app.name == "iris-ep"
-    (dep,) = app.deployments
-    assert dep.user_config == {"models": [{"name": "iris", "version": 1, "force": False}]}
-    assert dep.autoscaling_config["min_replicas"] == 0
+    dep, consumer = app.deployments
+    pinned = {"models": [{"name": "iris", "version": 1, "force": False}]}
+    assert dep.user_config == pinned and dep.autoscaling_config["min_replicas"] == 0
+    # The async consumer serves the same versions, so a rollout reaches it too.
+    assert consumer.name == "async-consumer" and consumer.user_config == pinned
     assert config.http_options.host == "127.0.0.1" and config.http_options.port == 8100
 
     with pytest.raises(ApprovalError, match="iris:2 is Pending"):
