@@ -8,7 +8,8 @@
    hyperparameters; its best trial becomes a model artifact.
 4. Serving: the tuned model is registered, approved and deployed on Ray Serve (HAProxy
    ingress where available), called over KServe V1 and Open Inference V2 with an API key, a
-   call without the key is refused, and the endpoint shuts down.
+   call without the key is refused, one asynchronous request is answered through its status
+   URL (the consumer wakes from zero replicas), and the endpoint shuts down.
 5. Batch transform: the approved model scores a generated 100k-row Parquet file with
    ``run_batch``, as a notebook would; every row in must come out.
 Each leaves a self-contained artifact and an MLflow run.

@@ -105,12 +105,38 @@ def _calls(url: str, model: str) -> None:
             f"OIP V2     POST v2/models/{model}/infer → {v2.status_code} "
             f"predict {out['predict']}, probabilities {out['probabilities'][:2]}…"
         )
+        _async_call(http, auth, model, rows)
         denied = http.post(f"v1/models/{model}:predict", json={"instances": [[0.0]]})
         say(f"no API key → {denied.status_code} {denied.json()['error']}")
         bad = http.post(
             f"v1/models/{model}:predict", headers=auth, json={"instances": [[1.0, 2.0]]}
         )
         say(f"bad input  → {bad.status_code} {bad.json()['error'][:100]}…")
+
+
+def _async_call(http: httpx.Client, auth: dict, model: str, rows) -> None:
+    """One asynchronous request: 202 + status URL, polled until it is answered."""
+    import time
+
+    sent = http.post(
+        f"v1/models/{model}:predict-async",
+        headers=auth,
+        json={"instances": rows.to_numpy().tolist()},
+    )
+    ticket = sent.json()
+    say(f"async      POST v1/models/{model}:predict-async → {sent.status_code} id {ticket['id']}")
+    deadline = time.monotonic() + 120  # the consumer starts from zero replicas
+    status = http.get(ticket["status_url"], headers=auth).json()
+    while status["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = http.get(ticket["status_url"], headers=auth).json()
+    if status["status"] != "succeeded":
+        raise RuntimeError(f"async request {ticket['id']} ended {status['status']}: {status}")
+    result = http.get(status["result_url"], headers=auth).json()
+    say(
+        f"async      GET {ticket['status_url']} → {status['status']}; "
+        f"result predictions {result['predictions']}"
+    )
 
 
 def main() -> int:
