@@ -34,6 +34,7 @@ of the same version, or from ``features``.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,7 +68,12 @@ def read_capture(
             frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=_columns([f"{feature_prefix}{n}" for n in names or []]))
-    out = pd.concat(frames, ignore_index=True)
+    with warnings.catch_warnings():
+        # A file whose rows all failed has all-NA prediction columns; pandas 2 warns that it
+        # will stop ignoring them when picking dtypes. Ignoring them is what a reader wants
+        # (a float column stays float), so keep today's behaviour without the noise.
+        warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation", FutureWarning)
+        out = pd.concat(frames, ignore_index=True)
     for c in ("prediction", "error", "body"):  # absent when every row of a file failed
         if c not in out:
             out[c] = None
