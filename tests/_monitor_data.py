@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from _factories import xgboost_artifact
 
+from ray_apps.capture import CaptureRecord, partition, to_table
+from ray_apps.capture.schema import file_name
 from ray_apps.data import load_dataset
+from ray_apps.prediction import from_scores
 from ray_apps.spec import DatasetSpec, SplitSpec
 
 SOURCE = "sklearn:breast_cancer"
@@ -34,3 +39,19 @@ def shifted(frame: pd.DataFrame, std: pd.Series, k: float, columns=SHIFTED) -> p
 def write(frame: pd.DataFrame, path: Path) -> str:
     frame.to_parquet(path, index=False)
     return str(path)
+
+
+def capture(root, model, frame, at: datetime, rid: str, status=200):
+    """One request of ``frame``'s rows, answered by ``model`` at ``at``, as serve writes it."""
+    features = model.info.feature_names
+    x = frame[features].to_numpy(dtype=float) if status == 200 else None
+    pred = None
+    if x is not None:
+        pred = from_scores(model.predict_matrix(x), "classification", model.info.classes)
+    rec = CaptureRecord(
+        at.timestamp(), rid, "cancer", "1", "v2_infer", status, 1.0, features, x, pred,
+        error=None if status == 200 else "bad", body=None if status == 200 else "{",
+    )  # fmt: skip
+    folder = partition(root, "cancer", "1", at)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(to_table([rec]), folder / file_name(at))

@@ -83,6 +83,11 @@ def run_monitor(
     return _report(spec, summary, verdict, reference, current, now)
 
 
+def reports_root(spec: MonitorJobSpec) -> str:
+    """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/monitor``."""
+    return spec.output or str(settings.home() / "monitor")
+
+
 def _model(spec: MonitorJobSpec) -> tuple[Model, str]:
     name, version = parse_ref(spec.model)
     if spec.artifact is not None:
@@ -159,7 +164,7 @@ def _report(
     current: pd.DataFrame,
     now: datetime,
 ) -> MonitorResult:
-    root = spec.output or str(settings.home() / "monitor")
+    root = reports_root(spec)
     rel = f"model={summary.model}/version={summary.version}"
     folder = f"{root.rstrip('/')}/{rel}/window={summary.window.key}"
     remote = "://" in root
