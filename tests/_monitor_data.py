@@ -19,12 +19,17 @@ SOURCE = "sklearn:breast_cancer"
 SHIFTED = ["mean_radius", "worst_smoothness"]
 
 
-def artifact_and_window(folder: Path, seed: int = 0) -> tuple[Path, pd.DataFrame, pd.Series]:
-    """An artifact whose baseline is the training split of ``seed``, the held-out rows (an
-    unshifted random split of the same data) and the training standard deviations."""
-    art = xgboost_artifact(folder / f"artifact-{seed}", source=SOURCE, seed=seed)
+def artifact_and_window(
+    folder: Path, seed: int = 0, *, labels: bool = False
+) -> tuple[Path, pd.DataFrame, pd.Series]:
+    """An artifact whose baseline is the training split of ``seed`` (its metrics the real
+    ones on the test split), the held-out rows (an unshifted random split of the same data;
+    with their ``target`` when ``labels``) and the training standard deviations."""
+    art = xgboost_artifact(folder / f"artifact-{seed}", source=SOURCE, seed=seed, scored=True)
     data = load_dataset(DatasetSpec(source=SOURCE, split=SplitSpec(seed=seed)))
-    held_out = pd.concat([data.valid, data.test]).drop(columns=data.label)
+    held_out = pd.concat([data.valid, data.test])
+    if not labels:
+        held_out = held_out.drop(columns=data.label)
     return art, held_out.reset_index(drop=True), data.train.std(numeric_only=True)
 
 

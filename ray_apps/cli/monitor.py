@@ -4,6 +4,7 @@ raymaker monitor cancer:3 --last 1h                      # captured traffic of t
 raymaker monitor cancer:3 --since 2026-11-24T10:00Z --until 2026-11-24T11:00Z
 raymaker monitor cancer:3 --dataset data/day.parquet     # any CSV/Parquet with the features
 raymaker monitor --config monitor.yaml                   # thresholds, webhook, output
+raymaker monitor cancer:3 --last 1d --labels labels.csv  # + model quality from late labels
 raymaker monitor cancer:3 --every 15m                    # long-lived: each window as it closes
 
 Options override the config file's fields. Exit codes (for cron): 0 ok, 3 violation (alerts
@@ -54,6 +55,9 @@ def monitor(
         str | None, typer.Option(help="environment variable holding the webhook URL")
     ] = None,
     html: Annotated[bool, typer.Option(help="write Evidently's HTML report")] = True,
+    labels: Annotated[
+        str | None, typer.Option(help="CSV/Parquet of request_id,label: model quality")
+    ] = None,
     every: Annotated[
         str | None, typer.Option(help="run on: check each 15m / 1h / 1d window as it closes")
     ] = None,
@@ -92,6 +96,8 @@ def monitor(
     for key, value in {"model": model, "artifact": artifact, "output": output}.items():
         if value is not None:
             data[key] = value
+    if labels is not None:
+        data["labels"] = {**(data.get("labels") or {}), "path": labels}
     if webhook_env is not None:
         data["alerts"] = {**(data.get("alerts") or {}), "webhook": {"url_env": webhook_env}}
     if not html:
@@ -124,7 +130,20 @@ def _log_to_stdout() -> None:
     """The job's log lines (outcome, each violation, webhook retries) as the command's output."""
     logger = logging.getLogger("raymaker.monitor")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _Stdout()
         handler.setFormatter(logging.Formatter("[raymaker] %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+class _Stdout(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stdout`` is when a line is logged (not when the
+    handler was made): a second command in one process (a notebook, tests) still shows it."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass

@@ -44,8 +44,9 @@ from ray_apps.monitoring.delivery import (
     webhook_url,
     write_gauges,
 )
+from ray_apps.monitoring.labels import ModelQuality, join_labels, model_quality, read_labels
 from ray_apps.monitoring.quality import check_quality
-from ray_apps.monitoring.spec import MonitorJobSpec, parse_monitor_spec
+from ray_apps.monitoring.spec import CurrentData, LabelsSpec, MonitorJobSpec, parse_monitor_spec
 from ray_apps.monitoring.summary import MonitorSummary
 from ray_apps.monitoring.window import WindowRows, read_window
 from ray_apps.registry import fetch_artifact, get_version, parse_ref
@@ -124,6 +125,9 @@ def _observe(
             distance=spec.thresholds.drift_distance,
         )
         columns, prediction = drifts[:-1], drifts[-1]
+    scored = None
+    if spec.labels is not None:
+        scored = _model_quality(spec.labels, spec.current, model, rows.frame, current)
     summary = MonitorSummary(
         model=parse_ref(spec.model)[0],
         version=version,
@@ -137,8 +141,24 @@ def _observe(
         prediction=prediction,
         prediction_source=pred_source,
         quality=quality,
+        model_quality=scored,
     )
     return summary, reference, current
+
+
+def _model_quality(
+    spec: LabelsSpec, data: CurrentData, model: Model, window: pd.DataFrame, current: pd.DataFrame
+) -> ModelQuality:
+    """The window's predictions against the labels that arrived for its requests."""
+    labels = join_labels(window, read_labels(spec.path, spec.label), data.dataset or "capture")
+    if "prediction" in current:
+        predictions = current["prediction"]
+    elif len(current):  # under min_rows no drift test predicted; the labels still count
+        predictions = _labels(model.predict(current[model.info.feature_names]), model)
+    else:
+        predictions = pd.Series([], dtype=object)
+    info = model.info
+    return model_quality(info.task, info.classes, predictions, labels, model.metrics, spec.path)
 
 
 def _has_predictions(frame: pd.DataFrame) -> bool:
