@@ -55,6 +55,9 @@ def monitor(
         str | None, typer.Option(help="environment variable holding the webhook URL")
     ] = None,
     html: Annotated[bool, typer.Option(help="write Evidently's HTML report")] = True,
+    workspace: Annotated[
+        str | None, typer.Option(help="add each report to this Evidently workspace folder")
+    ] = None,
     labels: Annotated[
         str | None, typer.Option(help="CSV/Parquet of request_id,label: model quality")
     ] = None,
@@ -93,7 +96,8 @@ def monitor(
         current.update({k: v for k, v in {"since": since, "until": until}.items() if v})
     current.update({k: v for k, v in {"dataset": dataset, "capture": capture}.items() if v})
     data = {**data, "current": current}
-    for key, value in {"model": model, "artifact": artifact, "output": output}.items():
+    options = {"model": model, "artifact": artifact, "output": output, "workspace": workspace}
+    for key, value in options.items():
         if value is not None:
             data[key] = value
     if labels is not None:

@@ -176,6 +176,38 @@ def _labels(values, model: Model) -> pd.Series:
     return s.astype(str)
 
 
+def _evidently_outputs(
+    spec: MonitorJobSpec,
+    summary: MonitorSummary,
+    verdict: Verdict,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    local: Path,
+    html: bool,
+) -> None:
+    """One Evidently report run (its plots cost seconds): the HTML page, the workspace run."""
+    drifts = [*summary.columns, *([summary.prediction] if summary.prediction else [])]
+    w = summary.window
+    snapshot = _evidently.run_report(
+        reference,
+        current,
+        drifts,
+        spec.thresholds.drifted_share or 0.5,
+        name=f"{summary.model}:{summary.version} {w.key}",
+        timestamp=w.until or verdict.decided_at,
+        tags=[f"version={summary.version}", verdict.status],
+    )
+    if html:
+        _evidently.save_html(local / "report.html", snapshot)
+    if spec.workspace:
+        _evidently.add_to_workspace(
+            spec.workspace,
+            summary.model,
+            f"raymaker monitor of model {summary.model}: one run per window",
+            snapshot,
+        )
+
+
 def _report(
     spec: MonitorJobSpec,
     summary: MonitorSummary,
@@ -191,11 +223,8 @@ def _report(
     local = Path(tempfile.mkdtemp(prefix="raymaker-monitor-")) if remote else Path(folder)
     local.mkdir(parents=True, exist_ok=True)
     html = spec.html and bool(summary.columns)
-    if html:
-        drifts = [*summary.columns, *([summary.prediction] if summary.prediction else [])]
-        _evidently.save_html(
-            local / "report.html", reference, current, drifts, spec.thresholds.drifted_share or 0.5
-        )
+    if summary.columns and (spec.html or spec.workspace):
+        _evidently_outputs(spec, summary, verdict, reference, current, local, html)
     line = log_line(summary, verdict)
     delivery = None
     if verdict.violations and spec.alerts.webhook is not None:

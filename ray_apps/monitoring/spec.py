@@ -28,6 +28,8 @@
       gauge_file: null              # Prometheus textfile; default beside the reports
     output: null                    # reports root, path or URI (default $RAYMAKER_HOME/monitor)
     html: true                      # write Evidently's HTML report
+    workspace: null                 # a local Evidently workspace folder: each window's report
+                                    #   is added to it (evidently ui --workspace <folder>)
 
 Unknown keys are rejected; every error names the field, what it got and what is allowed.
 """
@@ -135,6 +137,17 @@ class MonitorJobSpec(_Strict):
     labels: LabelsSpec | None = None
     output: str | None = None
     html: bool = True
+    workspace: str | None = Field(None, min_length=1, description="local Evidently workspace")
+
+    @field_validator("workspace")
+    @classmethod
+    def _local_workspace(cls, folder: str | None) -> str | None:
+        if folder is not None and "://" in folder:
+            raise ValueError(
+                f"{folder!r} is a URI; an Evidently workspace is a local folder (for shared "
+                "history, put it on a shared file system)"
+            )
+        return folder
 
     @field_validator("model")
     @classmethod
