@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ray_apps.errors import NotFoundError, SpecError
+from ray_apps.monitoring.delivery import webhook_url
 from ray_apps.monitoring.job import MonitorResult, reports_root, run_monitor
 from ray_apps.monitoring.schedule import first_start, next_window
 from ray_apps.monitoring.spec import MonitorJobSpec, parse_monitor_spec
@@ -61,6 +62,8 @@ def run_schedule(
     if every <= timedelta(0):
         raise ValueError(f"every must be positive, got {every}")
     spec = _pinned(parse_monitor_spec(spec))
+    if spec.alerts.webhook is not None:
+        webhook_url(spec.alerts.webhook)  # an unset url_env fails now, not at the first alert
     stop = stop or threading.Event()
     sleep = sleep or stop.wait  # a SIGTERM wakes the sleeper at once
     start = first_start(since, checked_windows(spec, every), every, clock())

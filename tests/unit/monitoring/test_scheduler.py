@@ -11,6 +11,7 @@ from _monitor_data import artifact_and_window, capture, shifted
 from _webhook import Hook
 
 from ray_apps import load_model
+from ray_apps.errors import NotFoundError, SpecError
 from ray_apps.monitoring.scheduler import checked_windows, run_schedule
 from ray_apps.monitoring.spec import parse_monitor_spec
 
@@ -104,3 +105,22 @@ def test_a_restart_neither_repeats_nor_skips_a_window_and_alerts_once(traffic, t
     assert alerted == [(T0 + k * M15).isoformat() for k in sorted(VIOLATING)]
     reports = sorted(p.parent.name for p in Path(tmp_path / "reports").rglob("summary.json"))
     assert len(reports) == 7 and reports[0] == "window=20261124T100000Z--20261124T101500Z"
+
+
+def test_bad_input_fails_before_the_first_window(traffic, tmp_path, monkeypatch):
+    art, root = traffic
+    monkeypatch.delenv("NO_SUCH_HOOK", raising=False)
+    spec = {
+        "model": "cancer:1",
+        "artifact": str(art),
+        "current": {"capture": str(root)},
+        "alerts": {"webhook": {"url_env": "NO_SUCH_HOOK"}},
+        "output": str(tmp_path / "reports"),
+    }
+    clock = Clock(T0 + timedelta(hours=3), threading.Event())
+    with pytest.raises(SpecError, match="environment variable NO_SUCH_HOOK is not set"):
+        run_schedule(spec, M15, clock=clock, sleep=clock.sleep, since=T0)
+    spec["alerts"], spec["artifact"] = {}, str(tmp_path / "nope")
+    with pytest.raises(NotFoundError, match="is not a folder"):
+        run_schedule(spec, M15, clock=clock, sleep=clock.sleep, since=T0)
+    assert not (tmp_path / "reports").exists()
