@@ -4,25 +4,29 @@ raymaker monitor cancer:3 --last 1h                      # captured traffic of t
 raymaker monitor cancer:3 --since 2026-11-24T10:00Z --until 2026-11-24T11:00Z
 raymaker monitor cancer:3 --dataset data/day.parquet     # any CSV/Parquet with the features
 raymaker monitor --config monitor.yaml                   # thresholds, webhook, output
+raymaker monitor cancer:3 --last 1d --labels labels.csv  # + model quality from late labels
+raymaker monitor cancer:3 --every 15m                    # long-lived: each window as it closes
 
 Options override the config file's fields. Exit codes (for cron): 0 ok, 3 violation (alerts
 sent), 4 too few rows to judge, 5 violation and the webhook unreachable, 2 bad input, 1 failure.
+With ``--every`` it runs until SIGTERM/SIGINT (exit 0), checking the aligned windows
+``[k·every, (k+1)·every)`` once each (``--since`` sets the first; a restart catches up missed
+ones and repeats none); violations are alerted, not exited on.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import signal
 import sys
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ray_apps.errors import SpecError
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def attach(app: typer.Typer) -> None:
@@ -51,26 +55,53 @@ def monitor(
         str | None, typer.Option(help="environment variable holding the webhook URL")
     ] = None,
     html: Annotated[bool, typer.Option(help="write Evidently's HTML report")] = True,
+    workspace: Annotated[
+        str | None, typer.Option(help="add each report to this Evidently workspace folder")
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="CSV/Parquet of request_id,label: model quality")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help="run on: check each 15m / 1h / 1d window as it closes")
+    ] = None,
+    lateness: Annotated[
+        str, typer.Option(help="with --every: wait this long after a window closes")
+    ] = "30s",
 ) -> None:
     """Drift and data quality of one window against the version's training baseline."""
     from ray_apps.monitoring import run_monitor
+    from ray_apps.monitoring.schedule import parse_duration
     from ray_apps.monitoring.spec import parse_monitor_spec
     from ray_apps.spec import load_yaml
 
     now = datetime.now(UTC)
     data: dict[str, Any] = load_yaml(config) if config else {}
     current = dict(data.get("current") or {})
-    if last is not None:
+    if every is not None:
+        if last is not None or until is not None:
+            raise SpecError(
+                "--every checks each window as it closes: drop --last/--until "
+                "(--since sets where the schedule starts)"
+            )
+        current.pop("until", None)
+        if since is not None:
+            current["since"] = since
+    elif last is not None:
         if since is not None or until is not None:
             raise SpecError("--last ends the window now: give --last, or --since/--until")
-        current.update(since=(now - _duration(last)).isoformat(), until=now.isoformat())
+        current.update(
+            since=(now - parse_duration(last, "--last")).isoformat(), until=now.isoformat()
+        )
     else:
         current.update({k: v for k, v in {"since": since, "until": until}.items() if v})
     current.update({k: v for k, v in {"dataset": dataset, "capture": capture}.items() if v})
     data = {**data, "current": current}
-    for key, value in {"model": model, "artifact": artifact, "output": output}.items():
+    options = {"model": model, "artifact": artifact, "output": output, "workspace": workspace}
+    for key, value in options.items():
         if value is not None:
             data[key] = value
+    if labels is not None:
+        data["labels"] = {**(data.get("labels") or {}), "path": labels}
     if webhook_env is not None:
         data["alerts"] = {**(data.get("alerts") or {}), "webhook": {"url_env": webhook_env}}
     if not html:
@@ -79,23 +110,44 @@ def monitor(
         raise SpecError("name the model version to watch: raymaker monitor <name:version>")
     spec = parse_monitor_spec(data, source=str(config) if config else "raymaker monitor")
     _log_to_stdout()
+    if every is not None:
+        _schedule(spec, parse_duration(every), parse_duration(lateness, "--lateness", zero=True))
+        return
     result = run_monitor(spec, now=now)
     print(f"[raymaker] report {result.report_dir}", flush=True)
     raise typer.Exit(int(result.exit_code))
 
 
-def _duration(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if not match or int(match[1]) == 0:
-        raise SpecError(f"--last {text!r} is not a duration; write e.g. 30s, 15m, 1h or 2d")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+def _schedule(spec, every, lateness) -> None:
+    """Run the schedule until SIGTERM/SIGINT, which end it between windows (exit 0)."""
+    from ray_apps.monitoring.scheduler import run_schedule
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    since = spec.current.since
+    spec = spec.model_copy(update={"current": spec.current.model_copy(update={"since": None})})
+    run_schedule(spec, every, since=since, lateness=lateness, stop=stop)
 
 
 def _log_to_stdout() -> None:
     """The job's log lines (outcome, each violation, webhook retries) as the command's output."""
     logger = logging.getLogger("raymaker.monitor")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _Stdout()
         handler.setFormatter(logging.Formatter("[raymaker] %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+class _Stdout(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stdout`` is when a line is logged (not when the
+    handler was made): a second command in one process (a notebook, tests) still shows it."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass

@@ -11,13 +11,15 @@ returns a p-value and drifts below ``p_value``; the second returns a distance an
 The drift numbers are computed here, straight from Evidently's tests, rather than read back
 from a ``Report``: a ``Report`` renders all of its plotly figures while it runs (6-8 s for 30
 columns on the 2-core development machine, against ~0.05 s for the tests), which only the HTML
-needs. ``save_html`` then builds the Report with each column's method and threshold pinned to
-the ones used here, so the page shows the same verdicts as the JSON summary.
+needs. ``run_report`` then builds the Report with each column's method and threshold pinned
+to the ones used here, so the page (``save_html``) and the workspace history
+(``add_to_workspace``, for ``evidently ui``) show the same verdicts as the JSON summary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -74,14 +76,18 @@ def column_drift(
     return out
 
 
-def save_html(
-    path: Path,
+def run_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     drifts: list[ColumnDrift],
     drift_share: float,
-) -> None:
-    """Evidently's drift and data-summary report of the drift columns, as one HTML file."""
+    *,
+    name: str,
+    timestamp: datetime,
+    tags: list[str],
+):
+    """Evidently's drift and data-summary ``Snapshot`` of the drift columns, stamped with
+    ``timestamp`` (the window's end: the workspace's history is ordered by it)."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
@@ -102,11 +108,30 @@ def save_html(
             DataSummaryPreset(columns=columns),
         ]
     )
-    snapshot = report.run(
+    return report.run(
         current_data=Dataset.from_pandas(current[columns].copy(), data_definition=definition),
         reference_data=Dataset.from_pandas(reference[columns].copy(), data_definition=definition),
+        timestamp=timestamp.astimezone(UTC).replace(tzinfo=None),  # Evidently's are naive UTC
+        name=name,
+        tags=tags,
     )
+
+
+def save_html(path: Path, snapshot) -> None:
+    """The snapshot as one HTML file."""
     snapshot.save_html(str(path))
+
+
+def add_to_workspace(folder: str, project: str, description: str, snapshot) -> str:
+    """Add ``snapshot`` to the project named ``project`` (made on first use) of the local
+    Evidently workspace ``folder``, so ``evidently ui --workspace <folder>`` shows the
+    history; returns the snapshot's id."""
+    from evidently.ui.workspace import Workspace
+
+    workspace = Workspace.create(folder)
+    found = workspace.search_project(project)
+    target = found[0] if found else workspace.create_project(project, description=description)
+    return str(workspace.add_run(target.id, snapshot).id)
 
 
 def _clean(values: pd.Series) -> pd.Series:

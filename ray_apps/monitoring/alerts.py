@@ -79,6 +79,7 @@ def decide(summary: MonitorSummary, thresholds: Thresholds, now: datetime) -> Ve
     found = [
         *_drift(summary, thresholds),
         *_quality(summary, thresholds),
+        *_model_quality(summary, thresholds),
     ]
     return Verdict("violation" if found else "ok", now, found)
 
@@ -153,6 +154,30 @@ def _quality(s: MonitorSummary, t: Thresholds) -> list[Violation]:
                     t.new_category_share,
                     f"{q.column!r} has values training never had in {q.new_category_share:.1%} "
                     f"of rows, e.g. {q.new_categories} (allowed {t.new_category_share:.1%})",
+                )
+            )
+    return out
+
+
+def _model_quality(s: MonitorSummary, t: Thresholds) -> list[Violation]:
+    """A metric of the labelled rows worse than the artifact's by more than ``quality_drop``
+    (a fraction of the artifact's value); not judged under ``min_labels`` labelled rows."""
+    mq = s.model_quality
+    if mq is None or t.quality_drop is None or mq.labeled_rows < t.min_labels:
+        return []
+    out = []
+    for metric, value in mq.metrics.items():
+        worse = mq.worsening(metric)
+        if worse is not None and worse > t.quality_drop:
+            base = mq.baseline[metric]
+            out.append(
+                Violation(
+                    "model_quality",
+                    metric,
+                    worse,
+                    t.quality_drop,
+                    f"{metric} {value:.3g} on {mq.labeled_rows} labelled rows is {worse:.1%} "
+                    f"worse than the model's {base:.3g} at training (allowed {t.quality_drop:.0%})",
                 )
             )
     return out

@@ -110,13 +110,19 @@ def alert_payload(summary: MonitorSummary, verdict: Verdict, report: str) -> dic
 def log_line(summary: MonitorSummary, verdict: Verdict) -> str:
     """One line saying what the run decided (printed by the CLI, logged by the job)."""
     head = f"{summary.model}:{summary.version} window {summary.window.key}"
+    mq = summary.model_quality
+    scored = ""
+    if mq is not None:
+        shown = ", ".join(f"{m} {v:.3g}" for m, v in mq.metrics.items())
+        scored = f"; {mq.labeled_rows} rows labelled" + (f": {shown}" if shown else "")
     if verdict.status == "too_few_rows":
-        return f"{head}: {summary.rows} rows, too few to judge"
+        return f"{head}: {summary.rows} rows, too few to judge{scored}"
     if verdict.status == "ok":
-        return f"{head}: ok ({summary.rows} rows, no drift, no data-quality violation)"
+        return f"{head}: ok ({summary.rows} rows, no drift, no data-quality violation{scored})"
     kinds = sorted({v.kind for v in verdict.violations})
     return (
-        f"{head}: {len(verdict.violations)} violations ({', '.join(kinds)}) in {summary.rows} rows"
+        f"{head}: {len(verdict.violations)} violations ({', '.join(kinds)}) "
+        f"in {summary.rows} rows{scored}"
     )
 
 
@@ -144,12 +150,30 @@ def write_gauges(path: Path, summary: MonitorSummary, verdict: Verdict) -> Path:
             f"{int(c.drifted)}"
             for c in summary.columns
         ),
+        *_quality_gauges(labels, summary),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(path)  # the collector never reads half a file
     return path
+
+
+def _quality_gauges(labels: str, summary: MonitorSummary) -> list[str]:
+    mq = summary.model_quality
+    if mq is None or not mq.metrics:
+        return []
+    return [
+        "# HELP raymaker_monitor_model_quality A metric of the window's labelled rows.",
+        "# TYPE raymaker_monitor_model_quality gauge",
+        *(
+            f'raymaker_monitor_model_quality{{{labels},metric="{m}"}} {v:.6g}'
+            for m, v in mq.metrics.items()
+        ),
+        "# HELP raymaker_monitor_labeled_rows Rows of the window with a ground-truth label.",
+        "# TYPE raymaker_monitor_labeled_rows gauge",
+        f"raymaker_monitor_labeled_rows{{{labels}}} {mq.labeled_rows}",
+    ]
 
 
 def _escape(value: str) -> str:

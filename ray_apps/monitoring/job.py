@@ -44,8 +44,9 @@ from ray_apps.monitoring.delivery import (
     webhook_url,
     write_gauges,
 )
+from ray_apps.monitoring.labels import ModelQuality, join_labels, model_quality, read_labels
 from ray_apps.monitoring.quality import check_quality
-from ray_apps.monitoring.spec import MonitorJobSpec, parse_monitor_spec
+from ray_apps.monitoring.spec import CurrentData, LabelsSpec, MonitorJobSpec, parse_monitor_spec
 from ray_apps.monitoring.summary import MonitorSummary
 from ray_apps.monitoring.window import WindowRows, read_window
 from ray_apps.registry import fetch_artifact, get_version, parse_ref
@@ -81,6 +82,11 @@ def run_monitor(
     summary, reference, current = _observe(spec, model, version, rows)
     verdict = decide(summary, spec.thresholds, now)
     return _report(spec, summary, verdict, reference, current, now)
+
+
+def reports_root(spec: MonitorJobSpec) -> str:
+    """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/monitor``."""
+    return spec.output or str(settings.home() / "monitor")
 
 
 def _model(spec: MonitorJobSpec) -> tuple[Model, str]:
@@ -119,6 +125,9 @@ def _observe(
             distance=spec.thresholds.drift_distance,
         )
         columns, prediction = drifts[:-1], drifts[-1]
+    scored = None
+    if spec.labels is not None:
+        scored = _model_quality(spec.labels, spec.current, model, rows.frame, current)
     summary = MonitorSummary(
         model=parse_ref(spec.model)[0],
         version=version,
@@ -132,8 +141,24 @@ def _observe(
         prediction=prediction,
         prediction_source=pred_source,
         quality=quality,
+        model_quality=scored,
     )
     return summary, reference, current
+
+
+def _model_quality(
+    spec: LabelsSpec, data: CurrentData, model: Model, window: pd.DataFrame, current: pd.DataFrame
+) -> ModelQuality:
+    """The window's predictions against the labels that arrived for its requests."""
+    labels = join_labels(window, read_labels(spec.path, spec.label), data.dataset or "capture")
+    if "prediction" in current:
+        predictions = current["prediction"]
+    elif len(current):  # under min_rows no drift test predicted; the labels still count
+        predictions = _labels(model.predict(current[model.info.feature_names]), model)
+    else:
+        predictions = pd.Series([], dtype=object)
+    info = model.info
+    return model_quality(info.task, info.classes, predictions, labels, model.metrics, spec.path)
 
 
 def _has_predictions(frame: pd.DataFrame) -> bool:
@@ -151,6 +176,38 @@ def _labels(values, model: Model) -> pd.Series:
     return s.astype(str)
 
 
+def _evidently_outputs(
+    spec: MonitorJobSpec,
+    summary: MonitorSummary,
+    verdict: Verdict,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    local: Path,
+    html: bool,
+) -> None:
+    """One Evidently report run (its plots cost seconds): the HTML page, the workspace run."""
+    drifts = [*summary.columns, *([summary.prediction] if summary.prediction else [])]
+    w = summary.window
+    snapshot = _evidently.run_report(
+        reference,
+        current,
+        drifts,
+        spec.thresholds.drifted_share or 0.5,
+        name=f"{summary.model}:{summary.version} {w.key}",
+        timestamp=w.until or verdict.decided_at,
+        tags=[f"version={summary.version}", verdict.status],
+    )
+    if html:
+        _evidently.save_html(local / "report.html", snapshot)
+    if spec.workspace:
+        _evidently.add_to_workspace(
+            spec.workspace,
+            summary.model,
+            f"raymaker monitor of model {summary.model}: one run per window",
+            snapshot,
+        )
+
+
 def _report(
     spec: MonitorJobSpec,
     summary: MonitorSummary,
@@ -159,18 +216,15 @@ def _report(
     current: pd.DataFrame,
     now: datetime,
 ) -> MonitorResult:
-    root = spec.output or str(settings.home() / "monitor")
+    root = reports_root(spec)
     rel = f"model={summary.model}/version={summary.version}"
     folder = f"{root.rstrip('/')}/{rel}/window={summary.window.key}"
     remote = "://" in root
     local = Path(tempfile.mkdtemp(prefix="raymaker-monitor-")) if remote else Path(folder)
     local.mkdir(parents=True, exist_ok=True)
     html = spec.html and bool(summary.columns)
-    if html:
-        drifts = [*summary.columns, *([summary.prediction] if summary.prediction else [])]
-        _evidently.save_html(
-            local / "report.html", reference, current, drifts, spec.thresholds.drifted_share or 0.5
-        )
+    if summary.columns and (spec.html or spec.workspace):
+        _evidently_outputs(spec, summary, verdict, reference, current, local, html)
     line = log_line(summary, verdict)
     delivery = None
     if verdict.violations and spec.alerts.webhook is not None:

@@ -18,11 +18,18 @@
       out_of_range_share: 0.05      # share of values outside the training [min, max]
       new_category_share: 0.01      # share of code-column values training never had
       min_rows: 30                  # fewer rows: not judged (exit 4)
+      quality_drop: 0.1             # a model-quality metric 10 % worse than the artifact's
+      min_labels: 30                # fewer labelled rows: model quality not judged
+    labels:                         # ground truth arriving later, joined by request id
+      path: labels/                 #   CSV/Parquet with request_id, label (and row)
+      label: label                  #   the label column
     alerts:
       webhook: {url_env: RAYMAKER_ALERT_WEBHOOK}   # or url:; attempts, backoff_s, timeout_s
       gauge_file: null              # Prometheus textfile; default beside the reports
     output: null                    # reports root, path or URI (default $RAYMAKER_HOME/monitor)
     html: true                      # write Evidently's HTML report
+    workspace: null                 # a local Evidently workspace folder: each window's report
+                                    #   is added to it (evidently ui --workspace <folder>)
 
 Unknown keys are rejected; every error names the field, what it got and what is allowed.
 """
@@ -80,6 +87,15 @@ class Thresholds(_Strict):
     out_of_range_share: float | None = Field(0.05, ge=0, le=1)
     new_category_share: float | None = Field(0.01, ge=0, le=1)
     min_rows: int = Field(30, ge=1)
+    quality_drop: float | None = Field(0.1, ge=0)
+    min_labels: int = Field(30, ge=1)
+
+
+class LabelsSpec(_Strict):
+    """Ground-truth labels that arrive after the predictions, joined to them by request id."""
+
+    path: str = Field(min_length=1, description="CSV/Parquet with request_id, label, [row]")
+    label: str = Field("label", min_length=1, description="the label column")
 
 
 class WebhookSpec(_Strict):
@@ -118,8 +134,20 @@ class MonitorJobSpec(_Strict):
     current: CurrentData = CurrentData()
     thresholds: Thresholds = Thresholds()
     alerts: AlertSpec = AlertSpec()
+    labels: LabelsSpec | None = None
     output: str | None = None
     html: bool = True
+    workspace: str | None = Field(None, min_length=1, description="local Evidently workspace")
+
+    @field_validator("workspace")
+    @classmethod
+    def _local_workspace(cls, folder: str | None) -> str | None:
+        if folder is not None and "://" in folder:
+            raise ValueError(
+                f"{folder!r} is a URI; an Evidently workspace is a local folder (for shared "
+                "history, put it on a shared file system)"
+            )
+        return folder
 
     @field_validator("model")
     @classmethod

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ray_apps.monitoring._evidently import ColumnDrift
+from ray_apps.monitoring.labels import ModelQuality
 from ray_apps.monitoring.quality import ColumnQuality
 
 FORMAT_VERSION = 1
@@ -58,6 +59,7 @@ class MonitorSummary:
     prediction: ColumnDrift | None = None
     prediction_source: str = "none"  # "captured" | "computed" (the model predicted the rows)
     quality: list[ColumnQuality] = field(default_factory=list)
+    model_quality: ModelQuality | None = None  # when labels were given
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -94,4 +96,5 @@ class MonitorSummary:
             prediction=ColumnDrift(**pred) if pred else None,
             prediction_source=d.get("prediction_source", "none"),
             quality=[ColumnQuality(**q) for q in d["quality"]],
+            model_quality=ModelQuality(**d["model_quality"]) if d.get("model_quality") else None,
         )

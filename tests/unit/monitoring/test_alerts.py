@@ -86,3 +86,20 @@ def test_too_few_rows_are_not_judged():
     verdict = decide(s, Thresholds(min_rows=30), NOW)
     assert (verdict.status, verdict.violations) == ("too_few_rows", [])
     assert verdict.exit_code == ExitCode.TOO_FEW_ROWS == 4
+
+
+def test_model_quality_is_judged_relative_to_the_artifact_once_enough_labels_arrived():
+    from dataclasses import replace
+
+    from ray_apps.monitoring.labels import ModelQuality
+
+    base = {"accuracy": 0.95, "f1": 0.9, "rmse": 2.0}
+    mq = ModelQuality("l.csv", 40, 0, 0, {"accuracy": 0.84, "f1": 0.82, "rmse": 2.1}, base)
+    verdict = decide(replace(summary(), model_quality=mq), Thresholds(quality_drop=0.1), NOW)
+    assert [(v.kind, v.column) for v in verdict.violations] == [("model_quality", "accuracy")]
+    assert verdict.violations[0].value == (0.95 - 0.84) / 0.95  # 11.6 % worse > 10 %
+    few = replace(mq, labeled_rows=29)  # under min_labels (30): not judged yet
+    assert decide(replace(summary(), model_quality=few), Thresholds(), NOW).status == "ok"
+    worse_rmse = replace(mq, metrics={"rmse": 2.3})  # lower is better: 15 % worse
+    v = decide(replace(summary(), model_quality=worse_rmse), Thresholds(), NOW).violations
+    assert [(x.column, round(x.value, 6)) for x in v] == [("rmse", 0.15)]

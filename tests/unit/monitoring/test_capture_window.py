@@ -3,33 +3,13 @@ baseline, fetched from the registry with its checksum; failed requests are not j
 
 from datetime import UTC, datetime, timedelta
 
-import pyarrow.parquet as pq
-from _monitor_data import SHIFTED, artifact_and_window, shifted
+from _monitor_data import SHIFTED, artifact_and_window, capture, shifted
 
 from ray_apps import load_model, registry
-from ray_apps.capture import CaptureRecord, partition, to_table
-from ray_apps.capture.schema import file_name
 from ray_apps.monitoring import run_monitor
 from ray_apps.monitoring.alerts import ExitCode
-from ray_apps.prediction import from_scores
 
 START = datetime(2026, 11, 24, 10, tzinfo=UTC)
-
-
-def capture(root, model, frame, at: datetime, rid: str, status=200):
-    """One request of ``frame``'s rows, answered by ``model`` at ``at``, as serve writes it."""
-    features = model.info.feature_names
-    x = frame[features].to_numpy(dtype=float) if status == 200 else None
-    pred = None
-    if x is not None:
-        pred = from_scores(model.predict_matrix(x), "classification", model.info.classes)
-    rec = CaptureRecord(
-        at.timestamp(), rid, "cancer", "1", "v2_infer", status, 1.0, features, x, pred,
-        error=None if status == 200 else "bad", body=None if status == 200 else "{",
-    )  # fmt: skip
-    folder = partition(root, "cancer", "1", at)
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(to_table([rec]), folder / file_name(at))
 
 
 def test_a_capture_window_of_a_registered_version(tmp_path):

@@ -1,5 +1,6 @@
 """``raymaker monitor`` one-shot: one exit code per outcome, for cron."""
 
+import signal
 import subprocess
 import sys
 
@@ -68,3 +69,56 @@ def test_python_m_entry_point_has_the_same_codes():
         timeout=120,
     )
     assert done.returncode == 2 and "positive integer" in done.stderr
+
+
+def test_every_runs_until_sigterm_checking_each_closed_window_once(cancer, tmp_path):
+    """``python -m ray_apps.monitoring … --every 2s`` as ``ray job submit`` runs it: windows
+    of 2 s on the wall clock, each checked once as it closes, and SIGTERM ends it with 0."""
+    from datetime import UTC, datetime
+
+    from _monitor_data import capture
+
+    from ray_apps import load_model
+
+    root, out = tmp_path / "capture", tmp_path / "reports"
+    capture(root, load_model(cancer["art"]), read(cancer["clean"]).head(3), datetime.now(UTC), "a")
+    argv = [sys.executable, "-m", "ray_apps.monitoring", "cancer:1", "--artifact", cancer["art"]]
+    argv += ["--capture", str(root), "--output", str(out), "--no-html"]
+    proc = subprocess.Popen(
+        [*argv, "--every", "2s", "--lateness", "0s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        windows = poll(
+            lambda: sorted(out.rglob("summary.json")),
+            until=lambda w: len(w) >= 3 or proc.poll() is not None,
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    names = sorted(p.parent.name for p in out.rglob("summary.json"))
+    starts = [datetime.strptime(n.split("=")[1][:16], "%Y%m%dT%H%M%SZ") for n in names]
+    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps == [2.0] * (len(starts) - 1), names  # consecutive, none repeated or skipped
+    assert len(windows) >= 3 and "every 2s from" in output and "stopped after" in output
+    assert "Traceback" not in output
+
+
+def read(path):
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
+def poll(get, until, timeout=90.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = get()
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)

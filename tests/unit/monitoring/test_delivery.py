@@ -1,50 +1,18 @@
 """Alert delivery against a real local HTTP server: retried after a 500, never after a 404,
 the token in the URL never logged; the Prometheus textfile."""
 
-import json
 import logging
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from _monitor_data import artifact_and_window, shifted, write
 from _sockets import free_port
+from _webhook import TOKEN, Hook
 
 from ray_apps.monitoring import run_monitor
 from ray_apps.monitoring.alerts import ExitCode
 from ray_apps.monitoring.delivery import host_of, post_webhook
 from ray_apps.monitoring.spec import WebhookSpec
-
-TOKEN = "s3cr3t-token-in-the-path"
-
-
-class Hook:
-    """A webhook receiver on 127.0.0.1 that answers the statuses it is given, in order."""
-
-    def __init__(self, statuses):
-        self.statuses, self.received = list(statuses), []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.received.append((self.path, json.loads(body)))
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/{TOKEN}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture()

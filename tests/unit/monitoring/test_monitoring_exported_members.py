@@ -7,6 +7,7 @@ def test_monitoring_public_names():
     assert sorted(monitoring.__all__) == [
         "BaselineStats",
         "ColumnStats",
+        "Due",
         "ExitCode",
         "MonitorJobSpec",
         "MonitorResult",
@@ -18,8 +19,10 @@ def test_monitoring_public_names():
         "baseline_stats",
         "compute_stats",
         "decide",
+        "next_window",
         "parse_monitor_spec",
         "run_monitor",
+        "run_schedule",
     ]
     for name in monitoring.__all__:
         assert getattr(monitoring, name) is not None
