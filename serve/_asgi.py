@@ -42,7 +42,7 @@ def make_asgi(core: EndpointCore, request_id: Callable[[], str]) -> Callable[...
                     return b"".join(chunks)
 
         rid = request_id() or headers.get("x-request-id") or uuid.uuid4().hex
-        reply = await core.handle(scope["method"], path, headers, read_body, rid)
+        reply = await core.handle(scope["method"], path, headers, read_body, rid, root)
         body = json.dumps(reply.payload, separators=(",", ":")).encode()
         out = [_JSON, (b"content-length", str(len(body)).encode())]
         out += [(k.encode(), v.encode()) for k, v in reply.headers.items() if k != "x-request-id"]

@@ -51,6 +51,7 @@ class _Call:
     inputs: np.ndarray | None = None  # the parsed feature matrix
     prediction: Prediction | None = None
     body: bytes | None = None  # the raw body, captured when it did not parse
+    root_path: str = ""  # the endpoint's route prefix, for URLs it answers
 
 
 class EndpointCore:
@@ -64,6 +65,8 @@ class EndpointCore:
         capture: CaptureWriter | None = None,
         metrics: Any = None,
         version: str = "0.1.0",
+        batch_storage: str | None = None,
+        home: str | None = None,
     ):
         self.key_digests = tuple(key_digests)
         self.admin_key_digests = tuple(admin_key_digests)
@@ -72,6 +75,8 @@ class EndpointCore:
         self.capture = capture
         self.metrics = metrics
         self.version = version
+        self.batch_storage = batch_storage  # run storage of batch jobs started over HTTP
+        self.home = home  # their relative paths are taken under it
         self.models: dict[str, ServedModel] = {}
         self.predictors: dict[str, Predictor] = {}
         # The registry status of each served version as last read (load, then the replica's
@@ -94,10 +99,11 @@ class EndpointCore:
         headers: Mapping[str, str],
         read_body: Callable[[], Awaitable[bytes]],
         request_id: str,
+        root_path: str = "",
     ) -> Reply:
         start = time.perf_counter()
         route = routes.match(method, path)
-        call = _Call()
+        call = _Call(root_path=root_path)
         try:
             reply = await self._dispatch(route, method, path, headers, read_body, request_id, call)
         except RaymakerError as err:
@@ -171,6 +177,8 @@ class EndpointCore:
                 meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
                 return Reply(200, meta)
             return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
+        if route.name in ("batch_submit", "batch_status"):
+            return await self._batch(route, method, path, headers, read_body, call)
         from serve import registry_routes
 
         if route.name == "registry_decide_moved":
@@ -180,6 +188,23 @@ class EndpointCore:
             )
         body = await self._body(headers, read_body) if method == "POST" else b""
         return Reply(200, await registry_routes.handle(route, body, self.tracking_uri))
+
+    async def _batch(self, route, method, path, headers, read_body, call) -> Reply:
+        from serve import batch_routes
+
+        if self.batch_storage is None or self.home is None:
+            raise NotFoundError("batch jobs are not configured on this endpoint")
+        if route.name == "batch_status":
+            return Reply(200, await batch_routes.status(route, storage=self.batch_storage))
+        body = await self._body(headers, read_body)
+        payload = await batch_routes.submit(
+            body,
+            call.root_path.rstrip("/") + path,
+            storage=self.batch_storage,
+            home=self.home,
+            tracking_uri=self.tracking_uri,
+        )
+        return Reply(202, payload, {"location": payload["status_url"]})
 
     async def _model(self, name: str, version: str | None) -> ServedModel:
         model = self.models.get(name)

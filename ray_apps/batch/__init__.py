@@ -4,18 +4,34 @@
     result = run_batch("batch.yaml")
     result.summary.line()      # "rows in 150 = rows out 148 + rejected 2"
 
-``python -m ray_apps.batch`` (``__main__.py``) is the ``ray job submit`` entry point.
+    from ray_apps.batch import start_batch, batch_status, read_output
+    job = start_batch("batch.yaml")           # in the background; returns its job id at once
+    batch_status(job.job_id).status           # queued | running | succeeded | failed
+    read_output(job.run_dir)                  # committed rows, shaped like read_capture's
+
+``python -m ray_apps.batch`` (``__main__.py``) is the ``ray job submit`` entry point;
+``POST /admin/batch/jobs`` on an endpoint calls ``start_batch``.
 """
 
+from ray_apps.batch.background import batch_status, start_batch
 from ray_apps.batch.job import BatchResult, default_concurrency, run_batch
+from ray_apps.batch.output import read_output
+from ray_apps.batch.record import JobRecord
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
+from ray_apps.batch.status import BatchStatus, derive_status
 from ray_apps.batch.summary import Summary
 
 __all__ = [
     "BatchJobSpec",
     "BatchResult",
+    "BatchStatus",
+    "JobRecord",
     "Summary",
+    "batch_status",
     "default_concurrency",
+    "derive_status",
     "parse_batch_spec",
+    "read_output",
     "run_batch",
+    "start_batch",
 ]
