@@ -87,9 +87,21 @@ def failure_reason(err: BaseException) -> str:
 
 
 class JobDriver:
-    """The detached actor that runs one job (``ray.remote`` is applied in ``_launch``)."""
+    """The detached actor that runs one job (``ray.remote`` is applied in ``_launch``).
 
-    def run(self, record: dict) -> None:
+    The job starts from the constructor, in a thread: the creation of a detached actor belongs
+    to Ray's control store, so it happens even if its creator dies the next moment, whereas a
+    method call waits in the caller until the actor is up and was lost with a replica killed
+    right after submitting (seen in the tests). The actor kills itself when the job is over.
+    """
+
+    def __init__(self, record: dict):
+        import threading
+
+        self._thread = threading.Thread(target=self._run, args=(record,), daemon=True)
+        self._thread.start()
+
+    def _run(self, record: dict) -> None:
         import ray
 
         job = JobRecord.from_dict(record)
@@ -102,7 +114,7 @@ class JobDriver:
             reason = failure_reason(err)
             _storage.write_json(fs, f"{run_dir}/{ERROR}", {"reason": reason, "at": time.time()})
         finally:
-            ray.actor.exit_actor()
+            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
 
 def _actor_name(job_id: str) -> str:
@@ -120,7 +132,7 @@ def _launch(record: JobRecord, storage: str, tracking_uri: str) -> None:
         "RAYMAKER_STORAGE": storage,
         "RAY_DATA_DISABLE_PROGRESS_BARS": "1",
     }
-    driver = (
+    (
         ray.remote(JobDriver)
         .options(
             name=_actor_name(record.job_id),
@@ -130,9 +142,8 @@ def _launch(record: JobRecord, storage: str, tracking_uri: str) -> None:
             max_restarts=0,
             runtime_env={"env_vars": env},
         )
-        .remote()
+        .remote(record.to_dict())
     )
-    driver.run.remote(record.to_dict())
 
 
 def _driver_alive(job_id: str) -> bool | None:
