@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 
 from ray_apps import settings, tracking
+from ray_apps._ray_errors import raymaker_error
 from ray_apps.batch import _storage
 from ray_apps.batch.job import resolve_model, run_batch
 from ray_apps.batch.record import ERROR, JobRecord, read_record, under, write_record
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.status import BatchStatus, derive_status, read_run_files
-from ray_apps.errors import NotFoundError, RaymakerError
+from ray_apps.errors import NotFoundError
 from ray_apps.training import new_run_folder
 
 NAMESPACE = "raymaker-batch"
@@ -75,13 +76,11 @@ def batch_status(job_id: str, *, storage: str | None = None) -> BatchStatus:
 
 
 def failure_reason(err: BaseException) -> str:
-    """One line for a failed job: the raymaker error inside Ray's wrappers, else the type and
-    first line of the error."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, RaymakerError) and not hasattr(seen, "cause"):
-            return str(seen)
-        seen = getattr(seen, "cause", None) or seen.__cause__
+    """One line for a failed job: our error's message (also from inside Ray's wrappers), else
+    the error's type and first line."""
+    ours = raymaker_error(err)
+    if ours is not None:
+        return str(ours)
     lines = str(err).strip().splitlines()
     return f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
@@ -109,9 +108,10 @@ class JobDriver:
             root = job.run_dir.rsplit("/", 1)[0]
             run_batch(job.pinned_spec(), storage=root, run_name=job.job_id)
         except Exception as err:
-            logger.exception("batch job %s failed", job.job_id)
-            fs, run_dir = _storage.filesystem(job.run_dir)
             reason = failure_reason(err)
+            if raymaker_error(err) is None:  # a bug, not bad input: keep its traceback
+                logger.exception("batch job %s failed", job.job_id)
+            fs, run_dir = _storage.filesystem(job.run_dir)
             _storage.write_json(fs, f"{run_dir}/{ERROR}", {"reason": reason, "at": time.time()})
         finally:
             ray.kill(ray.get_runtime_context().current_actor, no_restart=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ray_apps import settings
+from ray_apps._ray_errors import raymaker_error
 from ray_apps.batch import _storage
 from ray_apps.batch.plan import Unit, fingerprint, list_input, plan_units
 from ray_apps.batch.scorer import ScorerConfig, UnitScorer
@@ -173,15 +174,21 @@ def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total:
             max_task_retries=MAX_RETRIES,
         )
     finished = total - len(pending)
-    for row in ds.iter_rows():
-        s = UnitStats.from_dict(json.loads(row["stats"]))
-        finished += 1
-        progress(
-            f"[raymaker] unit {s.index} done ({finished}/{total}): {s.rows_in} rows in, "
-            f"{s.rows_out} out, {s.rows_rejected} rejected"
-        )
-        if spec.strict and s.rows_rejected:
-            break  # the job fails below; stop scoring the rest
+    try:
+        for row in ds.iter_rows():
+            s = UnitStats.from_dict(json.loads(row["stats"]))
+            finished += 1
+            progress(
+                f"[raymaker] unit {s.index} done ({finished}/{total}): {s.rows_in} rows in, "
+                f"{s.rows_out} out, {s.rows_rejected} rejected"
+            )
+            if spec.strict and s.rows_rejected:
+                break  # the job fails below; stop scoring the rest
+    except ray.exceptions.RayError as err:  # a unit raised one of ours: say it, not Ray's wrap
+        ours = raymaker_error(err)
+        if ours is None:
+            raise
+        raise ours from None
 
 
 def _check_strict(spec: BatchJobSpec, stats: list[UnitStats | None]) -> None:

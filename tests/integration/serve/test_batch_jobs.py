@@ -121,6 +121,20 @@ def test_only_admins_valid_specs_approved_versions_and_known_jobs(batch_ep, clie
     r = client.post(JOBS, headers=ADMIN, json={**job, "model": f"{iris}:3"})  # Pending
     assert r.status_code == 409 and "force: true" in r.json()["error"]
 
+    # A job that fails inside a Ray Data worker: failed, with the reason, not Ray's traceback.
+    r = client.post(JOBS, headers=ADMIN, json={**job, "id_column": "pid", "concurrency": 1})
+    assert r.status_code == 202, r.text
+    url = r.json()["status_url"]
+
+    def ended():
+        body = client.get(url, headers=ADMIN).json()
+        return body if body["status"] in ("succeeded", "failed") else None
+
+    failed = wait_for(ended, 120, "the job to fail", interval_s=0.5)
+    assert failed["status"] == "failed" and failed["summary"] is None
+    assert failed["reason"].startswith("id_column 'pid' is not a column of "), failed["reason"]
+    assert "Traceback" not in failed["reason"]
+
     r = client.get(f"{JOBS}/day-scores-20200101-000000-abcdef", headers=ADMIN)
     assert r.status_code == 404 and "no batch job" in r.json()["error"]
     assert client.get(f"{JOBS}/..", headers=ADMIN).status_code == 404

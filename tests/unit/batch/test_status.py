@@ -113,19 +113,6 @@ def test_relative_paths_go_under_the_base(tmp_path):
     assert under(None, tmp_path) is None
 
 
-def test_failure_reason_finds_the_raymaker_error_inside_wrappers():
-    class Wrapper(Exception):  # what Ray's task errors look like: the original as .cause
-        def __init__(self, cause):
-            super().__init__("Traceback (most recent call last):\n  ...lots...")
-            self.cause = cause
-
-    inner = DataError("id_column 'pid' is not a column of a.csv")
-    assert failure_reason(Wrapper(inner)) == str(inner)
-    try:
-        try:
-            raise inner
-        except DataError as err:
-            raise RuntimeError("unit failed") from err
-    except RuntimeError as outer:
-        assert failure_reason(outer) == str(inner)
+def test_failure_reason_is_our_message_else_the_error_type_and_first_line():
+    assert failure_reason(DataError("input 'x' does not exist")) == "input 'x' does not exist"
     assert failure_reason(ValueError("bad\nmore")) == "ValueError: bad"
