@@ -12,15 +12,20 @@ The notebook API::
     from ray_apps import read_capture
     frame = read_capture("raymaker_data/capture", "cancer", version=3, since="2026-11-23T10:00")
 
-    from ray_apps import run_batch
+    from ray_apps import run_batch, read_output
     done = run_batch("batch.yaml")      # output/, rejects/, summary.json
+    window = read_output(done.run_dir)  # the committed output, in read_capture's columns
+
+    from ray_apps.batch import start_batch, batch_status
+    job = start_batch("batch.yaml")     # in the background (what POST /admin/batch/jobs calls)
+    batch_status(job.job_id).status     # queued | running | succeeded | failed
 
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
 
 from ray_apps.artifact import Model, load_model
-from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
+from ray_apps.batch import BatchJobSpec, BatchResult, read_output, run_batch
 from ray_apps.capture import read_capture
 from ray_apps.errors import (
     ArtifactIntegrityError,
@@ -49,6 +54,7 @@ __all__ = [
     "load_train_spec",
     "load_tune_spec",
     "read_capture",
+    "read_output",
     "run_batch",
     "run_training",
     "run_tuning",

@@ -21,6 +21,7 @@ def test_public_names():
             "load_train_spec",
             "load_tune_spec",
             "read_capture",
+            "read_output",
             "run_batch",
             "run_training",
             "run_tuning",
