@@ -12,8 +12,13 @@ The notebook API::
     from ray_apps import read_capture
     frame = read_capture("raymaker_data/capture", "cancer", version=3, since="2026-11-23T10:00")
 
-    from ray_apps import run_batch
+    from ray_apps import run_batch, read_output
     done = run_batch("batch.yaml")      # output/, rejects/, summary.json
+    window = read_output(done.run_dir)  # the committed output, in read_capture's columns
+
+    from ray_apps.batch import start_batch, batch_status
+    job = start_batch("batch.yaml")     # in the background (what POST /admin/batch/jobs calls)
+    batch_status(job.job_id).status     # queued | running | succeeded | failed
 
     from ray_apps import run_monitor
     watch = run_monitor("monitor.yaml")  # drift + data quality of a window; verdict, report_dir
@@ -35,7 +40,7 @@ from ray_apps.errors import (
 
 if TYPE_CHECKING:
     from ray_apps.artifact import Model, load_model
-    from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
+    from ray_apps.batch import BatchJobSpec, BatchResult, read_output, run_batch
     from ray_apps.capture import read_capture
     from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
     from ray_apps.spec import TrainJobSpec, load_train_spec
@@ -60,6 +65,7 @@ __all__ = [
     "load_train_spec",
     "load_tune_spec",
     "read_capture",
+    "read_output",
     "run_batch",
     "run_monitor",
     "run_training",
@@ -78,6 +84,7 @@ _LAZY = {
     "BatchJobSpec": "ray_apps.batch",
     "BatchResult": "ray_apps.batch",
     "run_batch": "ray_apps.batch",
+    "read_output": "ray_apps.batch",
     "read_capture": "ray_apps.capture",
     "MonitorJobSpec": "ray_apps.monitoring",
     "MonitorResult": "ray_apps.monitoring",

@@ -68,6 +68,8 @@ class Endpoint:
             tracking_uri=settings.tracking_uri,
             capture=capture_writer(settings),
             metrics=self._metrics,
+            batch_storage=settings.storage,
+            home=settings.home,
         )
         self._last_registry_check: float | None = None
         self._registry_error: str | None = None

@@ -17,7 +17,8 @@ from serve.routes import Role
 _ADMIN_OFF = (
     "admin routes are off on this endpoint: no admin credential is configured; set "
     "auth.admin_key_envs: [<VAR>] in the endpoint spec (a variable holding admin keys, not "
-    "inference keys), or approve/reject with 'raymaker registry approve|reject <name>:<v>'"
+    "inference keys), or use the CLI: 'raymaker registry approve|reject <name>:<v>', "
+    "'raymaker batch --config <job.yaml>'"
 )
 
 
@@ -36,8 +37,9 @@ def authorize(
     presented = _presented(header, admin=True)
     if _matches(presented, key_digests):
         raise PermissionDeniedError(
-            "this is an inference key; changing the registry needs an admin credential (a key "
-            "from auth.admin_key_envs): send 'Authorization: Bearer <admin key>'"
+            "this is an inference key; this route (registry decisions, batch jobs) needs an "
+            "admin credential (a key from auth.admin_key_envs): send 'Authorization: Bearer "
+            "<admin key>'"
         )
     _check(presented, admin_digests, "as an admin credential")
 

@@ -71,7 +71,12 @@ def plan(spec: EndpointSpec | dict | str | Path) -> EndpointPlan:
         models.append(ModelRef(name=mv.name, version=mv.version, force=ref.force))
     return EndpointPlan(
         models=tuple(models),
-        settings=ReplicaSettings.from_spec(spec, tracking_uri=uri, home=project_settings.home()),
+        settings=ReplicaSettings.from_spec(
+            spec,
+            tracking_uri=uri,
+            home=project_settings.home(),
+            storage=project_settings.storage_path(),
+        ),
         deployment={
             "autoscaling_config": spec.autoscaling.to_serve(),
             "max_ongoing_requests": spec.max_ongoing_requests,

@@ -73,6 +73,8 @@ class EndpointCore:
         capture: CaptureWriter | None = None,
         metrics: Any = None,
         version: str = "0.1.0",
+        batch_storage: str | None = None,
+        home: str | None = None,
     ):
         self.key_digests = tuple(key_digests)
         self.admin_key_digests = tuple(admin_key_digests)
@@ -81,6 +83,8 @@ class EndpointCore:
         self.capture = capture
         self.metrics = metrics
         self.version = version
+        self.batch_storage = batch_storage  # run storage of batch jobs started over HTTP
+        self.home = home  # their relative paths are taken under it
         self.models: dict[str, ServedModel] = {}
         self.predictors: dict[str, Predictor] = {}
         # The registry status of each served version as last read (load, then the replica's
@@ -207,6 +211,8 @@ class EndpointCore:
                 meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
                 return Reply(200, meta)
             return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
+        if route.name in ("batch_submit", "batch_status"):
+            return await self._batch(route, method, path, headers, read_body, call)
         from serve import registry_routes
 
         if route.name == "registry_decide_moved":
@@ -256,6 +262,23 @@ class EndpointCore:
                 "false in its spec); call the real-time routes, or enable it and redeploy"
             )
         return self.async_front
+
+    async def _batch(self, route, method, path, headers, read_body, call) -> Reply:
+        from serve import batch_routes
+
+        if self.batch_storage is None or self.home is None:
+            raise NotFoundError("batch jobs are not configured on this endpoint")
+        if route.name == "batch_status":
+            return Reply(200, await batch_routes.status(route, storage=self.batch_storage))
+        body = await self._body(headers, read_body)
+        payload = await batch_routes.submit(
+            body,
+            call.root + path,
+            storage=self.batch_storage,
+            home=self.home,
+            tracking_uri=self.tracking_uri,
+        )
+        return Reply(202, payload, {"location": payload["status_url"]})
 
     async def _model(self, name: str, version: str | None) -> ServedModel:
         model = self.models.get(name)

@@ -30,12 +30,21 @@ class ReplicaSettings(BaseModel):
     batching: BatchingSpec
     registry_check_interval_s: float = Field(ge=1)
     async_inference: AsyncInferenceSpec
+    # Batch jobs started over HTTP: records and default run folders go to ``storage``; their
+    # relative paths are taken under ``home``, never a replica's Ray working directory.
+    storage: str
+    home: str
 
     @classmethod
-    def from_spec(cls, spec: EndpointSpec, *, tracking_uri: str, home: Path) -> ReplicaSettings:
-        """Read the key variables and resolve paths; ``home`` holds the default capture path and
-        async store."""
+    def from_spec(
+        cls, spec: EndpointSpec, *, tracking_uri: str, home: Path, storage: str | None = None
+    ) -> ReplicaSettings:
+        """Read the key variables and resolve paths; ``home`` holds the default capture path,
+        the async store and, unless ``storage`` is given, the run storage (``home/runs``)."""
+        home = home.resolve()
         path = Path(spec.capture.path or home / "capture").resolve()
+        if storage is None or "://" not in storage:
+            storage = str((home / (storage or "runs")).resolve())
         return cls(
             endpoint=spec.name,
             key_digests=tuple(spec.auth.key_digests()),
@@ -46,6 +55,8 @@ class ReplicaSettings(BaseModel):
             batching=spec.batching,
             registry_check_interval_s=spec.registry_check_interval_s,
             async_inference=_resolve_async(spec, home),
+            storage=storage,
+            home=str(home),
         )
 
     @classmethod

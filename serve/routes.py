@@ -6,8 +6,8 @@ Roles (``ROLES``, one per route name):
     open       health and server metadata; no key
     inference  predict/infer (real-time and async), async status and results, model metadata,
                read-only registry; an inference (or admin) key
-    admin      changes the registry (approve/reject); an admin credential only, and off unless
-               ``auth.admin_key_envs`` names one
+    admin      changes state (approve/reject, start batch jobs and read their status); an
+               admin credential only, and off unless ``auth.admin_key_envs`` names one
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"/admin{_MV}:(?P<action>approve|reject)"), "admin_decide"),
     # Where approve/reject lived before they moved to the admin surface: a 404 that says so.
     ("POST", re.compile(rf"{_MV}:(?P<action>approve|reject)"), "registry_decide_moved"),
+    ("POST", re.compile(r"/admin/batch/jobs"), "batch_submit"),
+    ("GET", re.compile(r"/admin/batch/jobs/(?P<job_id>[^/:]+)"), "batch_status"),
 ]
 
 ROLES: dict[str, Role] = {
@@ -61,6 +63,8 @@ ROLES: dict[str, Role] = {
     "registry_version": "inference",
     "registry_decide_moved": "inference",
     "admin_decide": "admin",
+    "batch_submit": "admin",
+    "batch_status": "admin",
 }
 
 

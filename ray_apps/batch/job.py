@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ray_apps import settings
+from ray_apps._ray_errors import raymaker_error
 from ray_apps.batch import _storage
 from ray_apps.batch.plan import Unit, fingerprint, list_input, plan_units
 from ray_apps.batch.scorer import ScorerConfig, UnitScorer
@@ -55,12 +56,17 @@ def run_batch(
     *,
     resume: str | None = None,
     storage: str | None = None,
+    run_name: str | None = None,
     progress: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> BatchResult:
-    """Run (or ``resume``) a batch transform job; ``progress`` gets a line per finished unit."""
+    """Run (or ``resume``) a batch transform job; ``progress`` gets a line per finished unit.
+
+    ``run_name`` names the new run folder (default ``<name>-<time>-<id>``): ``start_batch``
+    picks it when the job is submitted, so the job's status can be found before it runs.
+    """
     started = time.monotonic()
-    spec, folder, pinned = _open_run(spec, resume, storage)
-    mv = _resolve(spec, pinned)
+    spec, folder, pinned = _open_run(spec, resume, storage, run_name)
+    mv = resolve_model(spec, pinned)
     files = list_input(spec.input)
     units = _plan(folder, spec, mv, files)
     fs, run_dir = _storage.filesystem(folder.run_dir)
@@ -96,24 +102,32 @@ def run_batch(
     )
 
 
-def _open_run(spec, resume: str | None, storage: str | None):
+def _open_run(spec, resume: str | None, storage: str | None, run_name: str | None):
     """``(spec, folder, pinned version or None)`` for a new run or the one to resume."""
     if resume is None:
         if spec is None:
             raise SpecError("give a batch job (YAML file, dict or BatchJobSpec) or resume=<run>")
         spec = parse_batch_spec(spec)
-        return spec, new_run_folder(spec.name, storage or spec.output), None
+        folder = new_run_folder(spec.name, storage or spec.output)
+        if run_name is not None:
+            folder = RunFolder(f"{folder.root}/{run_name}", resumed=False)
+            if folder.saved_job() is not None:  # a new run never reuses a folder
+                raise SpecError(f"run {run_name!r} exists in {folder.root}; pick another name")
+        return spec, folder, None
     roots = [storage or settings.storage_path()]
     saved, folder = find_run_folder(resume, roots, "batch_spec", "batch run")
     spec = parse_batch_spec(saved, source=f"run {resume}")
     return spec, folder, folder.saved_job()["model_version"]
 
 
-def _resolve(spec: BatchJobSpec, pinned: int | None) -> ModelVersion:
-    """The version to score with (a resumed run keeps its pinned one), as serving resolves it."""
+def resolve_model(
+    spec: BatchJobSpec, pinned: int | None = None, *, tracking_uri: str | None = None
+) -> ModelVersion:
+    """The version to score with (a resumed run keeps its pinned one), as serving resolves it:
+    Approved unless the spec forces it (ApprovalError naming the fix)."""
     ref = f"{spec.model.partition(':')[0]}:{pinned}" if pinned else spec.model
     try:
-        return resolve_for_deploy(ref, force=spec.force)
+        return resolve_for_deploy(ref, force=spec.force, tracking_uri=tracking_uri)
     except ApprovalError as err:
         raise ApprovalError(f"{err} (in a batch job: force: true)") from None
 
@@ -160,15 +174,21 @@ def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total:
             max_task_retries=MAX_RETRIES,
         )
     finished = total - len(pending)
-    for row in ds.iter_rows():
-        s = UnitStats.from_dict(json.loads(row["stats"]))
-        finished += 1
-        progress(
-            f"[raymaker] unit {s.index} done ({finished}/{total}): {s.rows_in} rows in, "
-            f"{s.rows_out} out, {s.rows_rejected} rejected"
-        )
-        if spec.strict and s.rows_rejected:
-            break  # the job fails below; stop scoring the rest
+    try:
+        for row in ds.iter_rows():
+            s = UnitStats.from_dict(json.loads(row["stats"]))
+            finished += 1
+            progress(
+                f"[raymaker] unit {s.index} done ({finished}/{total}): {s.rows_in} rows in, "
+                f"{s.rows_out} out, {s.rows_rejected} rejected"
+            )
+            if spec.strict and s.rows_rejected:
+                break  # the job fails below; stop scoring the rest
+    except ray.exceptions.RayError as err:  # a unit raised one of ours: say it, not Ray's wrap
+        ours = raymaker_error(err)
+        if ours is None:
+            raise
+        raise ours from None
 
 
 def _check_strict(spec: BatchJobSpec, stats: list[UnitStats | None]) -> None:

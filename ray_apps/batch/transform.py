@@ -9,6 +9,7 @@ unit writes the same names again, so the output holds each row once.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from ray_apps.errors import DataError
 from ray_apps.prediction import from_scores
 
 OUTPUT, REJECTS, UNITS = "output", "rejects", "units"
+# Key-value metadata of every output part: which columns are the model's features, which one
+# names a row, and the classes ``probabilities`` follow (what ``read_output`` needs).
+METADATA_KEY = b"raymaker.batch"
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,11 @@ def score_unit(
     out = _PartWriter(fs, f"{run_dir}/{OUTPUT}/{unit.part_name}")
     rej = _PartWriter(fs, f"{run_dir}/{REJECTS}/{unit.part_name}")
     rows_in, reasons, first_reject = 0, Counter(), None
+    meta = {METADATA_KEY: part_metadata(model, ctx)}
     for table, first_row in _batches(unit, ctx.batch_size, model.info.feature_names):
         good, bad = _score_batch(table, first_row, unit, model, ctx)
         rows_in += table.num_rows
-        out.write(good)
+        out.write(good.replace_schema_metadata(meta))
         reasons.update(bad.column("reason").to_pylist())
         if bad.num_rows and first_reject is None:
             first_reject = _describe(bad)
@@ -70,6 +75,17 @@ def score_unit(
     stats = UnitStats(unit.index, rows_in, out.rows, dict(reasons), first_reject)
     _storage.write_json(fs, f"{run_dir}/{UNITS}/{unit.part_name}.json", stats.to_dict())
     return stats
+
+
+def part_metadata(model: Model, ctx: UnitContext) -> str:
+    info = model.info
+    return json.dumps(
+        {
+            "features": list(info.feature_names),
+            "id_column": ctx.id_column,
+            "classes": [c.item() if hasattr(c, "item") else c for c in info.classes or []],
+        }
+    )
 
 
 def _score_batch(table: pa.Table, first_row: int, unit: Unit, model: Model, ctx: UnitContext):

@@ -42,7 +42,13 @@ from pathlib import Path
 import pandas as pd
 
 from ray_apps.capture import _legacy
-from ray_apps.capture.schema import FEATURE_PREFIX, METADATA_KEY, RESERVED, hour_of
+from ray_apps.capture.schema import (
+    FEATURE_PREFIX,
+    METADATA_KEY,
+    RESERVED,
+    frame_columns,
+    hour_of,
+)
 from ray_apps.errors import DataError, NotFoundError, SpecError
 
 
@@ -67,7 +73,7 @@ def read_capture(
             frame["model"], frame["version"] = model, folder.name.removeprefix("version=")
             frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=_columns([f"{feature_prefix}{n}" for n in names or []]))
+        return pd.DataFrame(columns=frame_columns([f"{feature_prefix}{n}" for n in names or []]))
     with warnings.catch_warnings():
         # A file whose rows all failed has all-NA prediction columns; pandas 2 warns that it
         # will stop ignoring them when picking dtypes. Ignoring them is what a reader wants
@@ -77,7 +83,7 @@ def read_capture(
     for c in ("prediction", "error", "body"):  # absent when every row of a file failed
         if c not in out:
             out[c] = None
-    out = out[[c for c in _columns([c for c in out if c not in RESERVED]) if c in out]]
+    out = out[[c for c in frame_columns([c for c in out if c not in RESERVED]) if c in out]]
     if start is not None:
         out = out[out.ts >= start]
     if end is not None:
@@ -112,11 +118,6 @@ def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
         )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[us, UTC]")
     return frame.rename(columns={FEATURE_PREFIX + f: prefix + f for f in stored})
-
-
-def _columns(feature_columns: list[str]) -> list[str]:
-    meta = list(RESERVED[:8])
-    return [*meta, *feature_columns, *RESERVED[8:]]
 
 
 def _version_folders(root: Path, model: str, version: int | str | None) -> list[Path]:

@@ -69,6 +69,11 @@ RESERVED = (
 )
 
 
+def frame_columns(feature_columns: Sequence[str]) -> list[str]:
+    """The columns of a capture frame, in order, with these feature columns."""
+    return [*RESERVED[:8], *feature_columns, *RESERVED[8:]]
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureRecord:
     """One captured request, as the request path hands it over (no conversion done yet)."""

@@ -4,6 +4,7 @@
     raymaker tune --config examples/tune_xgboost.yaml
     raymaker registry list | show | register | approve | reject   # registry.py
     raymaker deploy cancer --api-key-env MY_KEYS                  # deploy.py
+    raymaker batch --config batch.yaml                            # batch.py
 
 Each command calls the same library function a notebook calls and prints with ``console``.
 This package sits above the layers: it is the one place in ``ray_apps`` that may import

@@ -23,6 +23,7 @@ def test_public_names():
             "load_train_spec",
             "load_tune_spec",
             "read_capture",
+            "read_output",
             "run_batch",
             "run_monitor",
             "run_training",

@@ -35,6 +35,18 @@ def test_defaults_are_the_specs(settings, tmp_path):
     assert settings.registry_check_interval_s == interval
     assert len(settings.key_digests) == len(settings.admin_key_digests) == 1
     assert "k1" not in str(settings.to_args()) and "boss" not in str(settings.to_args())
+    # Batch jobs started over HTTP: absolute paths fixed where the endpoint was deployed.
+    assert (settings.home, settings.storage) == (str(tmp_path.resolve()), str(tmp_path / "runs"))
+
+
+def test_run_storage_given_as_a_uri_or_a_path_under_home(tmp_path):
+    spec = parse_spec(EndpointSpec, {"models": [{"name": "m"}]})
+    build = lambda s: ReplicaSettings.from_spec(  # noqa: E731
+        spec, tracking_uri="sqlite:///x.db", home=tmp_path, storage=s
+    )
+    assert build("s3://bucket/runs").storage == "s3://bucket/runs"
+    assert build("elsewhere").storage == str(tmp_path.resolve() / "elsewhere")
+    assert build("/abs/runs").storage == "/abs/runs"
 
 
 def test_frozen_picklable_and_round_trips_through_a_serve_config(settings):
