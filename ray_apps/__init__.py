@@ -18,6 +18,9 @@ The notebook API::
     from ray_apps import run_monitor
     watch = run_monitor("monitor.yaml")  # drift + data quality of a window; verdict, report_dir
 
+    from ray_apps import run_bias
+    fair = run_bias("bias.yaml")         # Clarify's bias metrics per group; report, report_dir
+
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
@@ -36,6 +39,7 @@ from ray_apps.errors import (
 if TYPE_CHECKING:
     from ray_apps.artifact import Model, load_model
     from ray_apps.batch import BatchJobSpec, BatchResult, run_batch
+    from ray_apps.bias import BiasJobSpec, BiasResult, run_bias
     from ray_apps.capture import read_capture
     from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
     from ray_apps.spec import TrainJobSpec, load_train_spec
@@ -46,6 +50,8 @@ __all__ = [
     "ArtifactIntegrityError",
     "BatchJobSpec",
     "BatchResult",
+    "BiasJobSpec",
+    "BiasResult",
     "DataError",
     "Model",
     "MonitorJobSpec",
@@ -61,6 +67,7 @@ __all__ = [
     "load_tune_spec",
     "read_capture",
     "run_batch",
+    "run_bias",
     "run_monitor",
     "run_training",
     "run_tuning",
@@ -78,6 +85,9 @@ _LAZY = {
     "BatchJobSpec": "ray_apps.batch",
     "BatchResult": "ray_apps.batch",
     "run_batch": "ray_apps.batch",
+    "BiasJobSpec": "ray_apps.bias",
+    "BiasResult": "ray_apps.bias",
+    "run_bias": "ray_apps.bias",
     "read_capture": "ray_apps.capture",
     "MonitorJobSpec": "ray_apps.monitoring",
     "MonitorResult": "ray_apps.monitoring",

@@ -59,7 +59,7 @@ class BiasJobSpec(_Strict):
     @classmethod
     def _increasing(cls, edges: list[float] | None) -> list[float] | None:
         if edges is not None and any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-            raise ValueError(f"bin edges {edges} must be strictly increasing, e.g. [30, 50]")
+            raise ValueError("bin edges must be strictly increasing, e.g. [30, 50]")
         return edges
 
     @model_validator(mode="after")
