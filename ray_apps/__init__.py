@@ -23,6 +23,9 @@ The notebook API::
     from ray_apps import run_monitor
     watch = run_monitor("monitor.yaml")  # drift + data quality of a window; verdict, report_dir
 
+    from ray_apps import run_bias
+    fair = run_bias("bias.yaml")         # Clarify's bias metrics per group; report, report_dir
+
     from ray_apps import run_tuning
     tuned = run_tuning("examples/tune_xgboost.yaml")  # leaderboard, best_config, artifact_path
 """
@@ -41,6 +44,7 @@ from ray_apps.errors import (
 if TYPE_CHECKING:
     from ray_apps.artifact import Model, load_model
     from ray_apps.batch import BatchJobSpec, BatchResult, read_output, run_batch
+    from ray_apps.bias import BiasJobSpec, BiasResult, run_bias
     from ray_apps.capture import read_capture
     from ray_apps.monitoring import MonitorJobSpec, MonitorResult, run_monitor
     from ray_apps.spec import TrainJobSpec, load_train_spec
@@ -51,6 +55,8 @@ __all__ = [
     "ArtifactIntegrityError",
     "BatchJobSpec",
     "BatchResult",
+    "BiasJobSpec",
+    "BiasResult",
     "DataError",
     "Model",
     "MonitorJobSpec",
@@ -67,6 +73,7 @@ __all__ = [
     "read_capture",
     "read_output",
     "run_batch",
+    "run_bias",
     "run_monitor",
     "run_training",
     "run_tuning",
@@ -85,6 +92,9 @@ _LAZY = {
     "BatchResult": "ray_apps.batch",
     "run_batch": "ray_apps.batch",
     "read_output": "ray_apps.batch",
+    "BiasJobSpec": "ray_apps.bias",
+    "BiasResult": "ray_apps.bias",
+    "run_bias": "ray_apps.bias",
     "read_capture": "ray_apps.capture",
     "MonitorJobSpec": "ray_apps.monitoring",
     "MonitorResult": "ray_apps.monitoring",
