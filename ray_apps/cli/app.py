@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ray_apps.cli import batch, deploy, jobs, monitor, registry
+from ray_apps.cli import batch, deploy, evaluate, jobs, monitor, registry
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ registry.attach(app)  # raymaker registry …
 deploy.attach(app)  # raymaker deploy
 batch.attach(app)  # raymaker batch
 monitor.attach(app)  # raymaker monitor
+evaluate.attach(app)  # raymaker evaluate
 
 
 def main(argv: list[str] | None = None) -> None:
