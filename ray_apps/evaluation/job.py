@@ -54,11 +54,8 @@ class EvaluationResult:
     def line(self) -> str:
         r = self.report
         head = ", ".join(f"{k}={v:.4g}" for k, v in r.overall.items())
-        verdict = (
-            "passed"
-            if self.passed
-            else f"FAILED ({len(self.reasons)} reason{'s' if len(self.reasons) > 1 else ''})"
-        )
+        n = len(self.reasons)
+        verdict = "passed" if self.passed else f"FAILED ({n} reason{'s' * (n > 1)})"
         return f"evaluation of {r.model} on {r.rows} rows: {head}; gate {verdict}"
 
 

@@ -73,9 +73,8 @@ class RobustnessSpec(_Strict):
     @field_validator("noise")
     @classmethod
     def _positive(cls, levels: list[float]) -> list[float]:
-        bad = [x for x in levels if not x > 0]
-        if bad:
-            raise ValueError(f"noise levels must be > 0 (in feature stds), got {bad}")
+        if not all(x > 0 for x in levels):
+            raise ValueError("noise levels must be > 0 (in feature stds)")
         return levels
 
 
