@@ -21,10 +21,12 @@ def xgboost_artifact(
     rounds: int = 5,
     seed: int = 0,
     scored: bool = False,
+    shuffled_labels: bool = False,
 ) -> Path:
     """An XGBoost classifier artifact on a bundled dataset; ``rounds`` varies the model,
     ``seed`` the split (which rows train and become the baseline); ``scored``: its metrics
-    are the real ones on the test split (else a fixed accuracy of 0.9)."""
+    are the real ones on the test split (else a fixed accuracy of 0.9); ``shuffled_labels``: it
+    learns from training labels permuted across rows (seeded), a model that learnt nothing."""
     data = load_dataset(DatasetSpec(source=source, split=SplitSpec(seed=seed)))
     pre = Preprocessor.fit(data.train, data.feature_names, data.label, data.classes, scale=False)
     n_classes = len(data.classes)
@@ -33,9 +35,12 @@ def xgboost_artifact(
         if n_classes > 2
         else {"objective": "binary:logistic"}
     )
+    labels = pre.encode_label(data.train[data.label])
+    if shuffled_labels:
+        labels = np.random.default_rng(seed).permutation(labels)
     dtrain = xgb.DMatrix(
         pre.transform(data.train),
-        label=pre.encode_label(data.train[data.label]),
+        label=labels,
         feature_names=data.feature_names,
     )
     booster = xgb.train({**params, "max_depth": 3, "nthread": 1}, dtrain, num_boost_round=rounds)

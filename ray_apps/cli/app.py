@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ray_apps.cli import batch, bias, deploy, jobs, monitor, registry
+from ray_apps.cli import batch, bias, deploy, evaluate, jobs, monitor, registry
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ deploy.attach(app)  # raymaker deploy
 batch.attach(app)  # raymaker batch
 monitor.attach(app)  # raymaker monitor
 bias.attach(app)  # raymaker bias
+evaluate.attach(app)  # raymaker evaluate
 
 
 def main(argv: list[str] | None = None) -> None:
