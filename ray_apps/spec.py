@@ -19,7 +19,7 @@ Unknown keys are rejected; every error names the field, what it got, and what is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -229,6 +229,19 @@ def parse_spec(model: type[BaseModel], data: Any, source: str = "job spec") -> A
         return model.model_validate(data)
     except ValidationError as err:
         raise SpecError(_format_errors(err, source)) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def spec_from(model: type[M], data: M | dict | str | Path, source: str) -> M:
+    """A validated ``model`` from an instance, a mapping or a YAML file path — the one way every
+    job's ``parse_*_spec`` reads its input; SpecError names the field (and the file)."""
+    if isinstance(data, model):
+        return data
+    if isinstance(data, (str, Path)):
+        return parse_spec(model, load_yaml(data), source=str(data))
+    return parse_spec(model, data, source=source)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

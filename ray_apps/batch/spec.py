@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ray_apps.registry import parse_ref
-from ray_apps.spec import _Strict, load_yaml, parse_spec
+from ray_apps.spec import _Strict, spec_from
 
 
 class BatchFault(_Strict):
@@ -62,8 +62,4 @@ def parse_batch_spec(
     data: BatchJobSpec | dict | str | Path, source: str = "batch job"
 ) -> BatchJobSpec:
     """A validated spec from a spec, a mapping or a YAML file; SpecError names the field."""
-    if isinstance(data, BatchJobSpec):
-        return data
-    if isinstance(data, (str, Path)):
-        return parse_spec(BatchJobSpec, load_yaml(data), source=str(data))
-    return parse_spec(BatchJobSpec, data, source=source)
+    return spec_from(BatchJobSpec, data, source)

@@ -29,7 +29,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator,
 
 from ray_apps.monitoring.spec import CurrentData, LabelsSpec
 from ray_apps.registry import parse_ref
-from ray_apps.spec import _Strict, load_yaml, parse_spec
+from ray_apps.spec import _Strict, spec_from
 
 
 class BiasJobSpec(_Strict):
@@ -79,8 +79,4 @@ class BiasJobSpec(_Strict):
 
 def parse_bias_spec(data: BiasJobSpec | dict | str | Path, source: str = "bias job") -> BiasJobSpec:
     """A validated spec from a spec, a mapping or a YAML file; SpecError names the field."""
-    if isinstance(data, BiasJobSpec):
-        return data
-    if isinstance(data, (str, Path)):
-        return parse_spec(BiasJobSpec, load_yaml(data), source=str(data))
-    return parse_spec(BiasJobSpec, data, source=source)
+    return spec_from(BiasJobSpec, data, source)

@@ -41,7 +41,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ray_apps.registry import parse_ref
-from ray_apps.spec import SplitSpec, _Strict, load_yaml, parse_spec
+from ray_apps.spec import SplitSpec, _Strict, spec_from
 
 MetricName = Literal["accuracy", "f1", "log_loss", "roc_auc", "brier", "rmse", "mae", "r2"]
 
@@ -155,8 +155,4 @@ def parse_evaluation_spec(
     data: EvaluationSpec | dict | str | Path, source: str = "evaluation job"
 ) -> EvaluationSpec:
     """A validated spec from a spec, a mapping or a YAML file; SpecError names the field."""
-    if isinstance(data, EvaluationSpec):
-        return data
-    if isinstance(data, (str, Path)):
-        return parse_spec(EvaluationSpec, load_yaml(data), source=str(data))
-    return parse_spec(EvaluationSpec, data, source=source)
+    return spec_from(EvaluationSpec, data, source)

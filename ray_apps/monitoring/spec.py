@@ -42,7 +42,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from ray_apps.registry import parse_ref
-from ray_apps.spec import _Strict, load_yaml, parse_spec
+from ray_apps.spec import _Strict, spec_from
 
 
 class CurrentData(_Strict):
@@ -169,8 +169,4 @@ def parse_monitor_spec(
     data: MonitorJobSpec | dict | str | Path, source: str = "monitor job"
 ) -> MonitorJobSpec:
     """A validated spec from a spec, a mapping or a YAML file; SpecError names the field."""
-    if isinstance(data, MonitorJobSpec):
-        return data
-    if isinstance(data, (str, Path)):
-        return parse_spec(MonitorJobSpec, load_yaml(data), source=str(data))
-    return parse_spec(MonitorJobSpec, data, source=source)
+    return spec_from(MonitorJobSpec, data, source)
