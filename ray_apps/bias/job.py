@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ray_apps import settings
-from ray_apps.artifact import Model, load_model
+from ray_apps.artifact import Model
 from ray_apps.bias.groups import as_text, assign_groups, bin_labels
 from ray_apps.bias.metrics import facet_bias
 from ray_apps.bias.report import BiasReport, render_html
@@ -36,7 +36,7 @@ from ray_apps.bias.spec import BiasJobSpec, parse_bias_spec
 from ray_apps.errors import DataError, SpecError
 from ray_apps.monitoring.labels import join_labels, read_labels
 from ray_apps.monitoring.window import read_window
-from ray_apps.registry import fetch_artifact, get_version, parse_ref
+from ray_apps.registry import load_version, parse_ref
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class BiasResult:
 def run_bias(spec: BiasJobSpec | dict | str | Path, *, now: datetime | None = None) -> BiasResult:
     """Compute the metrics of every group and write the report; raises on bad input."""
     spec = parse_bias_spec(spec)
-    model, version = _model(spec)
+    model, version = load_version(
+        spec.model, artifact=spec.artifact, tracking_uri=spec.tracking_uri
+    )
     if model.info.task != "classification":
         raise SpecError(
             f"model {spec.model} is a regressor; bias metrics compare positive outcomes of a "
@@ -109,14 +111,6 @@ def run_bias(spec: BiasJobSpec | dict | str | Path, *, now: datetime | None = No
 def reports_root(spec: BiasJobSpec) -> str:
     """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/bias``."""
     return spec.output or str(settings.home() / "bias")
-
-
-def _model(spec: BiasJobSpec) -> tuple[Model, str]:
-    name, version = parse_ref(spec.model)
-    if spec.artifact is not None:
-        return load_model(spec.artifact), str(version)
-    mv = get_version(name, version, tracking_uri=spec.tracking_uri)
-    return load_model(fetch_artifact(mv)), str(mv.version)
 
 
 def _positive_label(spec: BiasJobSpec, model: Model) -> str:

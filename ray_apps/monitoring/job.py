@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ray_apps import settings
-from ray_apps.artifact import Model, load_model
+from ray_apps.artifact import Model
 from ray_apps.monitoring import _evidently
 from ray_apps.monitoring.alerts import ExitCode, Verdict, decide
 from ray_apps.monitoring.baseline import baseline_stats, read_baseline
@@ -49,7 +49,7 @@ from ray_apps.monitoring.quality import check_quality
 from ray_apps.monitoring.spec import CurrentData, LabelsSpec, MonitorJobSpec, parse_monitor_spec
 from ray_apps.monitoring.summary import MonitorSummary
 from ray_apps.monitoring.window import WindowRows, read_window
-from ray_apps.registry import fetch_artifact, get_version, parse_ref
+from ray_apps.registry import load_version, parse_ref
 
 log = logging.getLogger("raymaker.monitor")
 
@@ -76,7 +76,9 @@ def run_monitor(
     """Run one monitor over one window; never exits (the CLI maps ``exit_code``)."""
     spec = parse_monitor_spec(spec)
     now = now or datetime.now(UTC)
-    model, version = _model(spec)
+    model, version = load_version(
+        spec.model, artifact=spec.artifact, tracking_uri=spec.tracking_uri
+    )
     features = model.info.feature_names
     rows = read_window(spec.current, parse_ref(spec.model)[0], version, features, now)
     summary, reference, current = _observe(spec, model, version, rows)
@@ -87,14 +89,6 @@ def run_monitor(
 def reports_root(spec: MonitorJobSpec) -> str:
     """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/monitor``."""
     return spec.output or str(settings.home() / "monitor")
-
-
-def _model(spec: MonitorJobSpec) -> tuple[Model, str]:
-    name, version = parse_ref(spec.model)
-    if spec.artifact is not None:
-        return load_model(spec.artifact), str(version)
-    mv = get_version(name, version, tracking_uri=spec.tracking_uri)
-    return load_model(fetch_artifact(mv)), str(mv.version)
 
 
 def _observe(

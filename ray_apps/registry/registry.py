@@ -204,6 +204,19 @@ def fetch_artifact(mv: ModelVersion) -> Path:
     return local
 
 
+def load_version(ref: str, *, artifact: str | None = None, tracking_uri: str | None = None):
+    """The model a job names by ``name:version`` (latest when no version), loaded from its
+    verified registry artifact; or from ``artifact`` (a folder the caller vouches for), taken
+    to be the version ``ref`` names. Returns ``(Model, version)``."""
+    from ray_apps.artifact import load_model
+
+    name, version = parse_ref(ref)
+    if artifact is not None:
+        return load_model(artifact), str(version)
+    mv = get_version(name, version, tracking_uri=tracking_uri)
+    return load_model(fetch_artifact(mv)), str(mv.version)
+
+
 def _decide(name, version, action, by, reason, tracking_uri) -> ModelVersion:
     uri = tracking.resolve_uri(tracking_uri)
     client = _client(uri)
