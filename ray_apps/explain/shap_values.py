@@ -57,14 +57,25 @@ class Explanation:
         """One row per explained row: ``shap.<feature>`` (one output) or
         ``shap.<output>.<feature>`` columns, and ``margin`` / ``margin.<output>``."""
         cols: dict[str, np.ndarray] = {}
+        names = column_names(self.feature_names, self.outputs)
         for o, out in enumerate(self.outputs):
-            prefix = "shap." if len(self.outputs) == 1 else f"shap.{out}."
-            for f, name in enumerate(self.feature_names):
-                cols[prefix + name] = self.values[:, f, o]
+            for f, column in enumerate(names[out]):
+                cols[column] = self.values[:, f, o]
         for o, out in enumerate(self.outputs):
-            key = "margin" if len(self.outputs) == 1 else f"margin.{out}"
-            cols[key] = self.model_output[:, o]
+            cols[margin_column(self.outputs, out)] = self.model_output[:, o]
         return pd.DataFrame(cols)
+
+
+def column_names(features: list[str], outputs: list[str]) -> dict[str, list[str]]:
+    """Output → the ``Explanation.frame`` column of each feature's SHAP value."""
+    return {
+        out: [("shap." if len(outputs) == 1 else f"shap.{out}.") + f for f in features]
+        for out in outputs
+    }
+
+
+def margin_column(outputs: list[str], output: str) -> str:
+    return "margin" if len(outputs) == 1 else f"margin.{output}"
 
 
 class Explainer:
@@ -119,7 +130,7 @@ class Explainer:
         base = np.asarray(out.base_values, dtype=np.float64).reshape(len(x), -1)
         return Explanation(
             feature_names=list(names),
-            outputs=_output_names(self.info, margin.shape[1]),
+            outputs=output_names(self.info),
             values=values,
             expected_value=base[0] if len(base) else np.zeros(margin.shape[1]),
             model_output=margin,
@@ -151,9 +162,10 @@ def _background(model: Model, given: pd.DataFrame | None, rows: int, seed: int) 
     return sample[names].to_numpy(dtype=np.float64)
 
 
-def _output_names(info, n_outputs: int) -> list[str]:
+def output_names(info) -> list[str]:
+    """What each explained output is (``Learner.margin``'s columns)."""
     if info.task == "regression":
         return [str(info.label)]
-    if n_outputs == 1:  # two classes, one margin: the second class's log-odds
+    if len(info.classes) == 2:  # two classes, one margin: the second class's log-odds
         return [f"log-odds({info.classes[1]})"]
     return [f"score({c})" for c in info.classes]
