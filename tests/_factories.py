@@ -67,3 +67,36 @@ def xgboost_artifact(
         lineage={"run_name": "test", "mlflow_run_id": ""},
         baseline=data.train,
     )
+
+
+def torch_artifact(path: Path, *, source: str = "sklearn:iris", hidden: int = 8) -> Path:
+    """A PyTorch MLP artifact (untrained, seeded weights) on a bundled dataset, its features
+    standardised as training would: explanations only need a fixed, differentiable model."""
+    import torch
+
+    from ray_apps.learners.torch_learner import DEFAULT_MLP
+    from ray_apps.training.models import TabularMLP
+
+    data = load_dataset(DatasetSpec(source=source))
+    pre = Preprocessor.fit(data.train, data.feature_names, data.label, data.classes, scale=True)
+    torch.manual_seed(0)
+    module = TabularMLP(len(data.feature_names), pre.n_outputs, hidden_sizes=[hidden]).eval()
+    info = ModelInfo(
+        kind="torch",
+        task=data.task,
+        label=data.label,
+        features=[{"name": f.name, "dtype": f.dtype} for f in data.features],
+        classes=data.classes,
+        preprocessor=pre,
+        class_path=DEFAULT_MLP,
+        model_params={"hidden_sizes": [hidden]},
+    )
+    return write_artifact(
+        path,
+        info,
+        module,
+        metrics={"accuracy": 0.9},
+        job={"name": "test"},
+        lineage={"run_name": "test", "mlflow_run_id": ""},
+        baseline=data.train,
+    )

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ray_apps.cli import batch, bias, deploy, evaluate, jobs, monitor, registry
+from ray_apps.cli import batch, bias, deploy, evaluate, explain, jobs, monitor, registry
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ batch.attach(app)  # raymaker batch
 monitor.attach(app)  # raymaker monitor
 bias.attach(app)  # raymaker bias
 evaluate.attach(app)  # raymaker evaluate
+explain.attach(app)  # raymaker explain
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,9 @@ class Learner(ABC):
     unit: ClassVar[Literal["epoch", "round"]]  # what one step of progress (and checkpoint) is
     standardises: ClassVar[bool]  # features (and regression targets) scaled to mean 0, std 1
     takes_class_path: ClassVar[bool] = False  # ``model.class_path`` names its model class
+    # How SHAP explains it (ray_apps.explain): "tree" reads the predictor's trees (exact);
+    # "permutation" only calls ``margin`` (model-agnostic, over a background sample).
+    explainer: ClassVar[Literal["tree", "permutation"]] = "permutation"
 
     @abstractmethod
     def progress(self, hyperparameters: BaseModel) -> int:
@@ -81,6 +84,12 @@ class Learner(ABC):
     def predict(self, predictor: Any, x: np.ndarray, info: ModelInfo) -> np.ndarray:
         """Probabilities (classifier, one column per class) or values (regressor) for a
         preprocessed float matrix."""
+
+    @abstractmethod
+    def margin(self, predictor: Any, x: np.ndarray, info: ModelInfo) -> np.ndarray:
+        """The model's output before its link, ``(n, outputs)``, for a preprocessed float
+        matrix: what explanations add up to. Log-odds of the second class (two classes, one
+        column), per-class scores before softmax (more classes), values (regressor)."""
 
     def prepare_for_serving(self, predictor: Any) -> None:
         """Tune a loaded predictor for one request at a time (e.g. one thread).

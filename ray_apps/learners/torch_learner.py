@@ -169,3 +169,15 @@ class TorchLearner(Learner):
             out = np.exp(out - out.max(axis=1, keepdims=True))
             return out / out.sum(axis=1, keepdims=True)
         return info.preprocessor.decode_regression(out[:, 0])
+
+    def margin(self, predictor, x: np.ndarray, info: ModelInfo) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            out = predictor(torch.from_numpy(np.asarray(x, np.float32))).numpy()
+        out = out.astype(np.float64)
+        if info.task == "regression":
+            return info.preprocessor.decode_regression(out[:, 0])[:, None]
+        if out.shape[1] == 2:  # softmax of two scores = sigmoid of their difference
+            return out[:, 1:] - out[:, :1]
+        return out

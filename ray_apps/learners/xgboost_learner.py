@@ -94,6 +94,7 @@ class XGBoostLearner(Learner):
     hyperparameters = XGBoostHyperparameters
     unit = "round"
     standardises = False
+    explainer = "tree"
 
     def progress(self, hyperparameters: XGBoostHyperparameters) -> int:
         return hyperparameters.rounds
@@ -137,6 +138,11 @@ class XGBoostLearner(Learner):
         if info.task == "classification" and out.ndim == 1:
             return np.stack([1.0 - out, out], axis=1)
         return out
+
+    def margin(self, predictor, x: np.ndarray, info: ModelInfo) -> np.ndarray:
+        out = predictor.inplace_predict(x, validate_features=False, predict_type="margin")
+        out = np.asarray(out, dtype=np.float64)
+        return out[:, None] if out.ndim == 1 else out
 
     def prepare_for_serving(self, predictor) -> None:
         predictor.set_param({"nthread": 1})  # one request, one core: no thread fan-out
