@@ -28,6 +28,7 @@ def test_registry_public_names():
         "get_version",
         "list_models",
         "list_versions",
+        "load_version",
         "mark_served",
         "mark_unserved",
         "parse_ref",
