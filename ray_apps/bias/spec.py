@@ -28,17 +28,13 @@ from pathlib import Path
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 from ray_apps.monitoring.spec import CurrentData, LabelsSpec
-from ray_apps.registry import parse_ref
-from ray_apps.spec import _Strict, spec_from
+from ray_apps.registry.job_model import JobModelSpec
+from ray_apps.spec import spec_from
 
 
-class BiasJobSpec(_Strict):
+class BiasJobSpec(JobModelSpec):
     """One bias run: Clarify's pre- and post-training metrics per group of ``sensitive``."""
 
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    model: str
-    artifact: str | None = Field(None, description="an artifact folder instead of the registry")
-    tracking_uri: str | None = None
     data: CurrentData = CurrentData()
     label: str | None = Field(None, min_length=1, description="label column of the dataset")
     labels: LabelsSpec | None = None
@@ -49,12 +45,6 @@ class BiasJobSpec(_Strict):
     output: str | None = None
     html: bool = True
 
-    @field_validator("model")
-    @classmethod
-    def _model_ref(cls, ref: str) -> str:
-        parse_ref(ref)  # SpecError naming the bad name or version
-        return ref
-
     @field_validator("bins")
     @classmethod
     def _increasing(cls, edges: list[float] | None) -> list[float] | None:
@@ -64,11 +54,6 @@ class BiasJobSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> BiasJobSpec:
-        if self.artifact is not None and parse_ref(self.model)[1] is None:
-            raise ValueError(
-                f"model {self.model!r} names no version, and artifact is given: name the version "
-                f"the artifact is (model: {self.model}:<version>) so reports are indexed by it"
-            )
         if self.data.dataset is None and self.label is not None:
             raise ValueError(
                 "label names a dataset column, and data is captured traffic; give the labels "

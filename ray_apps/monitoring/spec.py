@@ -41,7 +41,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from ray_apps.registry import parse_ref
+from ray_apps.registry.job_model import JobModelSpec
 from ray_apps.spec import _Strict, spec_from
 
 
@@ -122,15 +122,9 @@ class AlertSpec(_Strict):
     gauge_file: str | None = Field(None, description="Prometheus textfile-collector file")
 
 
-class MonitorJobSpec(_Strict):
+class MonitorJobSpec(JobModelSpec):
     """One monitor run over one window: data, baseline, thresholds, alerts, outputs."""
 
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    model: str
-    artifact: str | None = Field(
-        None, description="an artifact folder to take the baseline from instead of the registry"
-    )
-    tracking_uri: str | None = None
     current: CurrentData = CurrentData()
     thresholds: Thresholds = Thresholds()
     alerts: AlertSpec = AlertSpec()
@@ -148,21 +142,6 @@ class MonitorJobSpec(_Strict):
                 "history, put it on a shared file system)"
             )
         return folder
-
-    @field_validator("model")
-    @classmethod
-    def _model_ref(cls, ref: str) -> str:
-        parse_ref(ref)  # SpecError naming the bad name or version
-        return ref
-
-    @model_validator(mode="after")
-    def _artifact_names_a_version(self) -> MonitorJobSpec:
-        if self.artifact is not None and parse_ref(self.model)[1] is None:
-            raise ValueError(
-                f"model {self.model!r} names no version, and artifact is given: name the version "
-                f"the artifact is (model: {self.model}:<version>) so reports are indexed by it"
-            )
-        return self
 
 
 def parse_monitor_spec(
