@@ -70,6 +70,8 @@ class Endpoint:
             metrics=self._metrics,
             batch_storage=settings.storage,
             home=settings.home,
+            max_explain_rows=settings.max_explain_rows,
+            labels_root=settings.capture.path,
         )
         self._last_registry_check: float | None = None
         self._registry_error: str | None = None

@@ -13,6 +13,7 @@
       admin_key_envs: [RAYMAKER_ADMIN_KEYS]   # admin keys: approve/reject over HTTP (else off)
     capture: {percent: 10}           # share of requests written as Parquet for monitoring
     max_body_bytes: 1048576          # larger bodies get 413
+    max_explain_rows: 100            # rows per :explain / /explain request (SHAP is costly)
     registry_check_interval_s: 30    # replicas re-read their versions' approval status
     async_inference:                 # :predict-async / /infer-async, a durable queue
       max_body_bytes: 67108864       # far above the real-time limit
@@ -234,6 +235,9 @@ class EndpointSpec(_Strict):
     auth: AuthSpec = AuthSpec()
     capture: CaptureSpec = CaptureSpec()
     max_body_bytes: int = Field(1 << 20, ge=256)
+    max_explain_rows: int = Field(
+        100, ge=1, le=10_000, description="rows per explain request; more gets 413"
+    )
     tracking_uri: str | None = Field(None, description="MLflow registry; default: embedded")
     num_cpus: float = Field(0.5, gt=0, description="CPU slots per replica")
     registry_check_interval_s: float = Field(

@@ -29,11 +29,13 @@ from ray_apps.errors import (
     SpecError,
 )
 from ray_apps.prediction import Prediction
-from serve import protocol_v1, protocol_v2, routes
+from serve import explanations, protocol_v1, protocol_v2, routes
 from serve.async_inference.front import AsyncFront
 from serve.async_inference.store import NewRequest
 from serve.auth import authorize
 from serve.capture import CaptureWriter
+from serve.explanations import Explanations
+from serve.labels_routes import CapturedIds, post_labels
 from serve.served_model import ServedModel
 
 logger = logging.getLogger("raymaker.serve")
@@ -75,6 +77,8 @@ class EndpointCore:
         version: str = "0.1.0",
         batch_storage: str | None = None,
         home: str | None = None,
+        max_explain_rows: int = 100,
+        labels_root: str | None = None,
     ):
         self.key_digests = tuple(key_digests)
         self.admin_key_digests = tuple(admin_key_digests)
@@ -91,6 +95,9 @@ class EndpointCore:
         # periodic re-check): a version rejected while serving says so in its metadata.
         self.registry_status: dict[str, str] = {}
         self.async_front: AsyncFront | None = None
+        self.explanations = Explanations(max_explain_rows)
+        self.labels_root = labels_root  # the capture root: posted labels are kept under it
+        self._captured_ids = CapturedIds(labels_root) if labels_root else None
 
     @property
     def max_read_bytes(self) -> int:
@@ -162,8 +169,9 @@ class EndpointCore:
     async def _dispatch(self, route, method, path, headers, read_body, request_id, call) -> Reply:
         if route is None:
             raise NotFoundError(
-                f"no route {method} {path}; this endpoint serves /v1/models/<name>[:predict], "
-                "/v2/models/<name>[/versions/<v>][/infer|/ready] and /v2/health/{live,ready}"
+                f"no route {method} {path}; this endpoint serves /v1/models/<name>[:predict|"
+                ":explain|/labels], /v2/models/<name>[/versions/<v>][/infer|/explain|/ready] "
+                "and /v2/health/{live,ready}"
             )
         if route.name == "method_not_allowed":
             return Reply(405, {"error": f"{method} is not allowed on {path}"})
@@ -194,6 +202,10 @@ class EndpointCore:
             call.prediction = pred
             payload = protocol_v2.build_response(model, pred, req, request_id)
             return _with_batch(Reply(200, payload), batch)
+        if route.name in ("v1_explain", "v2_explain"):
+            return await self._explain(route, headers, read_body, call, request_id)
+        if route.name == "labels":
+            return await self._labels(route, headers, read_body, call)
         if route.name in ("live", "ready"):
             ready = route.name == "live" or bool(self.models)
             return Reply(200 if ready else 503, {route.name: ready})
@@ -254,6 +266,31 @@ class EndpointCore:
         )
         accepted, url = await front.submit(new, body)
         return Reply(202, accepted, {"location": url})
+
+    async def _explain(self, route, headers, read_body, call: _Call, request_id: str) -> Reply:
+        """SHAP values of the rows, as V1 or V2; explain calls are not captured as traffic."""
+        p = route.params
+        model = await self._model(p["name"], p.get("version"))
+        call.model, call.version = model.name, str(model.version)
+        body = await self._body(headers, read_body)
+        if route.name == "v1_explain":
+            x = protocol_v1.parse_request(body, model.features)
+            e = await self.explanations.explain(model, x)
+            return Reply(200, explanations.v1_response(model, model.predict(x), e))
+        outputs = explanations.V2_OUTPUTS
+        req = protocol_v2.parse_request(body, model.features, _header_length(headers), outputs)
+        e = await self.explanations.explain(model, req.x)
+        rid = req.id if req.id is not None else request_id
+        payload = explanations.v2_response(model, model.predict(req.x), e, req.outputs, rid)
+        return Reply(200, payload)
+
+    async def _labels(self, route, headers, read_body, call: _Call) -> Reply:
+        if self.labels_root is None or self._captured_ids is None:
+            raise NotFoundError("labels are not kept on this endpoint (it has no capture path)")
+        model = await self._model(route.params["name"], None)
+        call.model, call.version = model.name, str(model.version)
+        body = await self._body(headers, read_body)
+        return Reply(200, await post_labels(model, body, self.labels_root, self._captured_ids))
 
     def _front(self) -> AsyncFront:
         if self.async_front is None:

@@ -55,9 +55,13 @@ class InferRequest:
 
 
 def parse_request(
-    body: bytes, features: list[str], header_length: int | None = None
+    body: bytes,
+    features: list[str],
+    header_length: int | None = None,
+    outputs: tuple[str, ...] = OUTPUTS,
 ) -> InferRequest:
-    """Validate a V2 infer body into the feature matrix and the outputs asked for."""
+    """Validate a V2 infer body into the feature matrix and the outputs asked for (of
+    ``outputs``, the ones the route answers: /explain answers others than /infer)."""
     binary = b""
     if header_length is not None:
         if not 0 < header_length <= len(body):
@@ -86,7 +90,7 @@ def parse_request(
         arr, offset = _tensor(t, i, body, binary, offset)
         tensors.append((t["name"], arr))
     x = _matrix(tensors, features)
-    return InferRequest(x=x, id=rid, outputs=_outputs(doc))
+    return InferRequest(x=x, id=rid, outputs=_outputs(doc, outputs))
 
 
 def _tensor(t: Any, i: int, body: bytes, binary: bytes, offset: int) -> tuple[np.ndarray, int]:
@@ -202,10 +206,10 @@ def _matrix(tensors: list[tuple[str, np.ndarray]], features: list[str]) -> np.nd
     return check_matrix(np.stack(cols, axis=1), features, "inputs")
 
 
-def _outputs(doc: dict) -> tuple[str, ...]:
+def _outputs(doc: dict, allowed: tuple[str, ...]) -> tuple[str, ...]:
     asked = expect(doc.get("outputs"), list, '"outputs"', optional=True)
     if asked is None:
-        return OUTPUTS
+        return allowed
     if not asked:
         raise SpecError('"outputs" is empty; leave it out for every output, or name some')
     names = []
@@ -213,9 +217,9 @@ def _outputs(doc: dict) -> tuple[str, ...]:
         expect(o, dict, f"outputs[{i}]")
         names.append(expect(o.get("name"), str, f"outputs[{i}].name"))
         expect(o.get("parameters"), dict, f"outputs[{i}].parameters", optional=True)
-    unknown = sorted(set(names) - set(OUTPUTS))
+    unknown = sorted(set(names) - set(allowed))
     if unknown:
-        raise SpecError(f"outputs {unknown} do not exist; this model answers {list(OUTPUTS)}")
+        raise SpecError(f"outputs {unknown} do not exist; this route answers {list(allowed)}")
     return tuple(names)
 
 
@@ -224,9 +228,9 @@ def build_response(
 ) -> dict[str, Any]:
     outputs = []
     if "predict" in req.outputs:
-        outputs.append(_out("predict", pred.predictions))
+        outputs.append(output_tensor("predict", pred.predictions))
     if "probabilities" in req.outputs and pred.probabilities is not None:
-        outputs.append(_out("probabilities", pred.probabilities))
+        outputs.append(output_tensor("probabilities", pred.probabilities))
     return {
         "model_name": model.name,
         "model_version": str(model.version),
@@ -236,7 +240,7 @@ def build_response(
     }
 
 
-def _out(name: str, arr: np.ndarray) -> dict[str, Any]:
+def output_tensor(name: str, arr: np.ndarray) -> dict[str, Any]:
     kind = arr.dtype.kind
     if kind in "iub":
         dtype, data = "INT64", arr.astype(np.int64).ravel().tolist()
@@ -252,7 +256,7 @@ def model_metadata(model: ServedModel) -> dict[str, Any]:
     n = len(model.features)
     outputs = [{"name": "predict", "datatype": "FP64", "shape": [-1]}]
     if model.is_classifier:
-        outputs[0]["datatype"] = _out("x", np.asarray(model.classes))["datatype"]
+        outputs[0]["datatype"] = output_tensor("x", np.asarray(model.classes))["datatype"]
         outputs.append(
             {"name": "probabilities", "datatype": "FP64", "shape": [-1, len(model.classes)]}
         )

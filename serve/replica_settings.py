@@ -25,6 +25,9 @@ class ReplicaSettings(BaseModel):
     key_digests: tuple[str, ...]
     admin_key_digests: tuple[str, ...]
     max_body_bytes: int = Field(ge=256)
+    # Defaulted (to the EndpointSpec's default) so Serve config files written before explain
+    # routes existed still parse.
+    max_explain_rows: int = Field(EndpointSpec.model_fields["max_explain_rows"].default, ge=1)
     tracking_uri: str
     capture: CaptureSpec
     batching: BatchingSpec
@@ -50,6 +53,7 @@ class ReplicaSettings(BaseModel):
             key_digests=tuple(spec.auth.key_digests()),
             admin_key_digests=tuple(spec.auth.admin_key_digests()),
             max_body_bytes=spec.max_body_bytes,
+            max_explain_rows=spec.max_explain_rows,
             tracking_uri=tracking_uri,
             capture=spec.capture.model_copy(update={"path": str(path)}),
             batching=spec.batching,

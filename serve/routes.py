@@ -4,8 +4,9 @@ Pure functions, so routing and who may call what are tested without HTTP.
 
 Roles (``ROLES``, one per route name):
     open       health and server metadata; no key
-    inference  predict/infer (real-time and async), async status and results, model metadata,
-               read-only registry; an inference (or admin) key
+    inference  predict/infer (real-time and async), explain, async status and results, model
+               metadata, posting ground-truth labels, read-only registry; an inference (or
+               admin) key
     admin      changes state (approve/reject, start batch jobs and read their status); an
                admin credential only, and off unless ``auth.admin_key_envs`` names one
 """
@@ -23,12 +24,15 @@ _MV = r"/registry/models/(?P<name>[^/:]+)/versions/(?P<version>\d+)"
 _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), "v1_predict"),
     ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict-async"), "v1_predict_async"),
+    ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):explain"), "v1_explain"),
+    ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+)/labels"), "labels"),
     ("POST", re.compile(rf"/v2/models/{_V}/infer-async"), "v2_infer_async"),
     ("GET", re.compile(r"/async/requests/(?P<id>[^/]+)"), "async_status"),
     ("GET", re.compile(r"/async/requests/(?P<id>[^/]+)/result"), "async_result"),
     ("GET", re.compile(r"/v1/models/(?P<name>[^/:]+)"), "v1_model"),
     ("GET", re.compile(r"/v1/models"), "v1_models"),
     ("POST", re.compile(rf"/v2/models/{_V}/infer"), "v2_infer"),
+    ("POST", re.compile(rf"/v2/models/{_V}/explain"), "v2_explain"),
     ("GET", re.compile(rf"/v2/models/{_V}/ready"), "v2_model_ready"),
     ("GET", re.compile(rf"/v2/models/{_V}"), "v2_model"),
     ("GET", re.compile(r"/v2/health/live"), "live"),
@@ -56,6 +60,9 @@ ROLES: dict[str, Role] = {
     "v1_model": "inference",
     "v1_models": "inference",
     "v2_infer": "inference",
+    "v1_explain": "inference",
+    "v2_explain": "inference",
+    "labels": "inference",
     "v2_model_ready": "inference",
     "v2_model": "inference",
     "registry_models": "inference",

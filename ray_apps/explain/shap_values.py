@@ -48,6 +48,7 @@ class Explanation:
     expected_value: np.ndarray  # (outputs,)
     model_output: np.ndarray  # (rows, outputs): the margins they add up to
     method: str  # "tree" | "permutation"
+    margin_kind: str = "value"  # what the outputs are: see ``margin_kind``
 
     def importance(self) -> np.ndarray:
         """Global importance: mean |SHAP value| over rows, ``(features, outputs)``."""
@@ -135,6 +136,7 @@ class Explainer:
             expected_value=base[0] if len(base) else np.zeros(margin.shape[1]),
             model_output=margin,
             method=self.method,
+            margin_kind=margin_kind(self.info),
         )
 
 
@@ -160,6 +162,14 @@ def _background(model: Model, given: pd.DataFrame | None, rows: int, seed: int) 
         raise DataError("the background sample is empty; give at least one row")
     sample = given.sample(min(rows, len(given)), random_state=seed)
     return sample[names].to_numpy(dtype=np.float64)
+
+
+def margin_kind(info) -> str:
+    """What the explained outputs are: ``log-odds`` (two classes, of the second), ``scores``
+    (per class, before softmax) or ``value`` (a regressor's prediction)."""
+    if info.task == "regression":
+        return "value"
+    return "log-odds" if len(info.classes) == 2 else "scores"
 
 
 def output_names(info) -> list[str]:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ray_apps import settings
 from ray_apps.artifact import Model
+from ray_apps.capture.labels import has_labels, labels_folder
 from ray_apps.monitoring import _evidently
 from ray_apps.monitoring.alerts import ExitCode, Verdict, decide
 from ray_apps.monitoring.baseline import baseline_stats, read_baseline
@@ -48,7 +49,7 @@ from ray_apps.monitoring.labels import ModelQuality, join_labels, model_quality,
 from ray_apps.monitoring.quality import check_quality
 from ray_apps.monitoring.spec import CurrentData, LabelsSpec, MonitorJobSpec, parse_monitor_spec
 from ray_apps.monitoring.summary import MonitorSummary
-from ray_apps.monitoring.window import WindowRows, read_window
+from ray_apps.monitoring.window import WindowRows, default_capture_root, read_window
 from ray_apps.registry import load_version, parse_ref
 
 log = logging.getLogger("raymaker.monitor")
@@ -120,8 +121,9 @@ def _observe(
         )
         columns, prediction = drifts[:-1], drifts[-1]
     scored = None
-    if spec.labels is not None:
-        scored = _model_quality(spec.labels, spec.current, model, rows.frame, current)
+    labels = spec.labels or _posted_labels(spec.current, parse_ref(spec.model)[0])
+    if labels is not None:
+        scored = _model_quality(labels, spec.current, model, rows.frame, current)
     summary = MonitorSummary(
         model=parse_ref(spec.model)[0],
         version=version,
@@ -138,6 +140,16 @@ def _observe(
         model_quality=scored,
     )
     return summary, reference, current
+
+
+def _posted_labels(data: CurrentData, model: str) -> LabelsSpec | None:
+    """Labels posted to the endpoint (``POST /v1/models/{name}/labels``) of a captured window."""
+    if data.dataset is not None:
+        return None
+    root = data.capture or str(default_capture_root())
+    if "://" in root or not has_labels(root, model):
+        return None
+    return LabelsSpec(path=str(labels_folder(root, model)))
 
 
 def _model_quality(

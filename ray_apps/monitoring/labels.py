@@ -5,10 +5,13 @@
 The labels are any CSV/Parquet file or folder (a path or a URI) with ``request_id`` and the
 label column; a ``row`` column (the row within the request, as in capture files) is needed
 only for requests of several rows. A request id labelled twice keeps its last label (a
-correction). The window's rows with a label are scored as training scored its test split —
-accuracy and F1 (binary, or macro) for classification, RMSE and MAE for regression — next to
-the artifact's own held-out metrics (``metrics.json``); ``decide`` judges the drop. Rows
-without a label yet are counted, not guessed.
+correction; files with a ``received_at`` column — labels posted to an endpoint's
+``POST /v1/models/{name}/labels``, see ``ray_apps.capture.labels`` — are ordered by it). A
+monitor of captured traffic without ``labels:`` reads the labels posted for its model under the
+capture root, when there are any. The window's rows with a label are scored as training
+scored its test split — accuracy and F1 (binary, or macro) for classification, RMSE and MAE
+for regression — next to the artifact's own held-out metrics (``metrics.json``); ``decide``
+judges the drop. Rows without a label yet are counted, not guessed.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ def read_labels(path: str, label: str) -> pd.DataFrame:
             f"labels {path!r} lack the column(s) {missing} (columns: {list(frame.columns)}); "
             f"give request_id and the label (labels.label names its column, now {label!r})"
         )
+    if "received_at" in frame.columns:  # labels posted over HTTP: the later one is the correction
+        frame = frame.sort_values("received_at", kind="stable")
     keys = ["request_id", *(["row"] if "row" in frame.columns else [])]
     return frame[[*keys, label]].rename(columns={label: "label"})
 
