@@ -5,8 +5,11 @@
 
 ``schema`` defines the files (hive partitions, typed columns, ``CaptureRecord`` → table);
 ``reader`` reads them back, one row per request row. ``serve.capture.CaptureWriter`` writes them.
+``labels`` keeps ground-truth labels posted for captured requests beside them
+(``write_labels``; the monitor reads ``labels_folder``).
 """
 
+from ray_apps.capture.labels import labels_folder, write_labels
 from ray_apps.capture.reader import read_capture
 from ray_apps.capture.schema import (
     FEATURE_PREFIX,
@@ -22,7 +25,9 @@ __all__ = [
     "RESERVED",
     "CaptureRecord",
     "feature_column",
+    "labels_folder",
     "partition",
     "read_capture",
     "to_table",
+    "write_labels",
 ]

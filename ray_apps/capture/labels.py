@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 LABELS_FOLDER = "labels"
 
 
@@ -36,7 +38,7 @@ def labels_folder(root: str | Path, model: str) -> Path:
 
 def label_text(value: str | int | float) -> str:
     """A label as the model's class names are written: 1, 1.0 and "1" are all "1"."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
 

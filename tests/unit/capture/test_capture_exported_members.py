@@ -9,9 +9,11 @@ def test_capture_public_names():
         "FEATURE_PREFIX",
         "RESERVED",
         "feature_column",
+        "labels_folder",
         "partition",
         "read_capture",
         "to_table",
+        "write_labels",
     ]
     for name in capture.__all__:
         assert getattr(capture, name) is not None

@@ -127,3 +127,24 @@ def test_the_cli_takes_labels_and_says_what_they_scored(window, tmp_path, capsys
         main([*argv[:-5], "--labels", str(tmp_path / "none.csv")])
     assert exited.value.code == 2
     assert "labels.path" in capsys.readouterr().err
+
+
+def test_labels_posted_to_the_endpoint_are_read_without_a_labels_path(window, tmp_path):
+    import shutil
+
+    from ray_apps.capture import labels_folder, write_labels
+
+    art, root, truth, predicted, _ = window
+    root = shutil.copytree(root, tmp_path / "capture")  # the module's window stays label-free
+    wrong = 1 - truth["label"]  # posted first, then corrected by a later call
+    write_labels(root, "cancer", truth.request_id, truth.row, wrong, now=T0 + timedelta(hours=1))
+    write_labels(
+        root, "cancer", truth.request_id, truth.row, truth.label, now=T0 + timedelta(hours=2)
+    )
+    run = spec(art, root, "unused", tmp_path)
+    del run["labels"]
+    mq = run_monitor(run, now=T0 + timedelta(days=1)).summary.model_quality
+    assert mq.labels == str(labels_folder(root, "cancer"))
+    assert (mq.labeled_rows, mq.unlabeled_rows) == (170, 0)
+    y = truth["label"].to_numpy()
+    assert mq.metrics["accuracy"] == pytest.approx(accuracy_score(y, predicted))
