@@ -9,7 +9,10 @@
 4. Serving: the tuned model is registered, approved and deployed on Ray Serve (HAProxy
    ingress where available), called over KServe V1 and Open Inference V2 with an API key, a
    call without the key is refused, one asynchronous request is answered through its status
-   URL (the consumer wakes from zero replicas), and the endpoint shuts down.
+   URL (the consumer wakes from zero replicas). Then the served model is watched: shifted
+   traffic is captured and labelled over HTTP, a one-shot monitor alerts on the shifted columns
+   (with its report path and the labels' model quality), three predictions are explained over
+   HTTP, the version's offline evaluation is summarised, and the endpoint shuts down.
 5. Batch transform: the approved model scores a generated 100k-row Parquet file with
    ``run_batch``, as a notebook would; every row in must come out.
 Each leaves a self-contained artifact and an MLflow run.

@@ -1,4 +1,5 @@
-"""The serving part of the raymaker demo: registry → approval → endpoint → V1/V2 calls.
+"""The serving part of the raymaker demo: registry → approval → endpoint → V1/V2 calls, then
+watching the served model (``demo_watch``: shifted traffic, monitor, explanations, evaluation).
 
     flock /tmp/raymaker-ray.lock .venv/bin/python examples/demo_serving.py
 
@@ -19,6 +20,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from examples.demo_watch import watch_demo  # noqa: E402
 from ray_apps import registry  # noqa: E402
 from serve import deploy, undeploy  # noqa: E402
 from serve.ingress import use_fast_ingress  # noqa: E402
@@ -58,6 +60,8 @@ def serve_demo(artifact_path: str, *, model: str = "cancer", port: int = 8000) -
     console.print(f"endpoint {info.name} serves {', '.join(info.models)} at {info.url}")
     try:
         _calls(info.url, model)
+        auth = {"Authorization": f"Bearer {os.environ[KEY_ENV]}"}
+        watch_demo(info.url, auth, model, mv.version, capture.resolve())
     finally:
         undeploy(info.name)  # replicas drain and flush their captured records
         ray_serve.shutdown()
