@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from ray_apps.capture.labels import capture_files, label_text, write_labels
@@ -73,31 +74,49 @@ def parse_labels(body: bytes, model: ServedModel) -> list[LabelItem]:
 
 
 class CapturedIds:
-    """Request ids captured for each model in the last ``LOOKBACK``, read file by file."""
+    """Request ids captured for each model in the last ``LOOKBACK``, read file by file.
+
+    A file's ids are kept as a sorted array of 64-bit hashes (8 bytes an id, not a Python
+    string's ~70): a week of busy capture stays tens of MB per replica. Python's string hash is
+    stable within the process, which is all the cache lives in; a collision (2^-64) would count
+    one unknown id as matched, and the label is stored either way.
+    """
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        self._by_file: dict[Path, frozenset[str]] = {}
+        self._by_file: dict[Path, np.ndarray] = {}
 
-    def known(self, model: str, now: datetime) -> set[str]:
-        import pyarrow.parquet as pq
-
-        files = capture_files(self.root, model, now - LOOKBACK)
-        ids: set[str] = set()
+    def unmatched(self, model: str, ids: list[str], now: datetime) -> int:
+        """How many of ``ids`` no capture file of ``model`` in the lookback holds."""
+        wanted = _hashes(ids)
+        found = np.zeros(len(wanted), dtype=bool)
         fresh = {}
-        for f in files:
-            got = self._by_file.get(f)
-            if got is None:
-                try:
-                    got = frozenset(pq.read_table(f, columns=["request_id"])[0].to_pylist())
-                except (OSError, KeyError):  # removed meanwhile, or no request_id column
-                    got = frozenset()
-            fresh[f] = got
-            ids |= got
+        for f in capture_files(self.root, model, now - LOOKBACK):
+            known = self._by_file.get(f)
+            if known is None:
+                known = _read_ids(f)
+            fresh[f] = known
+            if len(known):
+                at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+                found |= known[at] == wanted
         prefix = f"model={model}"
         others = {f: v for f, v in self._by_file.items() if prefix not in f.parts}
         self._by_file = {**others, **fresh}  # files out of the lookback are forgotten
-        return ids
+        return int((~found).sum())
+
+
+def _hashes(ids) -> np.ndarray:
+    return np.sort(np.fromiter((hash(str(i)) for i in ids), dtype=np.int64, count=len(ids)))
+
+
+def _read_ids(file: Path) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    try:
+        ids = pq.read_table(file, columns=["request_id"])[0].to_pylist()
+    except (OSError, KeyError):  # removed meanwhile, or a file without request ids
+        return np.zeros(0, dtype=np.int64)
+    return _hashes(ids)
 
 
 async def post_labels(
@@ -115,8 +134,7 @@ async def post_labels(
             [i.label for i in items],
             now=now,
         )
-        known = captured.known(model.name, now)
-        return path, sum(i.request_id not in known for i in items)
+        return path, captured.unmatched(model.name, [i.request_id for i in items], now)
 
     path, unmatched = await asyncio.to_thread(store)
     return {
