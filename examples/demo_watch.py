@@ -99,11 +99,6 @@ def _monitor(model: str, version: int, capture: Path, since: datetime) -> None:
     say(f"monitor    {result.line}")
     if verdict.violations:
         say(f"ALERT      drift in {s.drifted_columns} (exit code {int(result.exit_code)})")
-    mq = s.model_quality
-    if mq is not None and mq.metrics:
-        shown = ", ".join(f"{k} {v:.3f} (trained {mq.baseline.get(k, float('nan')):.3f})"
-                          for k, v in mq.metrics.items())  # fmt: skip
-        say(f"quality    on {mq.labeled_rows} labelled rows: {shown}")
     report = "report.html" if result.html else "summary.json"
     say(f"report     {result.report_dir}/{report}")
 
