@@ -2,7 +2,7 @@
 KubeRay cluster spec.
 
     RAYMAKER_HOME=/mnt/raymaker RAYMAKER_STORAGE=s3://YOUR-BUCKET/raymaker/runs \\
-    RAYMAKER_API_KEYS=... python -m serve.kuberay --endpoint cluster/endpoint.yaml \\
+    RAYMAKER_API_KEYS=... python -m serve.kuberay --config cluster/endpoint.yaml \\
         --cluster cluster/kuberay-raycluster.yaml \\
         --registry-uri postgresql://raymaker@127.0.0.1:5432/mlflow > rayservice.yaml
 
@@ -83,7 +83,7 @@ _BlockDumper.add_representer(str, _str)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m serve.kuberay", description=__doc__)
-    parser.add_argument("--endpoint", required=True, help="endpoint spec YAML")
+    parser.add_argument("--config", required=True, help="endpoint spec YAML (as raymaker deploy)")
     parser.add_argument("--cluster", required=True, help="a RayCluster manifest")
     parser.add_argument("--name", default="raymaker-serve", help="the RayService's name")
     parser.add_argument("--registry-uri", default=None, help="registry as reached from here")
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from ray_apps.errors import RaymakerError
 
     try:
-        text = render(args.endpoint, args.cluster, name=args.name, registry_uri=args.registry_uri)
+        text = render(args.config, args.cluster, name=args.name, registry_uri=args.registry_uri)
     except RaymakerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

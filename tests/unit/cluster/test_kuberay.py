@@ -128,3 +128,17 @@ def test_the_job_trains_from_a_spec_file_in_the_repo():
     match = re.fullmatch(r"python -m ray_apps\.train --config (\S+)", entrypoint)
     assert match, entrypoint
     assert load_train_spec(match.group(1)).name
+
+
+def test_every_pod_mounts_the_shared_volume_the_claim_declares():
+    claim = load_yaml("cluster/kuberay-shared-volume.yaml")
+    assert claim["kind"] == "PersistentVolumeClaim" and claim["spec"]["accessModes"] == [
+        "ReadWriteMany"
+    ]  # every node writes capture files there
+    for g in groups(cluster_spec("RayCluster")):
+        pod = g["template"]["spec"]
+        (volume,) = pod["volumes"]
+        assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        mount = pod["containers"][0]["volumeMounts"][0]
+        assert mount["name"] == volume["name"] and mount["mountPath"] == env["RAYMAKER_HOME"]

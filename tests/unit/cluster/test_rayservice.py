@@ -31,3 +31,14 @@ def test_its_serve_config_is_one_serve_and_the_replicas_accept():
     assert settings.key_digests == (PLACEHOLDER,)  # no key anyone can read here opens it
     assert settings.tracking_uri == "postgresql://raymaker@postgres.raymaker.svc:5432/mlflow"
     assert config.http_options.host == "0.0.0.0" and config.proxy_location == "EveryNode"
+
+
+def test_the_generator_refuses_an_unregistered_model_in_one_line(tmp_path, capsys):
+    from serve.kuberay import main
+
+    argv = ["--config", "cluster/endpoint.yaml", "--cluster", "cluster/kuberay-raycluster.yaml"]
+    code = main([*argv, "--registry-uri", f"sqlite:///{tmp_path / 'empty.db'}"])
+    err = capsys.readouterr().err
+    assert (
+        code == 2 and err.startswith("error: no registered model 'cancer'") and err.count("\n") == 1
+    )
