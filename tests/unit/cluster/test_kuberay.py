@@ -142,3 +142,19 @@ def test_every_pod_mounts_the_shared_volume_the_claim_declares():
         env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
         mount = pod["containers"][0]["volumeMounts"][0]
         assert mount["name"] == volume["name"] and mount["mountPath"] == env["RAYMAKER_HOME"]
+
+
+def test_outside_the_namespace_only_the_operator_reaches_the_dashboard():
+    policy = load_yaml("cluster/kuberay-networkpolicy.yaml")["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"ray.io/node-type": "head"}}
+    assert policy["policyTypes"] == ["Ingress"]
+    open_to_all = [r for r in policy["ingress"] if "from" not in r]
+    assert [p["port"] for r in open_to_all for p in r["ports"]] == [8000]  # Serve, API keys
+    from_outside = [
+        r for r in policy["ingress"] if any("namespaceSelector" in f for f in r.get("from", []))
+    ]
+    (operator,) = from_outside
+    assert [p["port"] for p in operator["ports"]] == [8265]
+    assert operator["from"][0]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "kuberay-operator"
+    }
