@@ -116,10 +116,8 @@ def test_a_job_without_the_token_is_refused(cluster):
     refused = cluster.submit("--", "python", "-c", f"open({marker!r}, 'w')")
     assert refused.returncode != 0
     assert "401" in refused.stdout + refused.stderr or "nauthorized" in refused.stderr
-    wrong = cluster.submit(
-        "--", "python", "-c", f"open({marker!r}, 'w')", RAY_AUTH_MODE="token",
-        RAY_AUTH_TOKEN=secrets.token_hex(24),
-    )  # fmt: skip
+    wrong_token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(24)}
+    wrong = cluster.submit("--", "python", "-c", f"open({marker!r}, 'w')", **wrong_token)
     assert wrong.returncode != 0
     assert not Path(marker).exists()  # nothing ran
     # The Jobs API itself: no header, a wrong one.
@@ -129,15 +127,28 @@ def test_a_job_without_the_token_is_refused(cluster):
 
 def test_the_token_holder_runs_jobs_and_no_job_record_holds_the_token(cluster):
     marker = root_marker(cluster)
-    ok = cluster.submit(
-        "--", "python", "-c", f"open({marker!r}, 'w'); print('ran')",
-        RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token,
-    )  # fmt: skip
+    token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": cluster.token}
+    ok = cluster.submit("--", "python", "-c", f"open({marker!r}, 'w'); print('ran')", **token)
     assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
     assert Path(marker).exists() and "ran" in ok.stdout
     status, body = cluster.http("/api/jobs/", token=cluster.token)
     assert status == 200 and json.loads(body)  # the job's metadata, entrypoint, runtime env
     assert cluster.token not in body and cluster.token not in ok.stdout + ok.stderr
+
+
+def test_a_driver_without_the_token_cannot_join(cluster):
+    # ray.init against the GCS port, as drivers on other nodes do (refused after ~20 s of
+    # retries, with Ray's InvalidAuthToken).
+    join = f"import ray; ray.init(address='127.0.0.1:{cluster.ports['--port']}')"
+    wrong = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(24)}
+    r = subprocess.run(
+        [sys.executable, "-c", join],
+        env=cluster.env(**wrong),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert r.returncode != 0 and "InvalidAuthToken" in r.stderr, r.stderr[-2000:]
 
 
 def root_marker(cluster: TokenCluster) -> str:
