@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from ray_apps.errors import RaymakerError
 from serve.config import EndpointSpec, endpoint_spec
 from serve.deploy import serve_config
 
@@ -88,8 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="raymaker-serve", help="the RayService's name")
     parser.add_argument("--registry-uri", default=None, help="registry as reached from here")
     args = parser.parse_args(argv)
-    from ray_apps.errors import RaymakerError
-
     try:
         text = render(args.config, args.cluster, name=args.name, registry_uri=args.registry_uri)
     except RaymakerError as e:
