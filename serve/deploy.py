@@ -60,14 +60,22 @@ class EndpointPlan:
         }
 
 
-def plan(spec: EndpointSpec | dict | str | Path) -> EndpointPlan:
-    """Resolve versions (approved-only unless forced), key digests and paths, once."""
+def plan(
+    spec: EndpointSpec | dict | str | Path, *, registry_uri: str | None = None
+) -> EndpointPlan:
+    """Resolve versions (approved-only unless forced), key digests and paths, once.
+
+    ``registry_uri`` is where this process reaches the registry when that differs from the
+    spec's ``tracking_uri``, which the replicas use (a laptop through ``kubectl port-forward``
+    writing a config for pods that reach the database by its in-cluster name).
+    """
     spec = endpoint_spec(spec)
     uri = tracking.resolve_uri(spec.tracking_uri)
+    lookup = registry_uri or uri
     models = []
     for ref in spec.models:
         name = ref.name if ref.version is None else f"{ref.name}:{ref.version}"
-        mv = registry.resolve_for_deploy(name, force=ref.force, tracking_uri=uri)
+        mv = registry.resolve_for_deploy(name, force=ref.force, tracking_uri=lookup)
         models.append(ModelRef(name=mv.name, version=mv.version, force=ref.force))
     return EndpointPlan(
         models=tuple(models),
@@ -185,15 +193,20 @@ def serve_foreground(
 
 
 def serve_config(
-    spec: EndpointSpec | dict | str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    spec: EndpointSpec | dict | str | Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    registry_uri: str | None = None,
 ) -> dict[str, Any]:
     """A Ray Serve config (``serve deploy`` / ``serve run`` accept it) for the endpoint.
 
     The deployment's options (autoscaling, user_config with the pinned versions) sit in
     Serve's own ``deployments`` section, so the file reads and edits as any Serve config.
+    ``registry_uri``: see ``plan``.
     """
     spec = endpoint_spec(spec)
-    p = plan(spec)
+    p = plan(spec, registry_uri=registry_uri)
     deployment = {"name": "endpoint", **p.deployment, "user_config": p.user_config()}
     deployments = [deployment]
     if p.settings.async_inference.enabled:
