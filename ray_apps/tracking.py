@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ray_apps import settings
 
@@ -20,6 +21,18 @@ logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 def resolve_uri(uri: str | None) -> str:
     return uri or settings.tracking_uri()
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` fit to print: a password in it (``postgresql://user:secret@host/db``) becomes
+    ``***``, since job logs outlive the job and are readable by anyone who can list jobs."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _client(uri: str):

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from ray_apps.tracking import shown_uri
+
 if TYPE_CHECKING:  # the CLI starts without importing the training stack
     from ray_apps.training import TrainResult
 
@@ -28,8 +30,9 @@ def show_training(result: TrainResult, title: str = "training run") -> None:
         test.add_row(key, _fmt(value))
     console.print(test)
     console.print(f"artifact:   {result.artifact_path}")
-    console.print(f"MLflow run: {result.mlflow_run_id}  (store: {result.tracking_uri})")
-    console.print(f"            mlflow ui --backend-store-uri {result.tracking_uri}")
+    store = shown_uri(result.tracking_uri)  # never a password in job logs
+    console.print(f"MLflow run: {result.mlflow_run_id}  (store: {store})")
+    console.print(f"            mlflow ui --backend-store-uri {store}")
 
 
 def show_tuning(result, top: int = 10) -> None:
