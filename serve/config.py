@@ -196,6 +196,10 @@ class AsyncInferenceSpec(_Strict):
     callback_secret_env: str | None = Field(
         None, description="env var holding the HMAC key; unset: callbacks are refused"
     )
+    callback_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts callbacks may go to (exact, or *.example.com); empty: any host",
+    )
     callback_max_attempts: int = Field(8, ge=1)
     callback_timeout_s: float = Field(10.0, gt=0)
 

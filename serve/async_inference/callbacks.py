@@ -13,12 +13,13 @@ should treat the id as idempotent.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
 
 from ray_apps.errors import SpecError
+from serve.async_inference import policy
 from serve.async_inference._table import Record
 from serve.async_inference.signing import HEADER, sign
 
@@ -26,7 +27,9 @@ CALLBACK_HEADER = "x-raymaker-callback"
 _MAX_URL = 2048
 
 
-def callback_url(headers: Mapping[str, str], callbacks_on: bool) -> str | None:
+def callback_url(
+    headers: Mapping[str, str], callbacks_on: bool, allowed_hosts: Sequence[str] = ()
+) -> str | None:
     """The callback URL a submit request asks for, checked; None when it asks for none."""
     url = headers.get(CALLBACK_HEADER, "").strip()
     if not url:
@@ -44,6 +47,14 @@ def callback_url(headers: Mapping[str, str], callbacks_on: bool) -> str | None:
             "completion callbacks are off on this endpoint: it has no signing key; set "
             "async_inference.callback_secret_env to a variable holding one, or poll the "
             "status URL instead of sending X-Raymaker-Callback"
+        )
+    # The endpoint POSTs wherever a caller points it: an allowlist keeps inference keys from
+    # reaching hosts inside the network they could not reach themselves (SSRF).
+    if not policy.callback_host_allowed(parts.hostname, list(allowed_hosts)):
+        raise SpecError(
+            f"X-Raymaker-Callback host {parts.hostname!r} is not among this endpoint's "
+            f"async_inference.callback_hosts {list(allowed_hosts)}; use one of them, or ask "
+            "the endpoint's owner to add it"
         )
     return url
 

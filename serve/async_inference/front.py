@@ -42,7 +42,9 @@ class AsyncFront:
         self._clock = clock
 
     def callback_url(self, headers: Mapping[str, str]) -> str | None:
-        return callbacks.callback_url(headers, self._callbacks_on)
+        return callbacks.callback_url(
+            headers, self._callbacks_on, self.store.settings.callback_hosts
+        )
 
     async def submit(self, new: NewRequest, body: bytes) -> tuple[dict[str, Any], str]:
         """Queue a validated request; returns the 202 body and its status URL."""

@@ -49,6 +49,19 @@ def retry_callback(status: int | None, attempts: int, max_attempts: int) -> bool
     return transient and attempts < max_attempts
 
 
+def callback_host_allowed(host: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether a callback may go to ``host``: any host when ``allowed`` is empty; otherwise an
+    exact name (``hooks.example.com``) or a subdomain pattern (``*.example.com``), without
+    regard to case. IP literals match only when listed exactly."""
+    if not allowed:
+        return True
+    host = host.lower().rstrip(".")
+    for pattern in (p.lower().rstrip(".") for p in allowed):
+        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return True
+    return False
+
+
 def callback_ok(status: int) -> bool:
     return 200 <= status < 300
 

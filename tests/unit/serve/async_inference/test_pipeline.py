@@ -157,6 +157,20 @@ def test_callbacks_off_without_a_signing_key(tmp_path, model):
     assert r.status == 400 and "callback_secret_env" in r.payload["error"]
 
 
+def test_callbacks_only_to_the_endpoints_allowed_hosts(tmp_path, model):
+    rig = Rig(tmp_path, model, callback_hosts=["hooks.example.com", "*.corp.example"])
+    body = json.dumps(ROWS).encode()
+    for url in ("http://169.254.169.254/latest/meta-data", "https://hooks.example.com.evil.io/x"):
+        r = rig.call("POST", "/v1/models/iris:predict-async", body,
+                     {**AUTH, "x-raymaker-callback": url})  # fmt: skip
+        assert r.status == 400 and "async_inference.callback_hosts" in r.payload["error"]
+    for url in ("https://hooks.example.com/done", "https://ci.build.corp.example/cb"):
+        r = rig.call("POST", "/v1/models/iris:predict-async", body,
+                     {**AUTH, "x-raymaker-callback": url})  # fmt: skip
+        assert r.status == 202
+    assert rig.store.backlog(time.time()) == 2  # the refused ones were never queued
+
+
 def test_async_off_says_so(tmp_path, model):
     rig = Rig(tmp_path, model)
     rig.ingress.async_front = None

@@ -54,3 +54,21 @@ def test_wake_calls_fill_the_consumers_capacity_up_to_the_backlog():
 def test_a_lease_survives_two_missed_heartbeats():
     every = policy.heartbeat_every_s(30.0)
     assert every == 10.0 and 2 * every < 30.0 <= 3 * every
+
+
+@pytest.mark.parametrize(
+    "host, allowed, ok",
+    [
+        ("anything.example", [], True),
+        ("hooks.example.com", ["hooks.example.com"], True),
+        ("HOOKS.example.com.", ["hooks.example.com"], True),
+        ("evil.hooks.example.com", ["hooks.example.com"], False),
+        ("a.b.corp.example", ["*.corp.example"], True),
+        ("corp.example", ["*.corp.example"], False),
+        ("xcorp.example", ["*.corp.example"], False),
+        ("127.0.0.1", ["hooks.example.com"], False),
+        ("127.0.0.1", ["127.0.0.1"], True),
+    ],
+)
+def test_callback_hosts_exact_or_subdomain_pattern(host, allowed, ok):
+    assert policy.callback_host_allowed(host, allowed) is ok
