@@ -3,6 +3,7 @@ DescribeTransformJob): start one, then poll its status.
 
 POST /admin/batch/jobs            the batch job spec as JSON (the YAML's keys)   → 202
      {"job_id": "…", "status_url": "/admin/batch/jobs/<job_id>", "status": "queued", …}
+GET  /admin/batch/jobs            {"jobs": [<status as below>, …]}, the newest 50, newest first
 GET  /admin/batch/jobs/{job_id}   {"status": "queued|running|succeeded|failed",
                                    "progress": {units_committed, units_total, rows_in, …},
                                    "summary": {…} once succeeded, "reason": "…" once failed}
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ray_apps.batch import BatchJobSpec, batch_status, start_batch
+from ray_apps.batch import BatchJobSpec, batch_status, list_batch_jobs, start_batch
 from ray_apps.errors import SpecError
 from ray_apps.spec import parse_spec
 from serve.protocol_v1 import load_json
@@ -50,6 +51,12 @@ async def submit(
         "run_dir": job.run_dir,
         "output_path": job.output_dir,
     }
+
+
+async def jobs(route: Route, *, storage: str) -> dict[str, Any]:
+    """The newest jobs' statuses (at most 50), newest first: ListTransformJobs."""
+    found = await asyncio.to_thread(list_batch_jobs, storage=storage, limit=50)
+    return {"jobs": [s.to_dict() for s in found]}
 
 
 async def status(route: Route, *, storage: str) -> dict[str, Any]:

@@ -223,7 +223,7 @@ class EndpointCore:
                 meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
                 return Reply(200, meta)
             return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
-        if route.name in ("batch_submit", "batch_status"):
+        if route.name in ("batch_submit", "batch_status", "batch_list"):
             return await self._batch(route, method, path, headers, read_body, call)
         from serve import registry_routes
 
@@ -305,8 +305,9 @@ class EndpointCore:
 
         if self.batch_storage is None or self.home is None:
             raise NotFoundError("batch jobs are not configured on this endpoint")
-        if route.name == "batch_status":
-            return Reply(200, await batch_routes.status(route, storage=self.batch_storage))
+        if route.name in ("batch_status", "batch_list"):
+            reply = batch_routes.status if route.name == "batch_status" else batch_routes.jobs
+            return Reply(200, await reply(route, storage=self.batch_storage))
         body = await self._body(headers, read_body)
         payload = await batch_routes.submit(
             body,

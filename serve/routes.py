@@ -45,6 +45,7 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     # Where approve/reject lived before they moved to the admin surface: a 404 that says so.
     ("POST", re.compile(rf"{_MV}:(?P<action>approve|reject)"), "registry_decide_moved"),
     ("POST", re.compile(r"/admin/batch/jobs"), "batch_submit"),
+    ("GET", re.compile(r"/admin/batch/jobs"), "batch_list"),
     ("GET", re.compile(r"/admin/batch/jobs/(?P<job_id>[^/:]+)"), "batch_status"),
 ]
 
@@ -72,6 +73,7 @@ ROLES: dict[str, Role] = {
     "admin_decide": "admin",
     "batch_submit": "admin",
     "batch_status": "admin",
+    "batch_list": "admin",
 }
 
 

@@ -7,6 +7,7 @@
     from ray_apps.batch import start_batch, batch_status, read_output
     job = start_batch("batch.yaml")           # in the background; returns its job id at once
     batch_status(job.job_id).status           # queued | running | succeeded | failed
+    list_batch_jobs()                         # every recorded job's status, newest first
     read_output(job.run_dir)                  # committed rows, shaped like read_capture's
 
 ``python -m ray_apps.batch`` (``__main__.py``) is the ``ray job submit`` entry point;
@@ -22,7 +23,7 @@ from ray_apps.batch.status import BatchStatus, derive_status
 from ray_apps.batch.summary import Summary
 
 if TYPE_CHECKING:
-    from ray_apps.batch.background import batch_status, start_batch
+    from ray_apps.batch.background import batch_status, list_batch_jobs, start_batch
     from ray_apps.batch.job import BatchResult, default_concurrency, run_batch
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "batch_status",
     "default_concurrency",
     "derive_status",
+    "list_batch_jobs",
     "parse_batch_spec",
     "read_output",
     "run_batch",
@@ -47,6 +49,7 @@ _LAZY = {
     "default_concurrency": "job",
     "run_batch": "job",
     "batch_status": "background",
+    "list_batch_jobs": "background",
     "start_batch": "background",
 }
 

@@ -24,7 +24,14 @@ from ray_apps import settings, tracking
 from ray_apps._ray_errors import raymaker_error
 from ray_apps.batch import _storage
 from ray_apps.batch.job import resolve_model, run_batch
-from ray_apps.batch.record import ERROR, JobRecord, read_record, under, write_record
+from ray_apps.batch.record import (
+    ERROR,
+    JobRecord,
+    list_records,
+    read_record,
+    under,
+    write_record,
+)
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.status import BatchStatus, derive_status, read_run_files
 from ray_apps.errors import NotFoundError
@@ -73,6 +80,15 @@ def batch_status(job_id: str, *, storage: str | None = None) -> BatchStatus:
             f"(POST /admin/batch/jobs), looked up under {storage}"
         )
     return derive_status(record, read_run_files(record.run_dir), _driver_alive(job_id))
+
+
+def list_batch_jobs(*, storage: str | None = None, limit: int = 50) -> list[BatchStatus]:
+    """The status of the newest ``limit`` jobs recorded under ``storage``, newest first."""
+    storage = under(storage or settings.storage_path(), Path.cwd())
+    return [
+        derive_status(r, read_run_files(r.run_dir), _driver_alive(r.job_id))
+        for r in list_records(storage)[:limit]
+    ]
 
 
 def failure_reason(err: BaseException) -> str:

@@ -87,6 +87,22 @@ def read_record(storage: str, job_id: str) -> JobRecord | None:
     return JobRecord.from_dict(data) if data else None
 
 
+def list_records(storage: str) -> list[JobRecord]:
+    """Every job recorded under ``storage``, newest first (by submit time, then id)."""
+    import pyarrow.fs as pafs
+
+    fs, root = _storage.filesystem(storage)
+    selector = pafs.FileSelector(f"{root.rstrip('/')}/{RECORDS}", allow_not_found=True)
+    names = [info.base_name for info in fs.get_file_info(selector)]
+    records = []
+    for name in names:
+        if name.endswith(".json") and valid_job_id(job_id := name[: -len(".json")]):
+            data = _storage.read_json(fs, record_path(root, job_id))
+            if data:
+                records.append(JobRecord.from_dict(data))
+    return sorted(records, key=lambda r: (r.submitted_at, r.job_id), reverse=True)
+
+
 def under(path: str | None, base: Path) -> str | None:
     """``path`` made absolute under ``base`` when relative; URIs and absolute paths unchanged.
 

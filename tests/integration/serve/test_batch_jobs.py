@@ -91,6 +91,8 @@ def test_admin_starts_a_job_and_polls_it_to_succeeded(batch_ep, client, inputs, 
     assert (p["units_committed"], p["units_total"], p["rows_in"], p["rows_out"]) == (3, 3, n, n)
     assert done["output_path"] == f"{done['run_dir']}/output" and done["reason"] is None
     assert batch_status(job_id).to_dict() == done  # read from storage, not from a replica
+    listed = client.get(JOBS, headers=ADMIN).json()["jobs"]
+    assert done in listed and listed.index(done) == 0  # the newest first
 
     # The output is a monitoring window: read_capture's columns, the model's predictions.
     frame = read_output(done["run_dir"])

@@ -4,7 +4,14 @@ import pytest
 
 from ray_apps.batch import _storage, derive_status
 from ray_apps.batch.background import failure_reason
-from ray_apps.batch.record import JobRecord, read_record, record_path, under, write_record
+from ray_apps.batch.record import (
+    JobRecord,
+    list_records,
+    read_record,
+    record_path,
+    under,
+    write_record,
+)
 from ray_apps.batch.spec import parse_batch_spec
 from ray_apps.batch.status import read_run_files
 from ray_apps.batch.summary import UnitStats
@@ -116,3 +123,13 @@ def test_relative_paths_go_under_the_base(tmp_path):
 def test_failure_reason_is_our_message_else_the_error_type_and_first_line():
     assert failure_reason(DataError("input 'x' does not exist")) == "input 'x' does not exist"
     assert failure_reason(ValueError("bad\nmore")) == "ValueError: bad"
+
+
+def test_records_are_listed_newest_first_and_stray_files_ignored(record, tmp_path):
+    store = str(tmp_path / "runs")
+    assert list_records(store) == []  # no job yet: no records folder
+    older = JobRecord("scores-a", record.spec, "iris:1", record.run_dir, "2026-11-24T09:00:00Z")
+    write_record(store, older)
+    write_record(store, record)
+    (tmp_path / "runs" / "_batch_jobs" / "notes.txt").write_text("not a record")
+    assert [r.job_id for r in list_records(store)] == [JOB_ID, "scores-a"]
