@@ -30,6 +30,7 @@ from ray_apps.explain.spec import ExplainJobSpec, parse_explain_spec
 from ray_apps.registry import fetch_artifact, get_version, parse_ref
 
 DEFAULT_CONCURRENCY = 2
+_EXPECTED = "__expected."  # the actors' columns carrying each output's expected value
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,19 @@ class _ExplainActor:
         from ray_apps.artifact import load_model
         from ray_apps.explain.shap_values import Explainer
 
-        model = load_model(artifact)
+        # One thread per actor: the pool is sized to the cores, and xgboost's SHAP
+        # (pred_contribs) would otherwise start a thread per core in every actor.
+        model = load_model(artifact).prepare_for_serving()
         self.explainer = Explainer(
             model, background_rows=background_rows, permutations=permutations
         )
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         e = self.explainer.explain(batch)
-        return e.frame().assign(__expected=[e.expected_value.tolist()] * len(batch))
+        frame = e.frame()
+        for o, value in enumerate(e.expected_value):  # plain float columns: cheap to move
+            frame[f"{_EXPECTED}{o}"] = float(value)
+        return frame
 
 
 def run_explain(spec: ExplainJobSpec | dict | str | Path) -> ExplainResult:
@@ -102,7 +108,9 @@ def run_explain(spec: ExplainJobSpec | dict | str | Path) -> ExplainResult:
     seconds = time.perf_counter() - t0
     if frame.empty:
         raise DataError(f"dataset {spec.dataset!r} has no rows to explain")
-    expected = list(frame.pop("__expected").iloc[0])
+    expected_columns = [c for c in frame.columns if c.startswith(_EXPECTED)]
+    expected = [float(frame[c].iloc[0]) for c in expected_columns]
+    frame = frame.drop(columns=expected_columns)
     frame = frame.astype("float64")  # Ray hands back pyarrow-backed columns
     return _write(spec, info, version, frame, expected, seconds)
 

@@ -7,7 +7,7 @@
     rows: 1000                      # explain the first this many rows
     background_rows: 50             # permutation explainers: baseline rows to explain against
     permutations: 10                # permutation explainers: antithetic passes per row
-    batch_size: 256                 # rows per Ray Data batch
+    batch_size: 16384               # rows per Ray Data batch (one SHAP call each)
     concurrency: null               # explainer actors (default: 2)
     output: null                    # reports root (default $RAYMAKER_HOME/explain)
     plot: true                      # also write summary.png
@@ -32,7 +32,7 @@ class ExplainJobSpec(JobModelSpec):
     rows: int = Field(1000, ge=1, le=1_000_000)
     background_rows: int = Field(50, ge=1, le=10_000)
     permutations: int = Field(10, ge=1, le=1000)
-    batch_size: int = Field(256, ge=1, le=100_000)
+    batch_size: int = Field(16_384, ge=1, le=100_000)
     concurrency: int | None = Field(None, ge=1, le=256)
     output: str | None = None
     plot: bool = True

@@ -18,6 +18,7 @@ to the ones used here, so the page (``save_html``) and the workspace history
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,9 +118,14 @@ def run_report(
     )
 
 
-def save_html(path: Path, snapshot) -> None:
-    """The snapshot as one HTML file."""
+def save_html(path: Path, snapshot, note: str | None = None) -> None:
+    """The snapshot as one HTML file; ``note``, when given, as a line above Evidently's page
+    (what the page cannot tell by itself, e.g. that it shows a sample of the window)."""
     snapshot.save_html(str(path))
+    if note is not None:
+        page = path.read_text(encoding="utf-8")
+        banner = f'<p style="font-family: sans-serif; margin: 1em">{html.escape(note)}</p>'
+        path.write_text(page.replace("<body>", "<body>" + banner, 1), encoding="utf-8")
 
 
 def add_to_workspace(folder: str, project: str, description: str, snapshot) -> str:

@@ -30,6 +30,10 @@
     html: true                      # write Evidently's HTML report
     workspace: null                 # a local Evidently workspace folder: each window's report
                                     #   is added to it (evidently ui --workspace <folder>)
+    report_rows: 50000              # the report (HTML, workspace) shows at most this many window
+                                    #   rows, a seeded sample; summary.json and alerts use all
+    ray_min_rows: 200000            # windows this large run their drift tests on Ray, columns
+                                    #   in parallel (null: always in this process)
 
 Unknown keys are rejected; every error names the field, what it got and what is allowed.
 """
@@ -132,6 +136,8 @@ class MonitorJobSpec(JobModelSpec):
     output: str | None = None
     html: bool = True
     workspace: str | None = Field(None, min_length=1, description="local Evidently workspace")
+    report_rows: int = Field(50_000, ge=1000, description="window rows the report shows at most")
+    ray_min_rows: int | None = Field(200_000, ge=1, description="drift tests on Ray from here")
 
     @field_validator("workspace")
     @classmethod

@@ -18,6 +18,8 @@ from ray_apps.monitoring import parse_monitor_spec
         ({"model": "m:1", "thresholds": {"min_row": 5}}, "thresholds.min_row: unknown field"),
         ({"model": "m:1", "thresholds": {"drifted_share": 0}}, "thresholds.drifted_share"),
         ({"model": "m:x"}, "positive integer"),
+        ({"model": "m:1", "report_rows": 10}, "report_rows: Input should be greater than or"),
+        ({"model": "m:1", "ray_min_rows": 0}, "ray_min_rows: Input should be greater than or"),
         ({}, "model: required field is missing"),
         ({"model": "m", "artifact": "/a"}, "names no version, and artifact is given"),
         ({"model": "m:1", "alerts": {"webhook": {}}}, "alerts.webhook: give exactly one of url"),
