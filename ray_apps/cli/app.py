@@ -13,6 +13,7 @@ from ray_apps.cli import (
     batch,
     bias,
     deploy,
+    devservers,
     evaluate,
     explain,
     jobs,
@@ -43,6 +44,7 @@ bias.attach(app)  # raymaker bias
 evaluate.attach(app)  # raymaker evaluate
 explain.attach(app)  # raymaker explain
 submit.attach(app)  # raymaker submit (a job on a Ray cluster)
+devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
 
 
 def main(argv: list[str] | None = None) -> None:

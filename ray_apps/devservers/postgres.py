@@ -1,0 +1,48 @@
+"""A real PostgreSQL for MLflow tracking and its model registry: the ``pgserver`` wheel.
+
+For tests and laptops: a server whose data and unix socket live in one folder (no TCP port,
+so nothing else on the machine can reach it by accident), with one database, ``mlflow``.
+The MLflow URI is ``postgresql+psycopg://postgres:@/mlflow?host=<folder>``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DATABASE = "mlflow"
+
+
+@dataclass
+class Postgres:
+    """A running PostgreSQL: its folder, the MLflow tracking URI, the pgserver handle."""
+
+    root: Path
+    uri: str
+    server: Any
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def start_postgres(root: Path) -> Postgres:
+    """Start (or join) the PostgreSQL whose data is ``root``, with the ``mlflow`` database.
+
+    ``root`` must be a short path: it holds the unix socket (about 100 characters at most).
+    """
+    try:
+        import pgserver
+    except ImportError:
+        from ray_apps.errors import SpecError
+
+        raise SpecError("no pgserver; install the dev extra: pip install -e '.[dev]'") from None
+    root.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # platformdirs, when XDG_RUNTIME_DIR is unset: noise
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(root, cleanup_mode="stop")
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
+        if "1 row" not in exists:
+            server.psql(f"CREATE DATABASE {DATABASE};")
+    return Postgres(root, f"postgresql+psycopg://postgres:@/{DATABASE}?host={root}", server)
