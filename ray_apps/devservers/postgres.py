@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ray_apps.errors import SpecError
+
 DATABASE = "mlflow"
 
 
@@ -32,15 +34,13 @@ def start_postgres(root: Path) -> Postgres:
 
     ``root`` must be a short path: it holds the unix socket (about 100 characters at most).
     """
-    try:
-        import pgserver
-    except ImportError:
-        from ray_apps.errors import SpecError
-
-        raise SpecError("no pgserver; install the dev extra: pip install -e '.[dev]'") from None
     root.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # platformdirs, when XDG_RUNTIME_DIR is unset: noise
         warnings.simplefilter("ignore")
+        try:
+            import pgserver
+        except ImportError:
+            raise SpecError("no pgserver; install the dev extra: pip install -e '.[dev]'") from None
         server = pgserver.get_server(root, cleanup_mode="stop")
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
         if "1 row" not in exists:
