@@ -69,3 +69,32 @@ def test_concurrent_registrations_from_processes_get_distinct_versions(shared_en
     versions = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sorted(versions) == [1, 2, 3, 4]
+
+
+def test_capture_written_to_s3_reads_back_as_a_table(shared_env):
+    import numpy as np
+
+    from ray_apps.capture import read_capture
+    from ray_apps.prediction import from_scores
+    from serve.capture import CaptureWriter
+
+    root = f"{shared_env['RAYMAKER_STORAGE']}/capture"
+    writer = CaptureWriter(root, 100, flush_interval_s=3600)  # only close() writes
+    for i in range(20):
+        writer.add(
+            request_id=f"r{i}",
+            model="m",
+            version=1 + i % 2,
+            protocol="v1_predict",
+            status=200,
+            latency_ms=1.0,
+            features=["a", "b"],
+            inputs=np.asarray([[float(i), 1.0]]),
+            prediction=from_scores(np.asarray([[0.25, 0.75]]), "classification", ["no", "yes"]),
+        )
+    writer.close()
+    assert writer.written == 20
+    frame = read_capture(root, "m")
+    assert sorted(frame.request_id) == sorted(f"r{i}" for i in range(20))
+    assert set(frame.version) == {"1", "2"} and set(frame.prediction) == {"yes"}
+    assert len(read_capture(root, "m", version=2)) == 10
