@@ -98,3 +98,31 @@ def test_capture_written_to_s3_reads_back_as_a_table(shared_env):
     assert sorted(frame.request_id) == sorted(f"r{i}" for i in range(20))
     assert set(frame.version) == {"1", "2"} and set(frame.prediction) == {"yes"}
     assert len(read_capture(root, "m", version=2)) == 10
+
+
+def test_monitor_reads_and_reports_on_s3(shared_env, tmp_path):
+    from datetime import UTC, datetime
+
+    from _monitor_data import artifact_and_window
+
+    from ray_apps.monitoring import run_monitor
+
+    storage = shared_env["RAYMAKER_STORAGE"]
+    art, held_out, _ = artifact_and_window(tmp_path)
+    artifact = _upload(art, f"{storage}/run-m/artifact")
+    held_out.to_parquet(tmp_path / "day.parquet", index=False)
+    dataset = _upload(tmp_path / "day.parquet", f"{storage}/data/day.parquet")
+    result = run_monitor(
+        {
+            "model": "cancer:1",
+            "artifact": artifact,
+            "current": {"dataset": dataset},
+            "output": f"{storage}/monitor",
+        },
+        now=datetime(2026, 11, 24, 12, tzinfo=UTC),
+    )
+    assert result.summary.rows == len(held_out)
+    fs, root = pafs.FileSystem.from_uri(f"{storage}/monitor")
+    found = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    summaries = [f.path for f in found if f.path.endswith("/summary.json")]
+    assert len(summaries) == 1 and "model=cancer/version=1/window=" in summaries[0]
