@@ -143,7 +143,10 @@ def submit(
     its logs and return its exit status, else return 0 once it is accepted."""
     sub = plan(job, config, working_dir, os.environ, extra_args)
     client = _client(address)
-    job_id = client.submit_job(entrypoint=sub.entrypoint, runtime_env=sub.runtime_env)
+    try:
+        job_id = client.submit_job(entrypoint=sub.entrypoint, runtime_env=sub.runtime_env)
+    except (RuntimeError, ValueError) as err:  # Ray's client: the request or upload refused
+        raise SpecError(f"the cluster at {address} did not accept the job: {err}") from None
     out(f"[raymaker] submitted {job} as {job_id} to {address}")
     if not wait:
         out(f"[raymaker] follow it with: ray job logs -f {job_id} --address {address}")

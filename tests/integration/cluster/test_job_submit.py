@@ -2,10 +2,11 @@
 shared storage (S3 on SeaweedFS) and tracking (PostgreSQL) that outlive the cluster.
 
 The module submits, in order: ``ray job submit`` of a training job (the user's command, as the
-README gives it), ``ray job submit`` of a registration of its artifact, ``raymaker submit``
-of a tuning job, and ``raymaker submit`` of a training job with no storage configured (which
-must be refused, exit 2, naming the setting). Then it stops the cluster and looks for what the
-jobs left. Run under the shared lock: ``flock /tmp/raymaker-ray.lock pytest tests/integration``.
+README gives it), ``ray job submit`` of a registration of its artifact, ``raymaker submit`` of
+a tuning job, ``raymaker submit`` of a training job with no storage configured (refused, exit
+2, naming the setting) and one without the Ray token (refused, exit 2). Then it stops the
+cluster and looks for what the jobs left. Run under the shared lock:
+``flock /tmp/raymaker-ray.lock pytest tests/integration/cluster``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,14 @@ def _submit_all(servers, shared: dict[str, str]) -> Outcome:
             + ["--address", head.dashboard],
             client,
         )
+        stranger = {k: v for k, v in client.items() if not k.startswith("RAY_AUTH")}
+        _run(
+            result,
+            "no_token",
+            [*raymaker, "train", "--config", f"{JOBS}/train_tiny.yaml"]
+            + ["--address", head.dashboard],
+            {**stranger, **where, "HOME": str(head.temp_dir)},  # no ~/.ray/auth_token either
+        )
     finally:
         head.stop()
     assert not head.processes(), "the test cluster left processes behind"
@@ -154,6 +163,12 @@ def test_a_job_without_shared_storage_is_refused_naming_the_setting(outcome):
     assert outcome.returncodes["unconfigured"] == 2, outcome.logs["unconfigured"][-3000:]
     log = outcome.logs["unconfigured"]
     assert "RAYMAKER_STORAGE" in log and "Traceback" not in log
+
+
+def test_raymaker_submit_without_the_token_is_refused_naming_it(outcome):
+    assert outcome.returncodes["no_token"] == 2, outcome.logs["no_token"][-3000:]
+    assert "requires its Ray token; set RAY_AUTH_TOKEN" in outcome.logs["no_token"]
+    assert "Traceback" not in outcome.logs["no_token"]
 
 
 def test_the_jobs_ran_within_budget(outcome):
