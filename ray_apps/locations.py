@@ -108,12 +108,22 @@ def refusal(loc: Location, ctx: JobContext) -> str | None:
     return None
 
 
-def job_context(environ: dict[str, str] | None = None, cwd: str | None = None) -> JobContext:
-    """Read the context of this process: the Ray job it drives, its working dir, node count."""
+def job_context(
+    environ: dict[str, str] | None = None, cwd: str | None = None, *, join: bool = False
+) -> JobContext:
+    """Read the context of this process: the Ray job it drives, its working dir, node count.
+
+    ``join``: a job driver that has not joined its cluster yet joins it to count the nodes
+    (it is about to anyway); otherwise only a Ray already joined is asked.
+    """
     env = os.environ if environ is None else environ
     cwd = os.getcwd() if cwd is None else cwd
     submission_id, has_working_dir = _job_config(env.get(_JOB_CONFIG_ENV))
     working_dir = cwd if has_working_dir or _WORKING_DIR_MARK in f"{cwd}/" else None
+    if join and submission_id and env.get("RAY_ADDRESS"):
+        from ray_apps._ray_runtime import ensure_ray
+
+        ensure_ray()
     return JobContext(submission_id, working_dir, _alive_nodes())
 
 

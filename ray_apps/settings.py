@@ -32,7 +32,11 @@ ARTIFACTS_SETTING = "RAYMAKER_MLFLOW_ARTIFACTS (or RAYMAKER_STORAGE)"
 
 def checked(what: str, value: str, source: Source, setting: str) -> str:
     """``value``, unless writing there would lose the results (see ``ray_apps.locations``)."""
-    reason = refusal(Location(what, value, source, setting), job_context())
+    ctx = job_context()
+    if source is Source.HOME and ctx.in_job and ctx.nodes == 1:
+        # Only a folder from RAYMAKER_HOME depends on the node count; count them for real.
+        ctx = job_context(join=True)
+    reason = refusal(Location(what, value, source, setting), ctx)
     if reason:
         raise SpecError(reason)
     return value

@@ -76,18 +76,27 @@ def start_head(base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 1
         "PATH": f"{bin_dir}{os.pathsep}{base_env.get('PATH', '')}",
     }
     env.pop("RAY_ADDRESS", None)
-    dashboard_port = free_port()
-    worker_low = free_port()
+    # A window of worker ports starting at a free one (its neighbours are very likely free);
+    # every other port outside it, which Ray checks before starting.
+    worker_low = min(free_port(), 65000)
+    workers = range(worker_low, worker_low + 201)
+
+    def port() -> int:
+        while (p := free_port()) in workers:
+            pass
+        return p
+
+    dashboard_port = port()
     ports = {
-        "--port": free_port(),
+        "--port": port(),
         "--dashboard-port": dashboard_port,
-        "--ray-client-server-port": free_port(),
-        "--node-manager-port": free_port(),
-        "--object-manager-port": free_port(),
-        "--metrics-export-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(),
-        "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(),
+        "--ray-client-server-port": port(),
+        "--node-manager-port": port(),
+        "--object-manager-port": port(),
+        "--metrics-export-port": port(),
+        "--dashboard-agent-listen-port": port(),
+        "--dashboard-agent-grpc-port": port(),
+        "--runtime-env-agent-port": port(),
     }
     cmd = [
         f"{bin_dir}/ray",
@@ -101,9 +110,8 @@ def start_head(base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 1
         "--dashboard-host=127.0.0.1",
         "--disable-usage-stats",
         *(f"{flag}={port}" for flag, port in ports.items()),
-        # A window of worker ports starting at a free one; its neighbours are very likely free.
-        f"--min-worker-port={min(worker_low, 65000)}",
-        f"--max-worker-port={min(worker_low, 65000) + 200}",
+        f"--min-worker-port={workers.start}",
+        f"--max-worker-port={workers.stop - 1}",
     ]
     log = (temp_dir / "ray-start.log").open("ab")
     process = subprocess.Popen(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -112,6 +113,14 @@ def _submit_all(servers, shared: dict[str, str]) -> Outcome:
             + ["--address", head.dashboard],
             client,
         )
+        home = json.dumps({"env_vars": {"RAYMAKER_HOME": f"{head.temp_dir}/home"}})
+        _run(
+            result,
+            "home",
+            [*ray, "--runtime-env-json", home, "--", "python", "-c"]
+            + ["from ray_apps import settings; print('storage:', settings.storage_path())"],
+            client,
+        )
         stranger = {k: v for k, v in client.items() if not k.startswith("RAY_AUTH")}
         _run(
             result,
@@ -123,6 +132,7 @@ def _submit_all(servers, shared: dict[str, str]) -> Outcome:
     finally:
         head.stop()
     assert not head.processes(), "the test cluster left processes behind"
+    shutil.rmtree(head.temp_dir, ignore_errors=True)
     return result
 
 
@@ -169,6 +179,12 @@ def test_raymaker_submit_without_the_token_is_refused_naming_it(outcome):
     assert outcome.returncodes["no_token"] == 2, outcome.logs["no_token"][-3000:]
     assert "requires its Ray token; set RAY_AUTH_TOKEN" in outcome.logs["no_token"]
     assert "Traceback" not in outcome.logs["no_token"]
+
+
+def test_a_home_folder_is_taken_on_a_single_node_cluster(outcome):
+    # The driver joins its cluster to count the nodes: one node, so the folder is fine.
+    assert outcome.returncodes["home"] == 0, outcome.logs["home"][-3000:]
+    assert "storage: /tmp/rm-ray-" in outcome.logs["home"]
 
 
 def test_the_jobs_ran_within_budget(outcome):
