@@ -45,4 +45,17 @@ def start_postgres(root: Path) -> Postgres:
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
         if "1 row" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE};")
-    return Postgres(root, f"postgresql+psycopg://postgres:@/{DATABASE}?host={root}", server)
+    uri = f"postgresql+psycopg://postgres:@/{DATABASE}?host={root}"
+    _create_mlflow_tables(uri)
+    return Postgres(root, uri, server)
+
+
+def _create_mlflow_tables(uri: str) -> None:
+    """MLflow creates its tables on first use; several processes doing that at once collide
+    (seen: four concurrent registrations on a fresh database failed with UniqueViolation on
+    pg_type). Creating them once here leaves only MLflow's own version numbering to race."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.search_experiments(max_results=1)
+    client.search_registered_models(max_results=1)
