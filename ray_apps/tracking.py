@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ray_apps import settings
+from ray_apps.locations import Source
 
 # MLflow logs its schema migrations at INFO on every new SQLite store: noise for users.
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -20,7 +21,10 @@ logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
 
 def resolve_uri(uri: str | None) -> str:
-    return uri or settings.tracking_uri()
+    """``uri`` (the job's ``tracking.uri``) or the configured default, checked for a job."""
+    if uri:
+        return settings.checked("MLflow tracking", uri, Source.EXPLICIT, settings.TRACKING_SETTING)
+    return settings.tracking_uri()
 
 
 def shown_uri(uri: str) -> str:
@@ -47,7 +51,13 @@ def open_run(
     """Create the MLflow run for a raymaker run and log its parameters; returns its id."""
     client = _client(uri)
     exp = client.get_experiment_by_name(experiment)
-    exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else client.create_experiment(
+            experiment, artifact_location=settings.mlflow_artifact_root(uri)
+        )
+    )
     run = client.create_run(exp_id, run_name=run_name, tags=tags)
     from mlflow.entities import Param
 

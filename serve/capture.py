@@ -5,7 +5,8 @@ read it back with ``ray_apps.read_capture``. The request path only appends a
 ``CaptureRecord`` (references to the parsed matrix and the prediction, no conversion) to an
 in-memory buffer; a background thread builds the columns and writes every
 ``flush_interval_s`` or ``flush_rows``, each file written aside and renamed into place, and
-``close()`` writes what is left, so a clean shutdown loses no sampled record.
+``close()`` writes what is left, so a clean shutdown loses no sampled record. ``path`` may be a
+folder or an fsspec URI (``s3://…``), where each file is one whole-object upload instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -37,6 +38,14 @@ class CaptureWriter:
         rng: random.Random | None = None,
     ):
         self.path = Path(path)
+        # An object store: files are uploaded whole (readers never see half an object), to
+        # paths the filesystem names without its scheme.
+        self._remote = None
+        if "://" in str(path) and not str(path).startswith("file://"):
+            import fsspec
+
+            fs, root = fsspec.core.url_to_fs(str(path))
+            self._remote = (fs, PurePosixPath(root))
         self.share = percent / 100.0
         self._interval = flush_interval_s
         self._flush_rows = flush_rows
@@ -130,6 +139,9 @@ class CaptureWriter:
         for r in records:
             groups[r.model, r.version, int(r.ts // 3600)].append(r)
         for (model, version, _), rows in groups.items():
+            if self._remote is not None:
+                self._upload(model, version, rows)
+                continue
             folder = partition(self.path, model, version, datetime.fromtimestamp(rows[0].ts, UTC))
             folder.mkdir(parents=True, exist_ok=True)
             name = file_name(datetime.fromtimestamp(rows[0].ts, UTC))
@@ -137,3 +149,12 @@ class CaptureWriter:
             pq.write_table(to_table(rows), tmp)
             tmp.rename(folder / name)  # readers never see half a file
             self.written += len(rows)
+
+    def _upload(self, model: str, version: str, rows: list[CaptureRecord]) -> None:
+        import pyarrow.parquet as pq
+
+        fs, root = self._remote
+        ts = datetime.fromtimestamp(rows[0].ts, UTC)
+        with fs.open(str(partition(root, model, version, ts) / file_name(ts)), "wb") as f:
+            pq.write_table(to_table(rows), f)
+        self.written += len(rows)

@@ -65,6 +65,7 @@ def run_tuning(
     else:
         spec = spec if isinstance(spec, TuneJobSpec) else _load(spec)
         folder = new_run_folder(spec.name, storage or spec.storage)
+    tracking.resolve_uri(spec.train.tracking.uri)  # refuse a throwaway store before any work
     folder.announce("tuning")
     data, pre = prepare_data(spec.train)
     _check_metric(spec, data)

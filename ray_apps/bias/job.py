@@ -110,7 +110,9 @@ def run_bias(spec: BiasJobSpec | dict | str | Path, *, now: datetime | None = No
 
 def reports_root(spec: BiasJobSpec) -> str:
     """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/bias``."""
-    return spec.output or str(settings.home() / "bias")
+    return spec.output or str(
+        settings.home("bias reports", "the spec's output: (or RAYMAKER_HOME)") / "bias"
+    )
 
 
 def _positive_label(spec: BiasJobSpec, model: Model) -> str:

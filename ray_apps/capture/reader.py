@@ -17,7 +17,7 @@ feature (the model's feature names, in feature order), ``prediction``, ``probabi
 prediction, and keep ``status``, ``error`` and the raw ``body`` text.
 
 Only partitions whose hour overlaps ``[since, until)`` are opened; rows are then filtered on
-``ts``. Naive datetimes are taken as UTC.
+``ts``. Naive datetimes are taken as UTC. ``path`` is a folder or any fsspec URI (``s3://…``).
 
 **Feature names that collide with a column above** (a feature called ``status`` or ``ts``):
 the reader refuses with an error naming them, unless ``feature_prefix`` is given, which then
@@ -37,7 +37,7 @@ import json
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -63,13 +63,18 @@ def read_capture(
     feature_prefix: str = "",
 ) -> pd.DataFrame:
     """Captured rows of ``model`` (all versions, or ``version``) answered in ``[since, until)``."""
+    import fsspec
+
     start, end = _utc(since, "since"), _utc(until, "until")
     frames, names = [], list(features) if features is not None else None
-    for folder in _version_folders(Path(path), model, version):
-        files = _files(folder, start, end)
-        version_features = names or _stored_features(files) or _stored_features(_files(folder))
+    fs, root = fsspec.core.url_to_fs(str(path))
+    for folder in _version_folders(fs, PurePosixPath(root), model, version):
+        files = _files(fs, folder, start, end)
+        version_features = (
+            names or _stored_features(fs, files) or _stored_features(fs, _files(fs, folder))
+        )
         for f in files:
-            frame = _read(f, version_features, feature_prefix)
+            frame = _read(fs, f, version_features, feature_prefix)
             frame["model"], frame["version"] = model, folder.name.removeprefix("version=")
             frames.append(frame)
     if not frames:
@@ -91,11 +96,11 @@ def read_capture(
     return out.sort_values(["ts", "request_id", "row"], kind="stable").reset_index(drop=True)
 
 
-def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
+def _read(fs, file: PurePosixPath, features: list[str] | None, prefix: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(file)
+    table = pq.read_table(str(file), filesystem=fs)
     if _legacy.is_legacy(table.column_names):
         if features is None:
             raise DataError(
@@ -120,26 +125,34 @@ def _read(file: Path, features: list[str] | None, prefix: str) -> pd.DataFrame:
     return frame.rename(columns={FEATURE_PREFIX + f: prefix + f for f in stored})
 
 
-def _version_folders(root: Path, model: str, version: int | str | None) -> list[Path]:
+def _glob(fs, pattern: PurePosixPath) -> list[PurePosixPath]:
+    return sorted(PurePosixPath(p) for p in fs.glob(str(pattern)))
+
+
+def _version_folders(
+    fs, root: PurePosixPath, model: str, version: int | str | None
+) -> list[PurePosixPath]:
     base = root / f"model={model}"
-    if not base.is_dir():
-        found = sorted(p.name.removeprefix("model=") for p in root.glob("model=*"))
+    if not fs.isdir(str(base)):
+        found = sorted(p.name.removeprefix("model=") for p in _glob(fs, root / "model=*"))
         raise NotFoundError(
             f"no capture of model {model!r} under {root}; models captured there: {found}"
         )
     if version is None:
-        return sorted(base.glob("version=*"))
+        return _glob(fs, base / "version=*")
     folder = base / f"version={version}"
-    if not folder.is_dir():
-        found = sorted(p.name.removeprefix("version=") for p in base.glob("version=*"))
+    if not fs.isdir(str(folder)):
+        found = sorted(p.name.removeprefix("version=") for p in _glob(fs, base / "version=*"))
         raise NotFoundError(f"no capture of {model}:{version}; versions captured: {found}")
     return [folder]
 
 
-def _files(folder: Path, start: datetime | None = None, end: datetime | None = None) -> list:
+def _files(
+    fs, folder: PurePosixPath, start: datetime | None = None, end: datetime | None = None
+) -> list:
     """Part files of the hour partitions overlapping ``[start, end)`` (no file is opened)."""
     out = []
-    for hour_dir in sorted(folder.glob("date=*/hour=*")):
+    for hour_dir in _glob(fs, folder / "date=*" / "hour=*"):
         hour = hour_of(hour_dir)
         if hour is None:
             continue
@@ -147,15 +160,15 @@ def _files(folder: Path, start: datetime | None = None, end: datetime | None = N
             continue
         if end is not None and hour >= end:
             continue
-        out.extend(sorted(hour_dir.glob("part-*.parquet")))
+        out.extend(_glob(fs, hour_dir / "part-*.parquet"))
     return out
 
 
-def _stored_features(files: list[Path]) -> list[str] | None:
+def _stored_features(fs, files: list[PurePosixPath]) -> list[str] | None:
     import pyarrow.parquet as pq
 
     for f in files:
-        meta = pq.read_schema(f).metadata or {}
+        meta = pq.read_schema(str(f), filesystem=fs).metadata or {}
         if METADATA_KEY in meta:
             return json.loads(meta[METADATA_KEY])["features"]
     return None

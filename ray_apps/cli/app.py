@@ -9,7 +9,18 @@ import sys
 
 import typer
 
-from ray_apps.cli import batch, bias, deploy, evaluate, explain, jobs, monitor, registry
+from ray_apps.cli import (
+    batch,
+    bias,
+    deploy,
+    devservers,
+    evaluate,
+    explain,
+    jobs,
+    monitor,
+    registry,
+    submit,
+)
 from ray_apps.errors import RaymakerError
 
 app = typer.Typer(
@@ -32,6 +43,8 @@ monitor.attach(app)  # raymaker monitor
 bias.attach(app)  # raymaker bias
 evaluate.attach(app)  # raymaker evaluate
 explain.attach(app)  # raymaker explain
+submit.attach(app)  # raymaker submit (a job on a Ray cluster)
+devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -155,7 +155,9 @@ def evaluate(spec: EvaluationSpec, model: Model, ref: str) -> EvaluationReport:
 
 
 def reports_root(spec: EvaluationSpec) -> str:
-    return spec.output or str(settings.home() / "evaluation")
+    return spec.output or str(
+        settings.home("evaluation reports", "the spec's output: (or RAYMAKER_HOME)") / "evaluation"
+    )
 
 
 def write_report(

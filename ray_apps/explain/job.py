@@ -117,7 +117,12 @@ def run_explain(spec: ExplainJobSpec | dict | str | Path) -> ExplainResult:
 
 def reports_root(spec: ExplainJobSpec) -> Path:
     """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/explain``."""
-    return Path(spec.output.removeprefix("file://")) if spec.output else settings.home() / "explain"
+    return (
+        Path(spec.output.removeprefix("file://"))
+        if spec.output
+        else settings.home("explanation reports", "the spec's output: (or RAYMAKER_HOME)")
+        / "explain"
+    )
 
 
 def _artifact(spec: ExplainJobSpec) -> tuple[Path, str]:

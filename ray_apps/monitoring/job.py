@@ -91,7 +91,9 @@ def run_monitor(
 
 def reports_root(spec: MonitorJobSpec) -> str:
     """Where the reports of ``spec`` go: ``output`` or ``$RAYMAKER_HOME/monitor``."""
-    return spec.output or str(settings.home() / "monitor")
+    return spec.output or str(
+        settings.home("monitor reports", "the spec's output: (or RAYMAKER_HOME)") / "monitor"
+    )
 
 
 def _observe(

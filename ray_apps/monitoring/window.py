@@ -31,7 +31,7 @@ class WindowRows:
 
 def default_capture_root() -> Path:
     """Where ``raymaker deploy`` captures by default: ``$RAYMAKER_HOME/capture``."""
-    return settings.home() / "capture"
+    return settings.home("the capture folder", "the spec's capture: (or RAYMAKER_HOME)") / "capture"
 
 
 def read_window(

@@ -24,6 +24,7 @@ from ray_apps.artifact import Model, write_artifact
 from ray_apps.data import TabularData
 from ray_apps.errors import NotFoundError
 from ray_apps.lineage import lineage
+from ray_apps.locations import Source
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import TrackingSpec, TrainJobSpec
 from ray_apps.training.job import evaluate, model_from_checkpoint
@@ -72,6 +73,10 @@ class RunFolder:
 
 def new_run_folder(name: str, storage: str | None) -> RunFolder:
     """A fresh, uniquely named folder for run ``name`` under ``storage`` (default: embedded)."""
+    if storage:
+        storage = settings.checked(
+            "run storage", absolute(storage), Source.EXPLICIT, settings.STORAGE_SETTING
+        )
     root = absolute(storage or settings.storage_path())
     return RunFolder(f"{root}/{unique_name(name)}", resumed=False)
 

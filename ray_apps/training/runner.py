@@ -60,6 +60,7 @@ def run_training(
     else:
         spec = as_train_spec(spec)
         folder = new_run_folder(spec.name, storage or spec.storage)
+    tracking.resolve_uri(spec.tracking.uri)  # refuse a throwaway store before any work
     folder.announce("run")
     data, pre = prepare_data(spec)
     with tracked_run(
