@@ -1,7 +1,12 @@
-"""The durable queue on a real SQLite file: two store objects stand for two processes."""
+"""The durable queue on each store it is documented for: a real SQLite file (the embedded
+default) and a real PostgreSQL server (a cluster's ``store_url``, from the ``pgserver`` wheel).
+Two store objects stand for two processes."""
 
 import multiprocessing
 import os
+import tempfile
+import uuid
+import warnings
 
 import pytest
 
@@ -12,10 +17,32 @@ from serve.config import AsyncInferenceSpec
 T0 = 1_700_000_000.0
 
 
-def settings(tmp_path, **kw) -> AsyncInferenceSpec:
-    return AsyncInferenceSpec(
-        store_url=f"sqlite:///{tmp_path / 'q.db'}", storage_path=str(tmp_path / "files"), **kw
-    )
+@pytest.fixture(scope="module")
+def postgres():
+    """One PostgreSQL for the module, on a unix socket in a short folder (no TCP port)."""
+    root = tempfile.mkdtemp(prefix="rm-pg-", dir="/tmp")
+    with warnings.catch_warnings():  # platformdirs, when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(root, cleanup_mode="delete")
+    yield server, root
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path) -> str:
+    """A fresh, empty store URL of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'q.db'}"
+    server, root = request.getfixturevalue("postgres")
+    name = f"q_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name};")
+    return f"postgresql+psycopg://postgres:@/{name}?host={root}"
+
+
+def settings(db, tmp_path, **kw) -> AsyncInferenceSpec:
+    return AsyncInferenceSpec(store_url=db, storage_path=str(tmp_path / "files"), **kw)
 
 
 def new(i: int, **kw) -> NewRequest:
@@ -26,8 +53,8 @@ def new(i: int, **kw) -> NewRequest:
 
 
 @pytest.fixture()
-def two(tmp_path):
-    s = settings(tmp_path, max_queued=3, max_attempts=2, ttl_s=60, lease_s=10)
+def two(db, tmp_path):
+    s = settings(db, tmp_path, max_queued=3, max_attempts=2, ttl_s=60, lease_s=10)
     return AsyncStore(s, "ep"), AsyncStore(s, "ep")
 
 
@@ -65,8 +92,8 @@ def test_claim_takes_the_oldest_once_and_bumps_attempts(two):
     assert first.status == "running" and first.lease_until == T0 + 12
 
 
-def test_claims_from_several_processes_are_exclusive(tmp_path):
-    s = settings(tmp_path, max_queued=1000)
+def test_claims_from_several_processes_are_exclusive(db, tmp_path):
+    s = settings(db, tmp_path, max_queued=1000)
     store = AsyncStore(s, "ep")
     for i in range(60):
         store.submit(new(i), b"x", T0)
@@ -139,8 +166,8 @@ def test_a_request_fails_after_max_attempts_with_the_reason(two):
     assert b.backlog(T0 + 20) == 0
 
 
-def test_a_retried_failure_waits_its_backoff_then_fails_for_good(tmp_path):
-    s = settings(tmp_path, max_attempts=2, retry_base_s=4)
+def test_a_retried_failure_waits_its_backoff_then_fails_for_good(db, tmp_path):
+    s = settings(db, tmp_path, max_attempts=2, retry_base_s=4)
     store = AsyncStore(s, "ep")
     store.submit(new(1), b"x", T0)
     job = store.claim("A", 10, T0)
@@ -165,16 +192,16 @@ def test_expire_deletes_finished_rows_and_files_after_the_ttl(two, tmp_path):
     assert a.get(new(2).id).status == "queued"  # unfinished work never expires
 
 
-def test_endpoints_sharing_a_database_see_only_their_own_requests(tmp_path):
-    s = settings(tmp_path)
+def test_endpoints_sharing_a_database_see_only_their_own_requests(db, tmp_path):
+    s = settings(db, tmp_path)
     one, other = AsyncStore(s, "one"), AsyncStore(s, "other")
     one.submit(new(1), b"x", T0)
     assert other.get(new(1).id) is None and other.claim("B", 10, T0) is None
     assert one.claim("A", 10, T0) is not None
 
 
-def test_callbacks_are_owed_when_a_request_ends_and_retried_with_backoff(tmp_path):
-    s = settings(tmp_path, callback_max_attempts=3, retry_base_s=2)
+def test_callbacks_are_owed_when_a_request_ends_and_retried_with_backoff(db, tmp_path):
+    s = settings(db, tmp_path, callback_max_attempts=3, retry_base_s=2)
     a, b = AsyncStore(s, "ep"), AsyncStore(s, "ep")
     a.submit(new(1, callback_url="http://127.0.0.1:9/cb"), b"x", T0)
     a.submit(new(2), b"x", T0)
