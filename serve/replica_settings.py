@@ -45,7 +45,9 @@ class ReplicaSettings(BaseModel):
         """Read the key variables and resolve paths; ``home`` holds the default capture path,
         the async store and, unless ``storage`` is given, the run storage (``home/runs``)."""
         home = home.resolve()
-        path = Path(spec.capture.path or home / "capture").resolve()
+        path = spec.capture.path or home / "capture"
+        if "://" not in str(path):  # s3://… stays a URI (Path would make it <cwd>/s3:/…)
+            path = Path(path).resolve()
         if storage is None or "://" not in storage:
             storage = str((home / (storage or "runs")).resolve())
         return cls(

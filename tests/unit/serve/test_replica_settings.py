@@ -68,3 +68,15 @@ def test_a_serve_config_with_unknown_or_missing_settings_is_refused(settings):
     with pytest.raises(SpecError, match=r"unknown args \['setings'\]"):
         build({"setings": args})
     assert build({"settings": args}) is not None  # the builder parses plain YAML args once
+
+
+def test_a_capture_uri_stays_a_uri_and_a_relative_path_is_made_absolute(tmp_path):
+    def capture_path(path):
+        spec = parse_spec(
+            EndpointSpec, {"name": "ep", "models": [{"name": "m"}], "capture": {"path": path}}
+        )
+        s = ReplicaSettings.from_spec(spec, tracking_uri="sqlite:///x.db", home=tmp_path)
+        return s.capture.path
+
+    assert capture_path("s3://bucket/raymaker/capture") == "s3://bucket/raymaker/capture"
+    assert capture_path(str(tmp_path / "cap")) == str((tmp_path / "cap").resolve())
