@@ -61,6 +61,7 @@ class DDPEngine(Engine):
 class DDPStrategy(Strategy):
     name = "ddp"
     options = DDPOptions
+    needs_process_group = False
 
     def engine(self, model, options, hp, session) -> Engine:
         return DDPEngine(model, hp, session)

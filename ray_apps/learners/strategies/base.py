@@ -65,6 +65,9 @@ class Engine(ABC):
 class Strategy(ABC):
     name: ClassVar[str]
     options: ClassVar[type[StrategyOptions]]
+    # Needs a torch.distributed process group even on one worker (so a one-process Tune
+    # trial runs as a Ray Train worker group instead).
+    needs_process_group: ClassVar[bool] = True
 
     def check(self, options: StrategyOptions, spec: TrainJobSpec) -> None:
         """Raise ValueError naming the field if ``options`` do not fit the job."""
