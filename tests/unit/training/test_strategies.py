@@ -142,3 +142,9 @@ def test_strategies_train_torch_models_only():
                 "scaling": {"strategy": "fsdp"},
             },
         )
+
+
+def test_public_names_are_pinned():
+    import ray_apps.learners.strategies as strategies
+
+    assert strategies.__all__ == ["Engine", "Strategy", "get_strategy", "strategy_names"]
