@@ -83,7 +83,7 @@ def main() -> int:
         ensure_ray()
         for name, (strategy, _) in STRATEGIES.items():
             rows[name] = run(name, strategy, source, tmp)
-    psi = parameter_count(rows["ddp"])
+        psi = parameter_count(rows["ddp"])
     ddp_step = step_times(rows["ddp"])
     print(f"Ψ = {psi:,} parameters, N = {N} ranks, fp32 on CPU (gloo)")
     print(
@@ -114,6 +114,11 @@ def main() -> int:
     print(
         f"largest Ψ in {BUDGET / 2**20:.0f} MB of model state per rank: "
         + ", ".join(f"{n} {f / 1e6:.1f} M ({f / fits['ddp']:.2f}x DDP)" for n, f in fits.items())
+    )
+    fsdp_ratio = fits["fsdp"] / fits["ddp"]
+    print(
+        f"CHECK fsdp_fit_ratio_vs_ddp {fsdp_ratio:.2f} goal >= {FIT_GOAL} "
+        f"{'PASS' if fsdp_ratio >= FIT_GOAL else 'MISS'}"
     )
     ratio = fits["zero3"] / fits["ddp"]
     verdict = "PASS" if ok and ratio >= FIT_GOAL else "MISS"

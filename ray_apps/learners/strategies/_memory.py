@@ -49,7 +49,12 @@ def _bytes(tensors: list, among: dict[int, int]) -> tuple[int, set[int]]:
 
 def model_state_bytes(engine, before: dict[int, int]) -> dict[str, float]:
     """Parameter, gradient and optimizer-state bytes this rank holds beyond ``before``."""
-    now = {k: v for k, v in live_storages().items() if k not in before}
+    live = live_storages()
+    # Tensors made in C++ (DDP's gradient buckets behind ``p.grad``) have no Python object
+    # until asked for, so the garbage collector misses them: add the engine's own.
+    for t in [*engine.parameters(), *engine.gradients()]:
+        _add(live, t)
+    now = {k: v for k, v in live.items() if k not in before}
     params, p_keys = _bytes(engine.parameters(), now)
     grads, g_keys = _bytes(engine.gradients(), {k: v for k, v in now.items() if k not in p_keys})
     rest = sum(v for k, v in now.items() if k not in p_keys | g_keys)
