@@ -34,6 +34,7 @@ from pydantic import (
 
 from ray_apps.errors import SpecError
 from ray_apps.learners import Learner, get_learner, learner_names
+from ray_apps.learners.strategies import get_strategy, strategy_names
 
 
 class _Strict(BaseModel):
@@ -98,11 +99,38 @@ class ModelSpec(_Strict):
 
 
 class ScalingSpec(_Strict):
-    """How many Ray Train workers, and what each one holds."""
+    """How many Ray Train workers, what each one holds, and the training strategy.
+
+    ``strategy`` is a name (``ddp``) or a mapping with ``kind`` and that strategy's options
+    (``{kind: deepspeed, zero_stage: 3}``); ``ray_apps.learners.strategies`` lists them.
+    """
 
     num_workers: int = Field(2, ge=1)
     use_gpu: bool = False
     resources_per_worker: dict[str, float] | None = None
+    strategy: SerializeAsAny[BaseModel] = Field(
+        default_factory=lambda: get_strategy("ddp").options(),
+        description="the training strategy: " + " | ".join(strategy_names()),
+    )
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strategy_by_kind(cls, value: Any) -> Any:
+        # Pick the options schema from strategy.kind, so errors name the right fields.
+        if isinstance(value, str):
+            value = {"kind": value}
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        if not isinstance(value, dict):
+            raise ValueError("give a strategy name or a mapping with kind: and its options")
+        kind = value.get("kind", "ddp")
+        if kind not in strategy_names():
+            listed = ", ".join(strategy_names())
+            raise ValueError(f"kind {kind!r} is not a training strategy; use one of {listed}")
+        try:
+            return get_strategy(kind).options.model_validate(value)
+        except ValidationError as err:
+            raise ValueError("; ".join(_error_parts(err))) from None
 
 
 class CheckpointSpec(_Strict):
@@ -184,6 +212,14 @@ class TrainJobSpec(_Strict):
                 f"failure.inject.rank {inject.rank} has no worker: scaling.num_workers is "
                 f"{self.scaling.num_workers}; use a rank below it"
             )
+        strategy = self.scaling.strategy
+        if strategy.kind != "ddp" and not self.model.learner.takes_strategy:
+            raise ValueError(
+                f"scaling.strategy {strategy.kind} trains torch models only; model.kind is "
+                f"{self.model.kind}: remove scaling.strategy or set model.kind: torch"
+            )
+        if self.model.learner.takes_strategy:
+            get_strategy(strategy.kind).check(strategy, self)
         if inject is not None and inject.at_epoch > self.epochs:
             raise ValueError(
                 f"failure.inject.at_epoch {inject.at_epoch} is past the last epoch/round "

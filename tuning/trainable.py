@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ray_apps.data import TabularData
+from ray_apps.learners.strategies import get_strategy
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import TrainJobSpec
 from ray_apps.training import LoopConfig, loop_config
@@ -86,7 +87,8 @@ def run_trial(config: dict[str, Any], ctx: TrialContext) -> None:
     """Tune's trainable: train ``ctx.base`` with ``config`` applied."""
     spec = apply(ctx.base, config)
     loop_cfg = loop_config(spec, ctx.data, ctx.pre)
-    if ctx.workers == 1:
+    strategy = get_strategy(spec.scaling.strategy.kind)
+    if ctx.workers == 1 and not strategy.needs_process_group:
         train_loop = spec.model.learner.loop_function()
         train_loop(loop_cfg, TuneSession(ctx.frames, ctx.every_epoch))
         return

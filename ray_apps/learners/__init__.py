@@ -1,6 +1,6 @@
 """Learners by name: the one table that job specs, YAML, the CLI and serving resolve through.
 
-torch    a PyTorch module (``model.class_path``) trained with DistributedDataParallel
+torch    a PyTorch module (``model.class_path``) under ``scaling.strategy`` (DDP, ZeRO, FSDP)
 xgboost  distributed XGBoost boosting rounds
 
 Each factory imports its learner only when it is asked for; importing this table imports

@@ -1,15 +1,20 @@
-"""The PyTorch DDP training loop that every Ray Train worker runs.
+"""The PyTorch training loop that every Ray Train worker runs, under any training strategy.
 
 Each worker takes its Ray Data shard once into memory (tabular shards are small), shuffles it
-per epoch with a seeded generator, trains under DistributedDataParallel, and averages
-validation loss over all workers with an all-reduce. Rank 0 writes a checkpoint (model,
-optimizer and epoch) every ``checkpoint_every`` epochs and at the end; a restarted worker
-group resumes from the newest one at the following epoch.
+per epoch with a seeded generator, and trains through the job's strategy engine (DDP, DeepSpeed
+ZeRO, FSDP: ``ray_apps.learners.strategies``); validation loss is averaged over all workers
+with an all-reduce. Every ``checkpoint_every`` epochs and at the end, each rank writes its part
+of a checkpoint (sharded strategies: every rank) and rank 0 adds the whole model in fp32 with
+the epoch; a restarted worker group resumes from the newest one at the following epoch.
+
+Once per start it counts the parameter, gradient and optimizer bytes each rank holds (right
+after a backward pass) and reports them, with peak memory, as ``rank<r>_*`` metrics.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,20 +22,27 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ray_apps.learners.strategies import get_strategy
+from ray_apps.learners.strategies._memory import live_storages, model_state_bytes, peak_memory
 from ray_apps.learners.torch_learner import build_module, read_state, write_state
 from ray_apps.training.loop_config import LoopConfig
 from ray_apps.training.session import RayTrainSession, Session
+
+MEMORY_KEYS = (
+    "param_bytes",
+    "grad_bytes",
+    "optimizer_bytes",
+    "model_state_bytes",
+    "peak_rss_bytes",
+    "peak_cuda_bytes",
+)
+PROBE_ROWS = 16  # validation rows whose engine outputs a checkpoint keeps (artifact self-check)
 
 
 def _tensors(frame, n_features: int, classification: bool):
     x = torch.from_numpy(frame.iloc[:, :n_features].to_numpy(dtype=np.float32))
     y = frame["__y"].to_numpy()
     return x, torch.from_numpy(y.astype(np.int64 if classification else np.float32))
-
-
-def _optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[name]
-    return cls(params, lr=lr, weight_decay=weight_decay)
 
 
 def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
@@ -41,8 +53,30 @@ def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     return t.tolist()
 
 
-def _state_writer(model: nn.Module, optimizer: torch.optim.Optimizer, metrics: dict):
-    return lambda folder: write_state(folder, model, optimizer, metrics)
+def _per_rank(memory: dict[str, float], device: torch.device, world_size: int) -> dict:
+    """Every rank's memory figures, as ``rank<r>_<key>`` (gathered: rank 0 reports them)."""
+    mine = torch.tensor([memory.get(k, 0.0) for k in MEMORY_KEYS], dtype=torch.float64)
+    rows = [mine.to(device)]
+    if dist.is_available() and dist.is_initialized():
+        rows = [torch.zeros_like(rows[0]) for _ in range(world_size)]
+        dist.all_gather(rows, mine.to(device))
+    out = {}
+    for rank, row in enumerate(rows):
+        for key, value in zip(MEMORY_KEYS, row.tolist(), strict=True):
+            if key != "peak_cuda_bytes" or device.type == "cuda":
+                out[f"rank{rank}_{key}"] = value
+    return out
+
+
+def _state_writer(engine, rank: int, metrics: dict, probe: dict):
+    def save(folder: str) -> bool:
+        full = engine.full_state_dict()  # collective: every rank takes part
+        engine.save(Path(folder), rank)
+        if rank == 0:
+            write_state(folder, full, metrics, probe)
+        return rank == 0 or engine.sharded  # whether this rank wrote files to upload
+
+    return save
 
 
 def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, Any]:
@@ -51,23 +85,6 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
     classification = config.task == "classification"
     torch.manual_seed(config.seed)
 
-    model = build_module(own.class_path, own.n_features, own.n_outputs, own.model_params)
-    start_epoch, last_metrics, state = 1, None, None
-    checkpoint = session.restore()
-    if checkpoint:
-        with checkpoint.as_directory() as d:
-            state = read_state(d)
-        model.load_state_dict(state["model"])
-        start_epoch = state["epoch"] + 1
-        last_metrics = state.get("metrics")
-    model = session.prepare_model(model)
-    # The optimizer is made (and its state loaded) after the model moved to its device, so
-    # Adam's moments follow it there: loading them first left them on the CPU (seen on a GPU).
-    optimizer = _optimizer(hp.optimizer, model.parameters(), hp.lr, hp.weight_decay)
-    if state:
-        optimizer.load_state_dict(state["optimizer"])
-    loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
-
     device = session.device()
     x_train, y_train = (
         t.to(device) for t in _tensors(session.frame("train"), own.n_features, classification)
@@ -75,6 +92,19 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
     x_valid, y_valid = (
         t.to(device) for t in _tensors(session.frame("valid"), own.n_features, classification)
     )
+    before_model = live_storages()
+    model = build_module(own.class_path, own.n_features, own.n_outputs, own.model_params)
+    engine = get_strategy(own.strategy.kind).engine(model, own.strategy, hp, session)
+    start_epoch, last_metrics = 1, None
+    checkpoint = session.restore()
+    if checkpoint:
+        with checkpoint.as_directory() as d:
+            state = read_state(d)
+            engine.load(Path(d))
+        start_epoch = state["epoch"] + 1
+        last_metrics = state.get("metrics")
+        del state
+    loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
     session.started(start_epoch)
     if session.rank == 0 and device.type == "cuda":
         name = torch.cuda.get_device_name(device)
@@ -83,29 +113,34 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         )
 
     batch_size, epochs = hp.batch_size, config.epochs
+    # Counted on the second optimizer step's last micro-batch: Adam makes its state lazily.
+    measure_at, steps, memory = 2 * engine.accumulation - 1, 0, {}
     for epoch in range(start_epoch, epochs + 1):
         session.begin_epoch(epoch)
         t0 = time.perf_counter()
-        model.train()
+        engine.module.train()
         gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = 0.0, 0
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
-            optimizer.zero_grad()
-            out = model(x_train[idx])
+            out = engine.module(x_train[idx])
             loss = loss_fn(out, y_train[idx] if classification else y_train[idx].unsqueeze(1))
-            loss.backward()
-            optimizer.step()
+            engine.backward(loss)
+            if steps == measure_at:
+                memory = model_state_bytes(engine, before_model)
+            engine.step()
+            steps += 1
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
         train_time = time.perf_counter() - t0
 
-        model.eval()
+        engine.module.eval()
         with torch.no_grad():
-            out = model(x_valid)
+            out = engine.module(x_valid)
             vloss = loss_fn(out, y_valid if classification else y_valid.unsqueeze(1))
             correct = float((out.argmax(1) == y_valid).sum()) if classification else 0.0
+        probe = {"x": x_valid[:PROBE_ROWS].cpu(), "out": out[:PROBE_ROWS].float().cpu()}
         tl, ts, vl, vc, vn = _all_reduce_sum(
             [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)], device
         )
@@ -115,12 +150,15 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             "val_loss": vl / max(vn, 1),
             "epoch_time_s": train_time,
             "rows_per_s": ts / max(train_time, 1e-9),
+            "step_time_s": train_time / max(-(-len(order) // batch_size), 1),
         }
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
+        metrics.update(_per_rank({**memory, **peak_memory(device)}, device, session.world_size))
 
         save = epoch % config.checkpoint_every == 0 or epoch == epochs
-        session.report(metrics, epoch, _state_writer(model, optimizer, metrics) if save else None)
+        writer = _state_writer(engine, session.rank, metrics, probe) if save else None
+        session.report(metrics, epoch, writer)
     if start_epoch > epochs and last_metrics:
         # Restored from the final checkpoint (the job stopped right after it): report the
         # final result again, so the caller sees the finished epoch and not an older one.

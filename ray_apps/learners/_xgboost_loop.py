@@ -47,10 +47,13 @@ class _Reporter(xgb.callback.TrainingCallback):
                 metrics[f"{data_name}_{metric_name}"] = float(values[-1])
         save = rnd % self.config.checkpoint_every == 0 or rnd == self.config.epochs
 
-        def save_model(folder: str) -> None:
+        def save_model(folder: str) -> bool:
+            if self.session.rank != 0:  # every rank holds the same booster: one copy
+                return False
             write_booster(model, folder)
             with open(os.path.join(folder, METRICS_FILE), "w") as f:
                 json.dump(metrics, f)
+            return True
 
         self.session.report(metrics, rnd, save_model if save else None)
         return False

@@ -29,6 +29,7 @@ class Learner(ABC):
     unit: ClassVar[Literal["epoch", "round"]]  # what one step of progress (and checkpoint) is
     standardises: ClassVar[bool]  # features (and regression targets) scaled to mean 0, std 1
     takes_class_path: ClassVar[bool] = False  # ``model.class_path`` names its model class
+    takes_strategy: ClassVar[bool] = False  # trains under ``scaling.strategy`` (ddp, deepspeed…)
     # How SHAP explains it (ray_apps.explain): "tree" reads the predictor's trees (exact);
     # "permutation" only calls ``margin`` (model-agnostic, over a background sample).
     explainer: ClassVar[Literal["tree", "permutation"]] = "permutation"

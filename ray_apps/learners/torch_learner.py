@@ -1,7 +1,9 @@
-"""The PyTorch learner: any ``torch.nn.Module`` named by ``model.class_path``, trained with DDP.
+"""The PyTorch learner: any ``torch.nn.Module`` named by ``model.class_path``, trained under the
+job's strategy (``scaling.strategy``: DDP, DeepSpeed ZeRO, FSDP — ``ray_apps.learners.strategies``).
 
-Weights live in one format, read and written here only: a ``state_dict``. A checkpoint holds it
-(with the optimizer and epoch) in ``state.pt``; an artifact holds it alone in ``model.pt``.
+Weights live in one format, read and written here only: an fp32 ``state_dict``. A checkpoint
+holds it (with the epoch, metrics and, beside it, the strategy's own files with the optimizer)
+in ``state.pt``; an artifact holds it alone in ``model.pt``, whatever strategy trained it.
 Importing this file imports no torch: each method imports it when it runs.
 """
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from ray_apps.artifact import ModelInfo
 
 DEFAULT_MLP = "ray_apps.training.models:TabularMLP"  # artifacts record this path: keep it
-STATE_FILE = "state.pt"  # checkpoint: {"model", "optimizer", "epoch", "metrics"}
+STATE_FILE = "state.pt"  # checkpoint: {"model", "epoch", "metrics", "engine_outputs"}
 WEIGHTS_FILE = "model.pt"  # artifact: the model's state_dict
 
 
@@ -44,21 +46,14 @@ class TorchLoopSettings:
     model_params: dict[str, Any] = field(hash=False)
     n_features: int
     n_outputs: int
+    strategy: Any  # the job's scaling.strategy options (frozen pydantic)
 
 
-def ddp_backend(spec):
-    """The training strategy hook: the backend the worker group trains under.
+def strategy_backend(spec):
+    """Ray Train's backend for the job's training strategy (``scaling.strategy.kind``)."""
+    from ray_apps.learners.strategies import get_strategy
 
-    Plain DDP today; a ``ddp | deepspeed | fsdp`` strategy table plugs in here (issue 10).
-    """
-    from ray.train.torch import TorchConfig
-
-    # A lost peer must fail the collective (and so trigger a restart) within
-    # collective_timeout_s instead of hanging the group (ray#22349).
-    return TorchConfig(
-        backend="nccl" if spec.scaling.use_gpu else "gloo",
-        timeout_s=spec.failure.collective_timeout_s,
-    )
+    return get_strategy(spec.scaling.strategy.kind).backend(spec)
 
 
 def build_module(class_path: str, n_features: int, n_outputs: int, params: dict):
@@ -68,23 +63,19 @@ def build_module(class_path: str, n_features: int, n_outputs: int, params: dict)
 
 
 def read_state(folder: str | Path) -> dict[str, Any]:
-    """A checkpoint's saved state (model, optimizer, epoch, metrics)."""
+    """A checkpoint's saved state (whole fp32 model, epoch, metrics, engine outputs)."""
     import torch
 
     return torch.load(Path(folder) / STATE_FILE, map_location="cpu", weights_only=False)
 
 
-def write_state(folder: str | Path, model, optimizer, metrics: dict[str, Any]) -> None:
+def write_state(folder: str | Path, model: dict, metrics: dict[str, Any], probe: dict) -> None:
+    """``probe``: a few validation rows and the engine's outputs on them, so that a model
+    loaded from this checkpoint can be checked to predict what the training engine did."""
     import torch
 
-    raw = model.module if hasattr(model, "module") else model  # unwrap DDP
-    state = {
-        "model": raw.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": metrics["epoch"],
-        "metrics": metrics,
-    }
-    torch.save(state, Path(folder) / STATE_FILE)
+    state = {"model": model, "epoch": metrics["epoch"], "metrics": metrics}
+    torch.save({**state, "engine_outputs": probe}, Path(folder) / STATE_FILE)
 
 
 class TorchLearner(Learner):
@@ -93,7 +84,8 @@ class TorchLearner(Learner):
     unit = "epoch"
     standardises = True
     takes_class_path = True
-    strategy: Callable = staticmethod(ddp_backend)
+    strategy: Callable = staticmethod(strategy_backend)
+    takes_strategy = True
 
     def progress(self, hyperparameters: TorchHyperparameters) -> int:
         return hyperparameters.epochs
@@ -119,6 +111,7 @@ class TorchLearner(Learner):
             model_params=params,
             n_features=len(pre.features),
             n_outputs=pre.n_outputs,
+            strategy=spec.scaling.strategy,
         )
 
     def loop_function(self) -> Callable:

@@ -1,4 +1,4 @@
-"""Distributed training on Ray Train: PyTorch DDP and XGBoost, restartable from checkpoints.
+"""Distributed training on Ray Train: PyTorch (DDP, DeepSpeed ZeRO, FSDP) and XGBoost, restartable.
 
 ``run_training(spec)`` is what the CLI, ``python -m ray_apps.train`` and notebooks call. The
 other names are the run envelope and job pieces that tuning builds on (one trial is one

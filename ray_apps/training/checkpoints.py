@@ -43,18 +43,19 @@ def report(
     epoch: int,
     rank: int,
     run_log: RunLog,
-    save: Callable[[str], None] | None,
+    save: Callable[[str], bool] | None,
 ) -> None:
-    """Report ``metrics`` from every rank; rank 0 also writes a checkpoint when ``save`` is given.
+    """Report ``metrics`` from every rank, with a checkpoint when ``save`` is given.
 
-    ``save(folder)`` writes the checkpoint files into ``folder``.
+    Every rank calls ``save(folder)`` (a sharded strategy's save is collective); it writes this
+    rank's checkpoint files into ``folder`` and says whether it wrote any. Ray uploads each
+    rank's files into the one checkpoint folder named by epoch, so shards sit side by side.
     """
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = None
-        if save is not None and rank == 0:
-            save(tmp)
+        if save is not None and save(tmp):
             checkpoint = Checkpoint.from_directory(tmp)
         name = f"{_PREFIX}{epoch:06d}"
         ray.train.report(metrics, checkpoint=checkpoint, checkpoint_dir_name=name)
-    if checkpoint is not None:
+    if checkpoint is not None and rank == 0:
         run_log.checkpoint_saved(epoch, name)

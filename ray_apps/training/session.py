@@ -35,8 +35,9 @@ class Session(Protocol):
     def begin_epoch(self, epoch: int) -> None:
         """Called before each epoch / round (fault injection hooks in here)."""
 
-    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
-        """Report one epoch's metrics; ``save(folder)`` writes a checkpoint when given."""
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+        """Report one epoch's metrics; ``save(folder)`` writes a checkpoint when given (on
+        every rank; it returns whether this rank wrote files)."""
 
     def prepare_model(self, model):
         """Wrap the model for data-parallel training (identity for one process)."""
@@ -101,7 +102,7 @@ class RayTrainSession:
 
         maybe_fail(self.config.inject, epoch, self.rank, self.run_log)
 
-    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
         from ray_apps.training.checkpoints import report
 
         t0 = time.perf_counter()
@@ -116,15 +117,20 @@ class RayTrainSession:
         self.run_log.epoch_done(epoch, metrics)
         self.sink.log(metrics, step=epoch)
         total = self.config.epochs
-        shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
+        # Per-rank memory figures go to MLflow and the run log, not to every progress line.
+        shown = " ".join(
+            f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch" and "_bytes" not in k
+        )
         print(f"[raymaker] {self.unit} {epoch}/{total} {shown}", flush=True)
 
     def prepare_model(self, model):
         import ray.train.torch
 
-        return (
-            ray.train.torch.prepare_model(model) if self.world_size > 1 else model.to(self.device())
-        )
+        if self.world_size == 1:
+            return model.to(self.device())
+        # Gradients as views into DDP's buckets: one copy of them per rank, not two.
+        kwargs = {"gradient_as_bucket_view": True}
+        return ray.train.torch.prepare_model(model, parallel_strategy_kwargs=kwargs)
 
     def device(self):
         import ray.train.torch
