@@ -24,7 +24,7 @@ from _multinode import start_cluster
 
 from ray_apps.training.run_log import RunLog
 
-EPOCHS = 40
+EPOCHS = 12
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,6 @@ def test_a_lost_node_costs_at_most_the_epoch_in_flight(cluster, tmp_path):
     driver = _start_training(cluster, tmp_path, storage, collective_timeout_s=300)
     try:
         run_log = _wait_for_epoch(storage, 3, driver, tmp_path)
-        done_at_kill = len(run_log.history())
         killed_at = cluster.kill_worker("b")
         dead_at = cluster.wait_worker_dead("b")
         cluster.add_worker("b")
@@ -51,25 +50,27 @@ def test_a_lost_node_costs_at_most_the_epoch_in_flight(cluster, tmp_path):
         if driver.poll() is None:
             driver.kill()
     assert rc == 0, (tmp_path / "driver.log").read_text()[-4000:]
-    assert done_at_kill < EPOCHS, "the run finished before the node was lost"
 
     attempts = run_log.attempts()
     assert len(attempts) == 2, attempts  # one restart for one lost node
-    resumed_at = attempts[1]["start_epoch"]
-    # Resumed from the newest checkpoint: every epoch recorded before the kill was
-    # checkpointed, so at most the epoch in flight is run again.
-    assert done_at_kill <= resumed_at <= done_at_kill + 1 + 1, (done_at_kill, resumed_at)
+    restarted_at, resumed_at = attempts[1]["time"], attempts[1]["start_epoch"]
+    # Epochs the first worker group recorded (the survivor may finish the epoch in flight
+    # just after the kill): each was checkpointed, so the restart goes on after the last.
+    done_at_kill = max(e for e, t in _epoch_times(run_log) if t < restarted_at)
+    assert 3 <= done_at_kill < EPOCHS, "the run finished before the node was lost"
+    # (+2 only if rank 0 died between a checkpoint and its epoch record)
+    assert done_at_kill + 1 <= resumed_at <= done_at_kill + 2, (done_at_kill, resumed_at)
     assert [h["epoch"] for h in run_log.history()] == list(range(1, EPOCHS + 1))
 
-    first_epoch_after = min(_epoch_times(run_log, after=killed_at))
+    first_epoch_after = min(t for e, t in _epoch_times(run_log) if t > restarted_at)
     figures = {
         "epochs_done_at_kill": done_at_kill,
         "resumed_at_epoch": resumed_at,
         "checkpointed_epochs_lost": max(done_at_kill - (resumed_at - 1), 0),
         "detect_s": round(dead_at - killed_at, 2),  # GCS marks the node dead
         "node_back_s": round(rejoined_at - killed_at, 2),
-        "restart_s": round(attempts[1]["time"] - killed_at, 2),  # new worker group started
-        "recovery_s": round(first_epoch_after - killed_at, 2),  # first epoch done after kill
+        "restart_s": round(restarted_at - killed_at, 2),  # new worker group started
+        "recovery_s": round(first_epoch_after - killed_at, 2),  # its first epoch done
     }
     (tmp_path / "node_loss_training.json").write_text(json.dumps(figures, indent=1))
     print("node loss during training:", json.dumps(figures))
@@ -82,7 +83,7 @@ def test_a_frozen_peer_fails_the_collective_within_its_timeout(cluster, tmp_path
     # others' all-reduce forever; gloo gives up after failure.collective_timeout_s and the
     # worker group restarts from the newest checkpoint. Measured: gloo's "Timed out waiting
     # 10000ms", then Ray Train waits 30 s for the frozen worker's process group to shut down
-    # (its own timeout), then restarts: ~58 s in all on 2 busy cores.
+    # (its own timeout), then restarts: 58-66 s in all on 2 busy cores.
     timeout_s = 10
     storage = tmp_path / "runs"
     driver = _start_training(cluster, tmp_path, storage, collective_timeout_s=timeout_s)
@@ -158,9 +159,8 @@ def _wait_for_epoch(storage, epoch: int, driver, tmp_path, timeout_s: float = 12
     raise AssertionError(f"no epoch {epoch} within {timeout_s}s")
 
 
-def _epoch_times(run_log: RunLog, after: float) -> list[float]:
-    """When each epoch record was written (seconds), for those written after ``after``."""
+def _epoch_times(run_log: RunLog) -> list[tuple[int, float]]:
+    """(epoch, when its record was written, in seconds) for every epoch record, reruns too."""
     # The records are <epoch>-<time_ns>.json (RunLog.epoch_done), on local storage here.
     files = Path(run_log.run_dir, "raymaker", "epochs").glob("*.json")
-    times = [int(f.stem.rsplit("-", 1)[1]) / 1e9 for f in files]
-    return [t for t in times if t > after]
+    return [(int(e), int(ns) / 1e9) for e, ns in (f.stem.split("-") for f in files)]
