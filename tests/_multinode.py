@@ -72,11 +72,18 @@ class Node:
 class LocalCluster:
     """Head (``head_cpus`` CPUs) + worker nodes (``worker_cpus`` CPUs each) on 127.0.0.1."""
 
-    def __init__(self, head_cpus: int = 1, worker_cpus: int = 1, system_config: dict | None = None):
+    def __init__(
+        self,
+        head_cpus: int = 1,
+        worker_cpus: int = 1,
+        system_config: dict | None = None,
+        environ: dict[str, str] | None = None,
+    ):
         self.root = Path(tempfile.mkdtemp(prefix="rmk-mn-", dir="/tmp"))  # short: socket paths
         self.token = secrets.token_hex(24)
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.system_config = system_config or {}
+        self.environ = environ or {}  # extra variables for every node and driver
         self.head_ports = {flag: free_port() for flag in HEAD_PORT_FLAGS}
         self.gcs_address = f"127.0.0.1:{self.head_ports['--port']}"
         self.dashboard = f"http://127.0.0.1:{self.head_ports['--dashboard-port']}"
@@ -94,7 +101,7 @@ class LocalCluster:
             RAY_AUTH_TOKEN=self.token,
             RAY_USAGE_STATS_ENABLED="0",
         )
-        return {**env, **extra}
+        return {**env, **self.environ, **extra}
 
     def driver_env(self, **extra: str) -> dict[str, str]:
         return self.env(RAY_ADDRESS=self.gcs_address, **extra)

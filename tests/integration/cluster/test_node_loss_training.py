@@ -29,7 +29,12 @@ EPOCHS = 12
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = start_cluster(workers=("a", "b"), head_cpus=1)
+    # Ray Train waits TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S (30 s by default) for a frozen
+    # worker's process group before it restarts the group; 5 s keeps the test short, and is
+    # the knob a user with a tight failover budget sets too.
+    c = start_cluster(
+        workers=("a", "b"), head_cpus=1, environ={"TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S": "5"}
+    )
     try:
         yield c
     finally:
@@ -82,8 +87,9 @@ def test_a_frozen_peer_fails_the_collective_within_its_timeout(cluster, tmp_path
     # ray#22349: a peer that stops answering (frozen, its node still up) must not hang the
     # others' all-reduce forever; gloo gives up after failure.collective_timeout_s and the
     # worker group restarts from the newest checkpoint. Measured: gloo's "Timed out waiting
-    # 10000ms", then Ray Train waits 30 s for the frozen worker's process group to shut down
-    # (its own timeout), then restarts: 58-66 s in all on 2 busy cores.
+    # 10000ms", then Ray Train waits TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S (30 s by default,
+    # 5 s here) for the frozen worker's process group to shut down, then restarts: 58-66 s in
+    # all with the default on 2 busy cores.
     timeout_s = 10
     storage = tmp_path / "runs"
     driver = _start_training(cluster, tmp_path, storage, collective_timeout_s=timeout_s)
