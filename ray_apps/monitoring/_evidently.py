@@ -6,7 +6,10 @@ named): with a reference of at most 1,000 rows — every artifact's baseline sam
 numeric columns, chi-square (or a Z-test for two values) for categorical ones; with a larger
 reference the Wasserstein (numeric) or Jensen-Shannon (categorical) distance. The first kind
 returns a p-value and drifts below ``p_value``; the second returns a distance and drifts above
-``distance``.
+``distance``. One exception: where Evidently picks its ``chisquare`` — a one-sample test that
+takes the reference's shares as exact, so its false-alarm rate grows with the window (95 % at
+α = 0.05 for 20,000 rows against 1,000) — the two-sample ``chi2_contingency`` of
+``_chi2_contingency`` is used instead, registered with Evidently like its own tests.
 
 The drift numbers are computed here, straight from Evidently's tests, rather than read back
 from a ``Report``: a ``Report`` renders all of its plotly figures while it runs (6-8 s for 30
@@ -28,7 +31,8 @@ import pandas as pd
 
 # The tests Evidently may pick whose score is a p-value (drift when below the threshold); the
 # others it picks (wasserstein, jensenshannon) score a distance (drift when above).
-_P_VALUE_TESTS = frozenset({"ks", "chisquare", "z"})
+# "chisquare" stays for summaries written before chi2_contingency replaced it.
+_P_VALUE_TESTS = frozenset({"ks", "chisquare", "chi2_contingency", "z"})
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ class ColumnDrift:
 
     column: str
     kind: str  # "numeric" | "categorical"
-    method: str  # Evidently's test name: ks, chisquare, z, wasserstein, jensenshannon
-    score: float  # a p-value (ks, chisquare, z) or a distance
+    method: str  # the test's name: ks, chi2_contingency, z, wasserstein, jensenshannon, none
+    score: float  # a p-value (ks, chi2_contingency, z) or a distance
     threshold: float
     drifted: bool
 
@@ -59,6 +63,8 @@ def column_drift(
     from evidently.legacy.calculations.stattests.registry import get_stattest
     from evidently.legacy.core import ColumnType
 
+    from ray_apps.monitoring._chi2_contingency import chi2_contingency_stat_test
+
     out = []
     for name, kind in kinds.items():
         ref, cur = _clean(reference[name]), _clean(current[name])
@@ -67,6 +73,8 @@ def column_drift(
             continue
         column_type = ColumnType.Categorical if kind == "categorical" else ColumnType.Numerical
         test = get_stattest(ref, cur, column_type, None)
+        if test.name == "chisquare":  # one-sample: false alarms grow with the window
+            test = chi2_contingency_stat_test
         threshold = p_value if test.name in _P_VALUE_TESTS else distance
         result = test(ref, cur, column_type, threshold)
         out.append(
@@ -91,6 +99,8 @@ def run_report(
     ``timestamp`` (the window's end: the workspace's history is ordered by it)."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset, DataSummaryPreset
+
+    import ray_apps.monitoring._chi2_contingency  # noqa: F401  registers chi2_contingency by name
 
     tested = [d for d in drifts if d.method != "none"]
     columns = [d.column for d in drifts]

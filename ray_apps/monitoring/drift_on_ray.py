@@ -5,10 +5,11 @@ run's own work (~5 s for 31 columns on the 2-core development machine: Evidently
 column for K-S and counts its distinct values to pick the test). ``column_drift_on_ray`` splits
 the columns into as many groups as the cluster has CPUs and runs each group as a Ray task
 calling the very same ``_evidently.column_drift`` the in-process path calls, on all rows of its
-columns: the method Evidently picks, the scores and the verdicts are the same wherever they
-were computed (``tests/integration/monitoring`` compares them; a text column's chi-square may
-differ in its last digit, as each process counts categories in its own hash order), only the
-wall time changes.
+columns (which imports, and so registers, ``chi2_contingency`` in the worker too): the method
+picked, the scores and the verdicts are the same wherever they were computed
+(``tests/integration/monitoring`` compares them; a text column's chi-square may differ in its
+last digit, as each process counts categories in its own hash order), only the wall time
+changes.
 
 Why columns and not rows: the tests Evidently picks are not mergeable over row blocks (K-S needs
 the whole empirical distribution of a column, the choice of test the column's distinct values),

@@ -11,6 +11,7 @@ import pandas as pd
 from _monitor_data import SHIFTED, artifact_and_window, shifted, write
 
 from ray_apps.monitoring import run_monitor
+from ray_apps.monitoring._chi2_contingency import NAME
 from ray_apps.monitoring._evidently import column_drift
 from ray_apps.monitoring.drift_on_ray import column_drift_on_ray
 
@@ -19,7 +20,7 @@ NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 def same(a, b) -> bool:
     """Field by field; scores to 1e-12 (a string column's categories are counted in hash order,
-    which differs per process, so its chi-square sums in another order), NaN equal to NaN (a
+    which differs per process, so its contingency table is in another order), NaN equal to NaN (a
     column with nothing to test scores NaN)."""
 
     def close(x, y) -> bool:
@@ -39,7 +40,7 @@ def test_ray_tasks_test_every_kind_of_column_as_the_process_does(ray_session):
             {
                 "steady": rng.normal(size=n),
                 "moved": rng.normal(loc=shift, size=n),
-                "grade": rng.integers(0, 4, size=n).astype(float),  # chi-square
+                "grade": rng.integers(0, 4, size=n).astype(float),  # chi2_contingency
                 "flag": (rng.random(n) < 0.3 + shift / 2).astype(float),  # two values: Z-test
                 "empty": np.full(n, np.nan) if shift else rng.normal(size=n),  # nothing to test
                 "prediction": rng.choice(["a", "b", "c"], size=n),
@@ -58,7 +59,7 @@ def test_ray_tasks_test_every_kind_of_column_as_the_process_does(ray_session):
     local = column_drift(reference, current, kinds, p_value=0.01, distance=0.1)
     on_ray = column_drift_on_ray(reference, current, kinds, p_value=0.01, distance=0.1)
     assert [d.column for d in on_ray] == list(kinds)  # in the order asked
-    assert [d.method for d in on_ray] == ["ks", "ks", "chisquare", "z", "none", "chisquare"]
+    assert [d.method for d in on_ray] == ["ks", "ks", NAME, "z", "none", NAME]
     assert all(same(a, b) for a, b in zip(local, on_ray, strict=True)), (local, on_ray)
     drifted = {d.column: d.drifted for d in on_ray}
     assert drifted["moved"] and drifted["flag"] and not drifted["steady"]

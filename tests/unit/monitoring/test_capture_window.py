@@ -43,7 +43,7 @@ def test_a_capture_window_of_a_registered_version(tmp_path):
     assert result.report_dir.endswith(
         "reports/model=cancer/version=1/window=20261124T100000Z--20261124T110000Z"
     )
-    assert s.prediction is not None and s.prediction.method in ("z", "chisquare")
+    assert s.prediction is not None and s.prediction.method in ("z", "chi2_contingency")
 
     spec["current"]["until"] = "2026-11-24T12:00Z"  # now the shifted request is in
     moved = run_monitor(spec, now=START + timedelta(hours=2))
