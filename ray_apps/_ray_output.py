@@ -68,11 +68,21 @@ _NOISE = re.compile(
     )
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Ray appends this once, in green, to the first line it deduplicates: advice about Ray's own
+# settings, not about the user's job.
+_DEDUP_HINT = re.compile(r" \(Ray deduplicates logs by default\..*?for more options\.\)")
 
 
 def is_noise(line: str) -> bool:
     """Whether a line of Ray's output is internal noise (colour codes ignored)."""
     return bool(_NOISE.search(_ANSI.sub("", line)))
+
+
+def clean_line(line: str, colour: bool) -> str:
+    """A kept line as printed: Ray's dedup advice dropped, and its colour codes too unless
+    the output is a terminal (Ray colours its "[repeated Nx across cluster]" suffix itself)."""
+    line = _DEDUP_HINT.sub("", line)
+    return line if colour else _ANSI.sub("", line)
 
 
 def keep_lines(lines: list[str]) -> list[str]:
@@ -120,7 +130,8 @@ def filter_worker_output() -> None:
     original = getattr(ray_worker.print_to_stdstream, "__wrapped__", ray_worker.print_to_stdstream)
 
     def print_filtered(data: dict, ignore_prefix: bool = False) -> None:
-        lines = keep_lines(data.get("lines", []))
+        colour = sys.stdout.isatty()
+        lines = [clean_line(line, colour) for line in keep_lines(data.get("lines", []))]
         ours = [line for line in lines if line.startswith(OURS)]
         theirs = [line for line in lines if not line.startswith(OURS)]
         if ours:  # raymaker's progress lines need no "(RayTrainWorker pid=…)" prefix

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ray_apps._ray_output import is_noise, keep_lines
+from ray_apps._ray_output import clean_line, is_noise, keep_lines
 
 NOISE = [
     "Starting execution of Dataset train_0353BfHpYt0muW391c2GY1_0. Full logs are in "
@@ -93,3 +93,22 @@ def test_actor_teardown_report_and_blank_lines_are_dropped_in_order():
 def test_an_ignored_exception_that_is_not_ray_teardown_is_kept():
     batch = ["Exception ignored in: <generator object f>", "RuntimeError: boom"]
     assert keep_lines(batch) == batch
+
+
+# As Ray 2.60's LogDeduplicator formats the first line it folds (seen in a CI log).
+DEDUPED = (
+    "XGBoost stopped after 50 rounds.\x1b[32m [repeated 2x across cluster] (Ray deduplicates "
+    "logs by default. Set RAY_DEDUP_LOGS=0 to disable log deduplication, or see https://docs."
+    "ray.io/en/master/ray-observability/user-guides/configure-logging.html#log-deduplication "
+    "for more options.)\x1b[0m"
+)
+
+
+def test_dedup_advice_is_dropped_and_colour_only_on_a_terminal():
+    assert clean_line(DEDUPED, colour=False) == (
+        "XGBoost stopped after 50 rounds. [repeated 2x across cluster]"
+    )
+    assert clean_line(DEDUPED, colour=True) == (
+        "XGBoost stopped after 50 rounds.\x1b[32m [repeated 2x across cluster]\x1b[0m"
+    )
+    assert clean_line("a user's own line", colour=False) == "a user's own line"

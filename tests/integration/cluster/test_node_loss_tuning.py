@@ -21,7 +21,11 @@ import pytest
 import yaml
 from _multinode import start_cluster
 
-SHORT, LONG, EVERY = 50, 2000, 100
+# The long trial must still be running when the short one has finished and the test has seen
+# it: on a quiet machine breast_cancer's 2,000 rounds took 0.6 s, done before the kill (a CI
+# failure). digits (10 classes: 10 trees a round) at depth 3 runs ~1 ms a round on one core,
+# and its trees stay small enough for a checkpoint every EVERY rounds.
+SHORT, LONG, EVERY = 50, 12000, 400
 TRIALS = 2
 
 
@@ -40,14 +44,14 @@ def test_a_lost_node_retries_its_trials_and_keeps_finished_ones(cluster, tmp_pat
         "name": "nodeloss",
         "train": {
             "name": "t",
-            "dataset": {"source": "sklearn:breast_cancer"},
+            "dataset": {"source": "sklearn:digits"},
             "model": {"kind": "xgboost"},
-            "hyperparameters": {"rounds": LONG, "params": {"max_depth": 6}},
+            "hyperparameters": {"rounds": LONG, "params": {"max_depth": 3}},
             "checkpoint": {"every": EVERY, "keep": 1},
         },
         "search_space": {"hyperparameters.rounds": {"type": "grid", "values": [SHORT, LONG]}},
         "strategy": {"searcher": "grid"},
-        "objective": {"metric": "valid_logloss", "mode": "min"},
+        "objective": {"metric": "valid_mlogloss", "mode": "min"},
         "budget": {"max_trials": TRIALS, "max_concurrent": 2},
         "trial": {"max_failures": 1},
         "storage": str(storage),
@@ -126,7 +130,7 @@ def _wait_for_victim(cluster, storage: Path, driver, tmp_path):
         runs = list(storage.glob("nodeloss-*")) if storage.exists() else []
         if not runs:
             return None
-        trials = _trials(runs[0])
+        trials = _trials(runs[0])  # Tune writes its state every few seconds: LONG outlasts it
         done = {t: last for t, (s, last, _) in trials.items() if s == "TERMINATED"}
         pids = {n: {p.pid for p in node.processes()} for n, node in cluster.workers.items()}
         for t, (s, last, _) in trials.items():
