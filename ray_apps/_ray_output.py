@@ -130,8 +130,7 @@ def filter_worker_output() -> None:
     original = getattr(ray_worker.print_to_stdstream, "__wrapped__", ray_worker.print_to_stdstream)
 
     def print_filtered(data: dict, ignore_prefix: bool = False) -> None:
-        colour = sys.stdout.isatty()
-        lines = [clean_line(line, colour) for line in keep_lines(data.get("lines", []))]
+        lines = keep_lines(data.get("lines", []))
         ours = [line for line in lines if line.startswith(OURS)]
         theirs = [line for line in lines if not line.startswith(OURS)]
         if ours:  # raymaker's progress lines need no "(RayTrainWorker pid=…)" prefix
@@ -140,6 +139,18 @@ def filter_worker_output() -> None:
             original({**data, "lines": theirs}, ignore_prefix=ignore_prefix)
 
     print_filtered.__wrapped__ = original
+    # Ray deduplicates after the filter above and writes its "[repeated Nx across cluster]"
+    # suffix (and, once, its advice) in colour: clean every printed batch, including the ones
+    # Ray flushes at disconnect, at the last step.
+    printer = getattr(ray_worker.print_worker_logs, "__wrapped__", ray_worker.print_worker_logs)
+
+    def print_clean(data: dict, print_file, ignore_prefix: bool = False) -> None:
+        colour = hasattr(print_file, "isatty") and print_file.isatty()
+        lines = [clean_line(line, colour) for line in data.get("lines", [])]
+        printer({**data, "lines": lines}, print_file, ignore_prefix)
+
+    print_clean.__wrapped__ = printer
+    ray_worker.print_worker_logs = print_clean
     # Ray 2.60 prints worker output through the handler it registers under this name in
     # ray._private.worker.connect, and the raylet's error messages (listen_error_messages)
     # through the module's print_to_stdstream: both now pass through the filter.
