@@ -268,8 +268,16 @@ def _ensure_model(client, name: str) -> None:
 
     try:
         client.get_registered_model(name)
+        return
     except MlflowException:
+        pass
+    try:
         client.create_registered_model(name, tags={f"{_TAG}managed": "true"})
+    except MlflowException as err:
+        # Another process created it between our read and our write (seen on PostgreSQL with
+        # four concurrent first registrations of one name): the name exists, as wanted.
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
 
 
 def _require_model(client, name: str) -> None:

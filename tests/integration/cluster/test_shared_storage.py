@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 
 import pyarrow.fs as pafs
@@ -56,16 +57,31 @@ def test_concurrent_registrations_from_processes_get_distinct_versions(shared_en
         xgboost_artifact(tmp_path / "a"), f"{shared_env['RAYMAKER_STORAGE']}/run-b/artifact"
     )
     name = f"race-{uuid.uuid4().hex[:6]}"
-    code = (
-        "import json, sys; from ray_apps.registry import register; "
-        "print(json.dumps(register(sys.argv[1], sys.argv[2]).version))"
-    )
+    # Each process imports, says it is ready, and waits for the go: all four then register a
+    # name none of them has seen at the same moment (first registration and versions race).
+    code = """if True:
+        import json, pathlib, sys, time
+        from ray_apps.registry import register
+        gate = pathlib.Path(sys.argv[3])
+        (gate / sys.argv[4]).touch()
+        while not (gate / "go").exists():
+            time.sleep(0.01)
+        print(json.dumps(register(sys.argv[1], sys.argv[2]).version))
+    """
+    gate = tmp_path / "gate"
+    gate.mkdir()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, artifact, name], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", code, artifact, name, str(gate), f"ready-{i}"],
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        for _ in range(4)
+        for i in range(4)
     ]
+    deadline = time.monotonic() + 120
+    while len(list(gate.glob("ready-*"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (gate / "go").touch()
     versions = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sorted(versions) == [1, 2, 3, 4]

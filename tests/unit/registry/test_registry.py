@@ -84,3 +84,27 @@ def test_concurrent_registrations_give_distinct_consecutive_versions(uri, artifa
 
 def _register_in_process(artifact: str, uri: str) -> int:
     return registry.register(artifact, "c", tracking_uri=uri).version
+
+
+def test_a_name_another_process_creates_between_our_read_and_write_is_used(
+    uri, artifact, monkeypatch
+):
+    # The interleaving a CI run hit on PostgreSQL with four concurrent first registrations:
+    # this process reads "no such model", another creates it, this one's create then fails
+    # with RESOURCE_ALREADY_EXISTS. Played here in order on a real store.
+    from mlflow.tracking import MlflowClient
+
+    real_get = MlflowClient.get_registered_model
+    raced = []
+
+    def read_then_lose_the_race(self, name):
+        try:
+            return real_get(self, name)
+        finally:
+            if not raced:
+                raced.append(name)
+                MlflowClient(uri).create_registered_model(name)  # the other process
+
+    monkeypatch.setattr(MlflowClient, "get_registered_model", read_then_lose_the_race)
+    v = registry.register(artifact, "raced", tracking_uri=uri)
+    assert raced == ["raced"] and (v.name, v.version) == ("raced", 1)
