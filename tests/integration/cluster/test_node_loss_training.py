@@ -6,6 +6,8 @@ training worker, as when a machine dies), starts it again once the GCS has marke
 checks that the driver — a separate `python -m ray_apps.train` process, as `ray job submit`
 runs it — finishes the run from its newest checkpoint. The work lost and the recovery time are
 measured and written to ``node_loss_training.json`` in the test's folder (and printed).
+An elastic run (``scaling.min_workers``) goes on without the lost node and grows back when it
+returns (``node_loss_elastic.json``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 import yaml
 from _multinode import start_cluster
+from sklearn.datasets import make_classification
 
 from ray_apps.training.run_log import RunLog
 
 EPOCHS = 12
+EPOCHS_ELASTIC, ROWS_ELASTIC = 60, 60_000  # long enough to shrink, go on, and grow back
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +37,15 @@ def cluster():
     # Ray Train waits TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S (30 s by default) for a frozen
     # worker's process group before it restarts the group; 5 s keeps the test short, and is
     # the knob a user with a tight failover budget sets too.
-    c = start_cluster(
-        workers=("a", "b"), head_cpus=1, environ={"TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S": "5"}
-    )
+    # An elastic run restarts at once on the workers Ray still counts, the lost node's too
+    # until the GCS marks it dead (~15 s); that start then waits out
+    # RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S (60 s by default) before the run shrinks. 20 s
+    # still lets a fixed-size run wait for its node to come back (~18 s here).
+    environ = {
+        "TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S": "5",
+        "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "20",
+    }
+    c = start_cluster(workers=("a", "b"), head_cpus=1, environ=environ)
     try:
         yield c
     finally:
@@ -119,14 +130,85 @@ def test_a_frozen_peer_fails_the_collective_within_its_timeout(cluster, tmp_path
     assert [h["epoch"] for h in run_log.history()] == list(range(1, EPOCHS + 1))
 
 
-def _start_training(cluster, tmp_path, storage, collective_timeout_s: int) -> subprocess.Popen:
+def test_an_elastic_run_goes_on_without_a_lost_node_and_grows_back_when_it_returns(
+    cluster, tmp_path
+):
+    # scaling.min_workers 1 of 2: losing node b restarts the group on the one worker left,
+    # from the newest checkpoint, without waiting for b; when b is back the run grows to 2
+    # workers again at its next resize check (every 2 s here; 60 s by default).
+    storage = tmp_path / "runs"
+    elastic = {"min_workers": 1, "elastic_resize_monitor_interval_s": 2}
+    # Epochs long enough (~0.9 s on one worker) that the run outlasts the node's return.
+    data = tmp_path / "rows.parquet"
+    features, label = make_classification(n_samples=ROWS_ELASTIC, n_features=20, random_state=0)
+    pd.DataFrame(features).rename(columns=str).assign(y=label).to_parquet(data)
+    dataset = {"source": str(data), "label": "y"}
+    driver = _start_training(cluster, tmp_path, storage, 300, EPOCHS_ELASTIC, elastic, dataset)
+    try:
+        run_log = _wait_for_epoch(storage, 3, driver, tmp_path)
+        killed_at = cluster.kill_worker("b")
+        shrunk = _wait_for(lambda: _attempt_on(run_log, workers=1), driver, tmp_path)
+        on_one = _wait_for(lambda: _epoch_after(run_log, shrunk["time"]), driver, tmp_path)
+        cluster.wait_worker_dead("b")
+        cluster.add_worker("b")
+        back_at = time.time()
+        grown = _wait_for(lambda: _attempt_on(run_log, 2, after=back_at), driver, tmp_path)
+        on_two = _wait_for(lambda: _epoch_after(run_log, grown["time"]), driver, tmp_path)
+        rc = driver.wait(timeout=240)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert rc == 0, (tmp_path / "driver.log").read_text()[-4000:]
+    assert [a["workers"] for a in run_log.attempts()] == [2, 1, 2], run_log.attempts()
+    assert [h["epoch"] for h in run_log.history()] == list(range(1, EPOCHS_ELASTIC + 1))
+    done_at_kill = max(e for e, t in _epoch_times(run_log) if t < shrunk["time"])
+    figures = {
+        "epochs_done_at_kill": done_at_kill,
+        "resumed_on_one_at_epoch": shrunk["start_epoch"],
+        "checkpointed_epochs_lost": max(done_at_kill - (shrunk["start_epoch"] - 1), 0),
+        "shrink_s": round(shrunk["time"] - killed_at, 2),  # group restarted on 1 worker
+        "recovery_s": round(on_one - killed_at, 2),  # its first epoch done, b still gone
+        "grow_s": round(grown["time"] - back_at, 2),  # b back -> group restarted on 2
+        "grown_epoch_s": round(on_two - back_at, 2),
+    }
+    (tmp_path / "node_loss_elastic.json").write_text(json.dumps(figures, indent=1))
+    print("elastic training, node lost and back:", json.dumps(figures))
+    assert figures["checkpointed_epochs_lost"] == 0
+    assert shrunk["time"] < back_at  # it went on without waiting for the node
+
+
+def _attempt_on(run_log: RunLog, workers: int, after: float = 0.0) -> dict | None:
+    """The first (re)start of the worker group on ``workers`` workers after ``after``."""
+    found = [a for a in run_log.attempts() if a["workers"] == workers and a["time"] > after]
+    return found[0] if found else None
+
+
+def _epoch_after(run_log: RunLog, since: float) -> float | None:
+    """When the first epoch after ``since`` was recorded."""
+    times = [t for _, t in _epoch_times(run_log) if t > since]
+    return min(times) if times else None
+
+
+def _start_training(
+    cluster,
+    tmp_path,
+    storage,
+    collective_timeout_s: int,
+    epochs: int = EPOCHS,
+    scaling: dict | None = None,
+    dataset: dict | None = None,
+) -> subprocess.Popen:
     job = {
         "name": "nodeloss",
-        "dataset": {"source": "sklearn:breast_cancer"},
+        "dataset": dataset or {"source": "sklearn:breast_cancer"},
         "model": {"kind": "torch", "params": {"hidden_sizes": [16]}},
-        "hyperparameters": {"epochs": EPOCHS, "batch_size": 32, "lr": 0.003},
+        "hyperparameters": {"epochs": epochs, "batch_size": 32, "lr": 0.003},
         # One worker per worker node: each needs that node's only CPU and its rmk_worker.
-        "scaling": {"num_workers": 2, "resources_per_worker": {"CPU": 1, "rmk_worker": 1}},
+        "scaling": {
+            "num_workers": 2,
+            "resources_per_worker": {"CPU": 1, "rmk_worker": 1},
+            **(scaling or {}),
+        },
         "checkpoint": {"every": 1, "keep": 2},
         "failure": {"max_failures": 2, "collective_timeout_s": collective_timeout_s},
         "storage": str(storage),
@@ -142,11 +224,11 @@ def _start_training(cluster, tmp_path, storage, collective_timeout_s: int) -> su
         )
 
 
-def _wait_for(ready, driver, tmp_path, timeout_s: float = 120) -> bool:
+def _wait_for(ready, driver, tmp_path, timeout_s: float = 120):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if ready():
-            return True
+        if found := ready():
+            return found
         if driver.poll() is not None:
             raise AssertionError((tmp_path / "driver.log").read_text()[-4000:])
         time.sleep(0.2)
