@@ -106,6 +106,15 @@ class ScalingSpec(_Strict):
     """
 
     num_workers: int = Field(2, ge=1)
+    min_workers: int | None = Field(
+        None,
+        ge=1,
+        description="elastic training: go on with as few as this many workers while nodes are "
+        "missing, and grow back to num_workers when they return",
+    )
+    elastic_resize_monitor_interval_s: float = Field(
+        60.0, gt=0, description="elastic: how often a healthy run checks for room to grow"
+    )
     use_gpu: bool = False
     resources_per_worker: dict[str, float] | None = None
     strategy: SerializeAsAny[BaseModel] = Field(
@@ -131,6 +140,23 @@ class ScalingSpec(_Strict):
             return get_strategy(kind).options.model_validate(value)
         except ValidationError as err:
             raise ValueError("; ".join(_error_parts(err))) from None
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> ScalingSpec:
+        if self.min_workers is not None and self.min_workers > self.num_workers:
+            raise ValueError(
+                f"scaling.min_workers {self.min_workers} is above scaling.num_workers "
+                f"{self.num_workers} (the most workers); set min_workers to at most "
+                f"{self.num_workers}"
+            )
+        return self
+
+    @property
+    def workers(self) -> int | tuple[int, int]:
+        """Ray Train's ``num_workers``: a fixed count, or ``(min, max)`` when elastic."""
+        if self.min_workers is None or self.min_workers == self.num_workers:
+            return self.num_workers
+        return (self.min_workers, self.num_workers)
 
 
 class CheckpointSpec(_Strict):
@@ -220,6 +246,8 @@ class TrainJobSpec(_Strict):
             )
         if self.model.learner.takes_strategy:
             get_strategy(strategy.kind).check(strategy, self)
+        if isinstance(self.scaling.workers, tuple):
+            _check_elastic(self)
         if inject is not None and inject.at_epoch > self.epochs:
             raise ValueError(
                 f"failure.inject.at_epoch {inject.at_epoch} is past the last epoch/round "
@@ -299,3 +327,20 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 def load_train_spec(path: str | Path) -> TrainJobSpec:
     """Load and validate a training job file."""
     return parse_spec(TrainJobSpec, load_yaml(path), source=str(path))
+
+
+def _check_elastic(spec: TrainJobSpec) -> None:
+    # A restart on fewer (or more) workers loads the newest checkpoint on a different number
+    # of ranks: only checkpoints that hold the whole state in one piece load that way.
+    if not spec.model.learner.takes_strategy:
+        raise ValueError(
+            f"scaling.min_workers (elastic training) trains torch models; model.kind is "
+            f"{spec.model.kind}: remove scaling.min_workers or set model.kind: torch"
+        )
+    strategy = get_strategy(spec.scaling.strategy.kind)
+    if not strategy.elastic:
+        raise ValueError(
+            f"scaling.min_workers (elastic training) needs checkpoints that load on any number "
+            f"of workers; scaling.strategy {strategy.name} shards them over a fixed number: "
+            "remove scaling.min_workers or use strategy ddp"
+        )

@@ -155,6 +155,11 @@ class TuneJobSpec(_Strict):
                     f"search_space key {path!r} is not tunable; use paths under "
                     f"{' or '.join(TUNABLE_PREFIXES)} (e.g. hyperparameters.lr)"
                 )
+        if self.train.scaling.min_workers is not None:
+            raise ValueError(
+                "train.scaling.min_workers: a trial has a fixed size (Tune schedules it whole); "
+                "remove min_workers and set trial.workers"
+            )
         strategy = self.strategy
         if strategy.searcher == "grid":
             ranged = [k for k, p in self.search_space.items() if not p.categorical]

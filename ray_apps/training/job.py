@@ -52,7 +52,8 @@ def build_trainer(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_conf
     import ray.train
 
     scaling = ray.train.ScalingConfig(
-        num_workers=spec.scaling.num_workers,
+        num_workers=spec.scaling.workers,
+        elastic_resize_monitor_interval_s=spec.scaling.elastic_resize_monitor_interval_s,
         use_gpu=spec.scaling.use_gpu,
         resources_per_worker=spec.scaling.resources_per_worker,
     )

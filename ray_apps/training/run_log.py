@@ -50,9 +50,10 @@ class RunLog:
     def job(self) -> dict[str, Any] | None:
         return self._read("job.json")
 
-    def attempt_started(self, start_epoch: int) -> None:
+    def attempt_started(self, start_epoch: int, workers: int | None = None) -> None:
         self._write(
-            f"attempts/{time.time_ns()}.json", {"start_epoch": start_epoch, "time": time.time()}
+            f"attempts/{time.time_ns()}.json",
+            {"start_epoch": start_epoch, "time": time.time(), "workers": workers},
         )
 
     def attempts(self) -> list[dict[str, Any]]:

@@ -90,10 +90,12 @@ class RayTrainSession:
     def started(self, start_epoch: int) -> None:
         if self.rank != 0:
             return
-        self.run_log.attempt_started(start_epoch)
+        self.run_log.attempt_started(start_epoch, self.world_size)
         if start_epoch > 1:
+            workers = f"{self.world_size} worker{'s' if self.world_size > 1 else ''}"
             print(
-                f"[raymaker] resumed from checkpoint: continuing at {self.unit} {start_epoch}",
+                f"[raymaker] resumed from checkpoint: continuing at {self.unit} {start_epoch} "
+                f"on {workers}",
                 flush=True,
             )
 

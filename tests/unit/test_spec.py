@@ -33,6 +33,15 @@ def test_hyperparameters_follow_model_kind():
         ({"failure": {"inject": {"at_epoch": 1, "mode": "explode"}}}, "'raise' or 'kill'"),
         ({"dataset": {"source": "a.csv", "split": {"valid": 0.5, "test": 0.5}}}, "split"),
         ({"name": "bad name!"}, "name"),
+        ({"scaling": {"num_workers": 2, "min_workers": 3}}, "scaling.min_workers 3 is above"),
+        (
+            {"scaling": {"min_workers": 1, "strategy": {"kind": "deepspeed"}}},
+            "scaling.strategy deepspeed shards them",
+        ),
+        (
+            {"model": {"kind": "xgboost"}, "hyperparameters": {}, "scaling": {"min_workers": 1}},
+            "scaling.min_workers (elastic training) trains torch models",
+        ),
         (
             {"model": {"kind": "xgboost", "class_path": "a:B"}, "hyperparameters": {}},
             "class_path applies to kind 'torch'",
@@ -43,6 +52,12 @@ def test_bad_specs_name_the_field(overrides, expected):
     with pytest.raises(SpecError, match=None) as info:
         spec(**overrides)
     assert expected in str(info.value)
+
+
+def test_min_workers_makes_the_run_elastic_between_min_and_num_workers():
+    assert spec(scaling={"num_workers": 3}).scaling.workers == 3
+    assert spec(scaling={"num_workers": 3, "min_workers": 1}).scaling.workers == (1, 3)
+    assert spec(scaling={"num_workers": 2, "min_workers": 2}).scaling.workers == 2  # not elastic
 
 
 def test_yaml_errors_name_the_file(tmp_path):

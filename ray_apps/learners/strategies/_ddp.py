@@ -62,6 +62,7 @@ class DDPStrategy(Strategy):
     name = "ddp"
     options = DDPOptions
     needs_process_group = False
+    elastic = True  # rank 0 checkpoints the whole model and optimizer
 
     def engine(self, model, options, hp, session) -> Engine:
         return DDPEngine(model, hp, session)

@@ -68,6 +68,8 @@ class Strategy(ABC):
     # Needs a torch.distributed process group even on one worker (so a one-process Tune
     # trial runs as a Ray Train worker group instead).
     needs_process_group: ClassVar[bool] = True
+    # Its checkpoints load on any number of workers, so a run may shrink and grow (elastic).
+    elastic: ClassVar[bool] = False
 
     def check(self, options: StrategyOptions, spec: TrainJobSpec) -> None:
         """Raise ValueError naming the field if ``options`` do not fit the job."""

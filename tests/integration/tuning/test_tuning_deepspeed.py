@@ -18,22 +18,22 @@ def test_trials_of_a_zero_job_are_two_worker_deepspeed_runs(ray_session):
             "params": {"width": 32, "depth": 2},
         },
         "hyperparameters": {"epochs": 2, "batch_size": 64},
-        "scaling": {"strategy": {"kind": "deepspeed", "zero_stage": 2}},
+        "scaling": {"strategy": {"kind": "deepspeed", "zero_stage": 2, "gradient_clipping": 1.0}},
         "checkpoint": {"every": 2, "keep": 1},
     }
     result = run_tuning(
         {
             "name": "zero-tune",
             "train": train,
-            "search_space": {"hyperparameters.lr": {"type": "grid", "values": [0.001, 0.003]}},
+            "search_space": {"hyperparameters.lr": {"type": "grid", "values": [0.003]}},
             "objective": {"metric": "val_loss", "mode": "min"},
             "strategy": {"searcher": "grid"},
-            "budget": {"max_trials": 2, "max_concurrent": 1},
+            "budget": {"max_trials": 1, "max_concurrent": 1},
             "trial": {"workers": 2},
         }
     )
     rows = [r for r in result.leaderboard if r["source"] == "this job"]
-    assert sorted(r["config"]["hyperparameters.lr"] for r in rows) == [0.001, 0.003]
+    assert [r["config"]["hyperparameters.lr"] for r in rows] == [0.003]  # one trial: ~25 s
     assert all(r["status"] == "TERMINATED" and r["epochs"] == 2 for r in rows)
     for row in rows:  # each trial trained its own worker group under its trial folder
         assert (Path(row["path"]) / "train").is_dir()

@@ -81,12 +81,12 @@ def test_distributed_trials_are_ray_train_runs(ray_session):
                 "hyperparameters.params.eta": {"type": "choice", "values": [0.1, 0.3]}
             },
             "objective": {"metric": "valid_logloss", "mode": "min"},
-            "budget": {"max_trials": 2, "max_concurrent": 1},
+            "budget": {"max_trials": 1, "max_concurrent": 1},  # (2-trial grids: test_tuning)
             "trial": {"workers": 2},
         }
     )
     rows = [r for r in result.leaderboard if r["source"] == "this job"]
-    assert len(rows) == 2 and all(r["epochs"] == 9 for r in rows)
+    assert len(rows) == 1 and all(r["epochs"] == 9 for r in rows)
     for row in rows:  # each trial ran a 2-worker Ray Train job under its trial folder
         assert (Path(row["path"]) / "train").is_dir()
     assert result.metrics["accuracy"] > 0.85

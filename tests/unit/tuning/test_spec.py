@@ -70,6 +70,15 @@ def test_valid_job_and_train_file_reference(tmp_path):
         ({"strategy": {"searcher": "smart"}}, "strategy.searcher"),
         ({"objective": {"metric": "x", "mode": "up"}}, "objective.mode"),
         ({"warm_start": {"mode": "identical", "parents": []}}, "warm_start.parents"),
+        (
+            {
+                "train": TRAIN
+                | {"model": {"kind": "torch"}, "hyperparameters": {"epochs": 2}}
+                | {"scaling": {"min_workers": 1}},
+                "search_space": {"hyperparameters.lr": {"type": "uniform", "low": 0.1, "high": 1}},
+            },
+            "train.scaling.min_workers: a trial has a fixed size",
+        ),
     ],
 )
 def test_bad_tuning_specs_name_the_problem(overrides, message):
