@@ -227,10 +227,9 @@ def _running(cluster) -> list[str]:
 
 
 def _served_again(shots: list[Shot], since: float) -> float:
-    """Start of the first stretch of ``CLEAN_S`` after ``since`` with no failed request."""
-    failures = sorted(s.done for s in shots if not s.ok and s.done >= since)
+    """Start of the first ``CLEAN_S`` after ``since`` in which no request sent failed."""
     start = since
-    for t in failures:
+    for t in sorted(s.sent for s in shots if not s.ok and s.sent >= since):
         if t - start >= CLEAN_S:
             return start
         start = t
