@@ -13,6 +13,13 @@ node b (raylet, agents and its replica, as when a machine dies), waits until the
 dead, starts it again and waits until Serve runs two replicas again, then keeps the load a few
 seconds more. Requests sent and failed, when they failed, and the recovery times are written
 to ``node_loss_serving.json`` in the test's folder (and printed).
+
+Measured on 2 busy cores (~33 requests/s): 0-1 of ~900 requests failed, the one in flight on
+node b (HAProxy does not resend a request already sent); the replica on node a served every
+later request. The GCS marked b dead at 13 s, b was back at 15-16 s, two replicas ran at 19-20 s.
+A node that goes silent instead (SIGSTOP: no connection reset, as in a network partition) was
+tried by hand: 4 requests failed by timeout over the first 9 s (HAProxy's health check: inter
+5 s, fall 2; 13 s with Serve's plain proxy), and the GCS took 63 s to mark the node dead.
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ def cluster():
 
 
 def test_a_lost_node_fails_few_requests_and_serving_recovers(cluster, tmp_path):
-    url, env = _deploy(cluster, tmp_path)
+    url = _deploy(cluster, tmp_path)
     _wait(lambda: _running(cluster) == ["a", "b"], 90, "a replica on each worker node")
     # The ingress is HAProxy on the head, as on the configured clusters (not Serve's proxy).
     assert any(p.name() == "haproxy" for p in cluster.head.processes()), "no HAProxy on the head"
@@ -165,7 +172,7 @@ def _predict(client: httpx.Client) -> httpx.Response:
     return client.post(f"/v1/models/{MODEL}:predict", json={"instances": ROWS})
 
 
-def _deploy(cluster, tmp_path) -> tuple[str, dict[str, str]]:
+def _deploy(cluster, tmp_path) -> str:
     """Register and approve a model, then deploy it from a driver process; the base URL."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mv = registry.register(xgboost_artifact(tmp_path / "artifact"), MODEL, tracking_uri=uri)
@@ -199,7 +206,7 @@ def _deploy(cluster, tmp_path) -> tuple[str, dict[str, str]]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     print(done.stdout.strip())
-    return f"http://127.0.0.1:{port}", env
+    return f"http://127.0.0.1:{port}"
 
 
 def _running(cluster) -> list[str]:
