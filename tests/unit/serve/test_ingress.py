@@ -84,3 +84,13 @@ def test_fast_ingress_routes_haproxy_through_the_wrapper(tmp_path, monkeypatch):
     mine = {"RAY_SERVE_HAPROXY_BINARY_PATH": "/opt/haproxy"}
     use_fast_ingress(mine)
     assert mine["RAY_SERVE_HAPROXY_BINARY_PATH"] == "/opt/haproxy"
+
+
+def test_a_joined_cluster_keeps_its_own_ingress(tmp_path, monkeypatch):
+    # Serve's controller runs on the cluster's head with the head's environment: setting the
+    # variables here would change nothing there, so nothing is set and the message says so.
+    monkeypatch.setenv("RAYMAKER_HOME", str(tmp_path))
+    env = {"RAY_ADDRESS": "127.0.0.1:6379"}
+    message = use_fast_ingress(env)
+    assert env == {"RAY_ADDRESS": "127.0.0.1:6379"}
+    assert message.startswith("ingress: the cluster's") and "RAY_SERVE_ENABLE_HA_PROXY=1" in message
