@@ -145,9 +145,8 @@ class ScalingSpec(_Strict):
     def _min_within_max(self) -> ScalingSpec:
         if self.min_workers is not None and self.min_workers > self.num_workers:
             raise ValueError(
-                f"scaling.min_workers {self.min_workers} is above scaling.num_workers "
-                f"{self.num_workers} (the most workers); set min_workers to at most "
-                f"{self.num_workers}"
+                f"min_workers {self.min_workers} is above num_workers {self.num_workers} "
+                f"(the most workers); set min_workers to at most {self.num_workers}"
             )
         return self
 

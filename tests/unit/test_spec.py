@@ -33,7 +33,10 @@ def test_hyperparameters_follow_model_kind():
         ({"failure": {"inject": {"at_epoch": 1, "mode": "explode"}}}, "'raise' or 'kill'"),
         ({"dataset": {"source": "a.csv", "split": {"valid": 0.5, "test": 0.5}}}, "split"),
         ({"name": "bad name!"}, "name"),
-        ({"scaling": {"num_workers": 2, "min_workers": 3}}, "scaling.min_workers 3 is above"),
+        (
+            {"scaling": {"num_workers": 2, "min_workers": 3}},
+            "scaling: min_workers 3 is above num_workers 2",
+        ),
         (
             {"scaling": {"min_workers": 1, "strategy": {"kind": "deepspeed"}}},
             "scaling.strategy deepspeed shards them",
