@@ -10,14 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from ray_apps.learners.strategies.base import Engine, Strategy, StrategyOptions
+from ray_apps.learners.strategies.base import (
+    Engine,
+    OptimizerEngine,
+    Strategy,
+    StrategyOptions,
+)
 
 
 class DDPOptions(StrategyOptions):
     kind: Literal["ddp"] = "ddp"
 
 
-class DDPEngine(Engine):
+class DDPEngine(OptimizerEngine):
     sharded = False
 
     def __init__(self, model, hp, session):
@@ -27,13 +32,6 @@ class DDPEngine(Engine):
         # Made after the model moved to its device, so Adam's moments follow it there:
         # loading them first left them on the CPU (seen on a GPU).
         self.optimizer = make_optimizer(hp, self.module.parameters())
-
-    def backward(self, loss) -> None:
-        loss.backward()
-
-    def step(self) -> None:
-        self.optimizer.step()
-        self.optimizer.zero_grad()
 
     def _raw(self):
         return self.module.module if hasattr(self.module, "module") else self.module

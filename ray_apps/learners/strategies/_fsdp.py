@@ -15,7 +15,12 @@ from typing import Literal
 from pydantic import Field
 
 from ray_apps.learners.strategies._blocks import checkpoint_blocks
-from ray_apps.learners.strategies.base import Engine, Strategy, StrategyOptions
+from ray_apps.learners.strategies.base import (
+    Engine,
+    OptimizerEngine,
+    Strategy,
+    StrategyOptions,
+)
 
 
 class FSDPOptions(StrategyOptions):
@@ -28,7 +33,7 @@ class FSDPOptions(StrategyOptions):
     activation_checkpointing: bool = False
 
 
-class FSDPEngine(Engine):
+class FSDPEngine(OptimizerEngine):
     sharded = True
 
     def __init__(self, model, options: FSDPOptions, hp, device):
@@ -51,13 +56,6 @@ class FSDPEngine(Engine):
             fully_shard(block, **kwargs)
         self.module = fully_shard(model, **kwargs)
         self.optimizer = make_optimizer(hp, self.module.parameters())
-
-    def backward(self, loss) -> None:
-        loss.backward()
-
-    def step(self) -> None:
-        self.optimizer.step()
-        self.optimizer.zero_grad()
 
     def _state(self):
         from torch.distributed.checkpoint.state_dict import get_state_dict

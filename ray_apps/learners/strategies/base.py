@@ -62,6 +62,20 @@ class Engine(ABC):
         return [p.grad for p in self.module.parameters() if p.grad is not None]
 
 
+class OptimizerEngine(Engine):
+    """An engine that steps a torch optimizer over the module's parameters itself (DDP, FSDP;
+    DeepSpeed's engine owns its backward and step)."""
+
+    optimizer: Any
+
+    def backward(self, loss) -> None:
+        loss.backward()
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+
+
 class Strategy(ABC):
     name: ClassVar[str]
     options: ClassVar[type[StrategyOptions]]

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from _multinode import start_cluster
+from _tune_state import TrialState, saved_trials
 
 # The long trial must still be running when the short one has finished and the test has seen
 # it: on a quiet machine breast_cancer's 2,000 rounds took 0.6 s, done before the kill (a CI
@@ -77,15 +78,15 @@ def test_a_lost_node_retries_its_trials_and_keeps_finished_ones(cluster, tmp_pat
         log.close()
     assert rc == 0, (tmp_path / "driver.log").read_text()[-4000:]
 
-    trials = _trials(run_dir)
+    trials = saved_trials(run_dir)
     assert len(trials) == TRIALS and all(s == "TERMINATED" for s, _, _ in trials.values())
     assert all(last["training_iteration"] >= 1 for _, last, _ in trials.values())
     # Finished before the loss: kept as they were, not run again.
     for trial_id, last in finished_before.items():
-        assert trials[trial_id][1]["time_total_s"] == last["time_total_s"]
-        assert trials[trial_id][2] == 0
+        assert trials[trial_id].last_result["time_total_s"] == last["time_total_s"]
+        assert trials[trial_id].failures == 0
     # The trial on the lost node failed once and was retried to the end.
-    assert trials[victim["trial_id"]][2] == 1
+    assert trials[victim["trial_id"]].failures == 1
     lost_trials = sorted(t for t, (_, _, failures) in trials.items() if failures)
     assert lost_trials == [victim["trial_id"]]
 
@@ -102,27 +103,6 @@ def test_a_lost_node_retries_its_trials_and_keeps_finished_ones(cluster, tmp_pat
     assert 0 < figures["recovery_s"] < 120
 
 
-def _trials(run_dir: Path) -> dict[str, tuple[str, dict, int]]:
-    """Trial id -> (status, last result, failures) in Tune's saved experiment state."""
-    states = sorted(run_dir.glob("experiment_state-*.json"))
-    if not states:
-        return {}
-    try:
-        data = json.loads(states[-1].read_text())
-    except json.JSONDecodeError:  # caught mid-write
-        return {}
-    out = {}
-    for trial_json, runtime in data["trial_data"]:
-        trial = json.loads(trial_json)
-        runtime = json.loads(runtime) if isinstance(runtime, str) else runtime
-        out[trial["trial_id"]] = (
-            trial["status"],
-            runtime["last_result"],
-            runtime.get("num_failures", 0),
-        )
-    return out
-
-
 def _wait_for_victim(cluster, storage: Path, driver, tmp_path):
     """Wait until a trial finished and the other reports from a worker node (by its pid)."""
 
@@ -130,7 +110,7 @@ def _wait_for_victim(cluster, storage: Path, driver, tmp_path):
         runs = list(storage.glob("nodeloss-*")) if storage.exists() else []
         if not runs:
             return None
-        trials = _trials(runs[0])  # Tune writes its state every few seconds: LONG outlasts it
+        trials = saved_trials(runs[0])  # Tune writes its state every few seconds: LONG outlasts it
         done = {t: last for t, (s, last, _) in trials.items() if s == "TERMINATED"}
         pids = {n: {p.pid for p in node.processes()} for n, node in cluster.workers.items()}
         for t, (s, last, _) in trials.items():
@@ -144,8 +124,8 @@ def _wait_for_victim(cluster, storage: Path, driver, tmp_path):
 
 
 def _retried(run_dir: Path, victim: dict) -> bool:
-    status, last, failures = _trials(run_dir).get(victim["trial_id"], ("", {}, 0))
-    return failures >= 1 and status in ("RUNNING", "TERMINATED")
+    trial = saved_trials(run_dir).get(victim["trial_id"], TrialState("", {}, 0))
+    return trial.failures >= 1 and trial.status in ("RUNNING", "TERMINATED")
 
 
 def _wait(ready, driver, tmp_path, timeout_s: float = 150):

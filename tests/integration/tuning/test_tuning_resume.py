@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _tune_state import saved_trials
 
 from tuning import run_tuning
 
@@ -94,24 +94,9 @@ def test_distributed_trials_are_ray_train_runs(ray_session):
 
 def _finished(run_dir: Path) -> dict[str, dict]:
     """Finished trials as Tune's experiment state records them: trial id -> last result."""
-    return {t: last for t, (status, last) in _trials(run_dir).items() if status == "TERMINATED"}
-
-
-def _trials(run_dir: Path) -> dict[str, tuple[str, dict]]:
-    """Trial id -> (status, last result) in Tune's saved experiment state."""
-    states = sorted(run_dir.glob("experiment_state-*.json"))
-    if not states:
-        return {}
-    try:
-        data = json.loads(states[-1].read_text())
-    except json.JSONDecodeError:  # caught mid-write
-        return {}
-    out = {}
-    for trial_json, runtime in data["trial_data"]:
-        trial = json.loads(trial_json)
-        runtime = json.loads(runtime) if isinstance(runtime, str) else runtime
-        out[trial["trial_id"]] = (trial["status"], runtime["last_result"])
-    return out
+    return {
+        t: last for t, (status, last, _) in saved_trials(run_dir).items() if status == "TERMINATED"
+    }
 
 
 def _wait_for_finished_trials(storage: Path, count: int, driver, timeout_s: float = 240) -> Path:
@@ -122,8 +107,8 @@ def _wait_for_finished_trials(storage: Path, count: int, driver, timeout_s: floa
         if not runs:
             time.sleep(0.2)
             continue
-        trials = _trials(runs[0])
-        running = [t for t, (status, _) in trials.items() if status == "RUNNING"]
+        trials = saved_trials(runs[0])
+        running = [t for t, trial in trials.items() if trial.status == "RUNNING"]
         assert len(running) <= 1, f"budget.max_concurrent is 1 but {running} ran at once"
         if len(_finished(runs[0])) >= count:
             return runs[0]
