@@ -146,7 +146,12 @@ def test_every_pod_mounts_the_shared_volume_the_claim_declares():
 
 def test_outside_the_namespace_only_the_operator_reaches_the_dashboard():
     policy = load_yaml("cluster/kuberay-networkpolicy.yaml")["spec"]
-    assert policy["podSelector"] == {"matchLabels": {"ray.io/node-type": "head"}}
+    # every Ray pod: workers run HAProxy too (its stats page listens on all interfaces)
+    assert policy["podSelector"] == {
+        "matchExpressions": [
+            {"key": "ray.io/node-type", "operator": "In", "values": ["head", "worker"]}
+        ]
+    }
     assert policy["policyTypes"] == ["Ingress"]
     open_to_all = [r for r in policy["ingress"] if "from" not in r]
     assert [p["port"] for r in open_to_all for p in r["ports"]] == [8000]  # Serve, API keys
