@@ -161,17 +161,20 @@ class LocalCluster:
         return time.time()
 
     # -- state, read from the head's dashboard -----------------------------------------------
-    def alive_nodes(self) -> list[dict] | None:
+    def dashboard_json(self, path: str) -> dict | None:
+        """GET ``path`` on the head's dashboard with the cluster's token; None if it fails."""
         req = urllib.request.Request(
-            f"{self.dashboard}/api/v0/nodes?limit=100&detail=true",
-            headers={"Authorization": f"Bearer {self.token}"},
+            f"{self.dashboard}{path}", headers={"Authorization": f"Bearer {self.token}"}
         )
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
-                body = json.loads(r.read())
+                return json.loads(r.read())
         except (OSError, urllib.error.HTTPError, ValueError):
             return None
-        if not body.get("result"):
+
+    def alive_nodes(self) -> list[dict] | None:
+        body = self.dashboard_json("/api/v0/nodes?limit=100&detail=true")
+        if not body or not body.get("result"):
             return None
         return [n for n in body["data"]["result"]["result"] if n["state"] == "ALIVE"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ray_apps.learners.strategies._blocks import checkpoint_blocks
 from ray_apps.learners.strategies._deepspeed_config import DeepSpeedOptions, job_config
-from ray_apps.learners.strategies.base import Engine, Strategy
+from ray_apps.learners.strategies.base import Engine, Strategy, require_gpu_for_half_precision
 
 _TAG = "state"  # one DeepSpeed checkpoint per Ray checkpoint folder
 
@@ -106,11 +106,7 @@ class DeepSpeedStrategy(Strategy):
     options = DeepSpeedOptions
 
     def check(self, options: DeepSpeedOptions, spec) -> None:
-        if options.dtype != "fp32" and not spec.scaling.use_gpu:
-            raise ValueError(
-                f"scaling.strategy.precision {options.dtype} needs a GPU: DeepSpeed on CPU "
-                "trains in fp32 only; set scaling.use_gpu: true or precision: fp32"
-            )
+        require_gpu_for_half_precision("DeepSpeed", options.dtype, spec)
         hp = spec.hyperparameters
         job_config(  # refuses a user config that contradicts the job, naming both values
             options,

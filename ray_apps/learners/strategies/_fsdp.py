@@ -20,6 +20,7 @@ from ray_apps.learners.strategies.base import (
     OptimizerEngine,
     Strategy,
     StrategyOptions,
+    require_gpu_for_half_precision,
 )
 
 
@@ -112,11 +113,7 @@ class FSDPStrategy(Strategy):
     options = FSDPOptions
 
     def check(self, options: FSDPOptions, spec) -> None:
-        if options.precision != "fp32" and not spec.scaling.use_gpu:
-            raise ValueError(
-                f"scaling.strategy.precision {options.precision} needs a GPU: FSDP on CPU "
-                "trains in fp32 only; set scaling.use_gpu: true or precision: fp32"
-            )
+        require_gpu_for_half_precision("FSDP", options.precision, spec)
 
     def engine(self, model, options, hp, session) -> Engine:
         return FSDPEngine(model, options, hp, session.device())

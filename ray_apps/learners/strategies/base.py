@@ -62,6 +62,15 @@ class Engine(ABC):
         return [p.grad for p in self.module.parameters() if p.grad is not None]
 
 
+def require_gpu_for_half_precision(strategy: str, precision: str, spec: TrainJobSpec) -> None:
+    """Refuse bf16/fp16 without a GPU: DeepSpeed and FSDP train in fp32 only on the CPU."""
+    if precision != "fp32" and not spec.scaling.use_gpu:
+        raise ValueError(
+            f"scaling.strategy.precision {precision} needs a GPU: {strategy} on CPU trains in "
+            "fp32 only; set scaling.use_gpu: true or precision: fp32"
+        )
+
+
 class OptimizerEngine(Engine):
     """An engine that steps a torch optimizer over the module's parameters itself (DDP, FSDP;
     DeepSpeed's engine owns its backward and step)."""

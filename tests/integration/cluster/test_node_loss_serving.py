@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,15 +210,7 @@ def _deploy(cluster, tmp_path) -> str:
 
 def _running(cluster) -> list[str]:
     """The worker nodes (names, sorted) with a RUNNING replica of the endpoint, per Serve."""
-    req = urllib.request.Request(
-        f"{cluster.dashboard}/api/serve/applications/",
-        headers={"Authorization": f"Bearer {cluster.token}"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            details = json.loads(r.read())
-    except OSError:
-        return []
+    details = cluster.dashboard_json("/api/serve/applications/") or {}
     app = (details.get("applications") or {}).get(APP)
     if not app:
         return []
