@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from _sockets import free_port
+from _sockets import free_ports
 
 RAY = str(Path(sys.executable).with_name("ray"))
 # Ports every node opens; each gets a free one so that no other Ray on the machine clashes.
@@ -84,7 +84,7 @@ class LocalCluster:
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.system_config = system_config or {}
         self.environ = environ or {}  # extra variables for every node and driver
-        self.head_ports = {flag: free_port() for flag in HEAD_PORT_FLAGS}
+        self.head_ports = dict(zip(HEAD_PORT_FLAGS, free_ports(len(HEAD_PORT_FLAGS)), strict=True))
         self.gcs_address = f"127.0.0.1:{self.head_ports['--port']}"
         self.dashboard = f"http://127.0.0.1:{self.head_ports['--dashboard-port']}"
         self.head: Node | None = None
@@ -108,7 +108,9 @@ class LocalCluster:
 
     # -- nodes -------------------------------------------------------------------------------
     def _start(self, name: str, args: list[str]) -> Node:
-        ports = {flag: free_port() for flag in NODE_PORT_FLAGS}
+        # distinct from each other and from the head's (not all bound while it starts)
+        chosen = free_ports(len(NODE_PORT_FLAGS), avoid=set(self.head_ports.values()))
+        ports = dict(zip(NODE_PORT_FLAGS, chosen, strict=True))
         cmd = [RAY, "start", "--block", "--node-ip-address=127.0.0.1", *args]
         cmd += [f"{flag}={port}" for flag, port in ports.items()]
         cmd += [f"--temp-dir={self.root / 'ray' / name}", "--disable-usage-stats"]

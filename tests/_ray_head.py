@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from _sockets import free_port
+from _sockets import free_port, free_ports
 
 
 @dataclass
@@ -80,24 +80,19 @@ def start_head(base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 1
     # every other port outside it, which Ray checks before starting.
     worker_low = min(free_port(), 65000)
     workers = range(worker_low, worker_low + 201)
-
-    def port() -> int:
-        while (p := free_port()) in workers:
-            pass
-        return p
-
-    dashboard_port = port()
-    ports = {
-        "--port": port(),
-        "--dashboard-port": dashboard_port,
-        "--ray-client-server-port": port(),
-        "--node-manager-port": port(),
-        "--object-manager-port": port(),
-        "--metrics-export-port": port(),
-        "--dashboard-agent-listen-port": port(),
-        "--dashboard-agent-grpc-port": port(),
-        "--runtime-env-agent-port": port(),
-    }
+    flags = (
+        "--port",
+        "--dashboard-port",
+        "--ray-client-server-port",
+        "--node-manager-port",
+        "--object-manager-port",
+        "--metrics-export-port",
+        "--dashboard-agent-listen-port",
+        "--dashboard-agent-grpc-port",
+        "--runtime-env-agent-port",
+    )
+    ports = dict(zip(flags, free_ports(len(flags), avoid=workers), strict=True))
+    dashboard_port = ports["--dashboard-port"]
     cmd = [
         f"{bin_dir}/ray",
         "start",

@@ -26,8 +26,8 @@ from _multinode import start_cluster
 
 from ray_apps.training.run_log import RunLog
 
-# ~0.2 s an epoch on one worker or two: up to ~40 s on one worker before it grows back
-EPOCHS = 200
+# ~0.2 s an epoch on one worker or two: up to ~30 s on one worker before it grows back
+EPOCHS = 160
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from _sockets import free_port
+from _sockets import free_ports
 
 RAY = str(Path(sys.executable).with_name("ray"))
 PORT_FLAGS = (
@@ -42,7 +42,7 @@ PORT_FLAGS = (
 class TokenCluster:
     def __init__(self, root: Path, token: str):
         self.root, self.token = root, token
-        self.ports = {flag: free_port() for flag in PORT_FLAGS}
+        self.ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
         self.address = f"http://127.0.0.1:{self.ports['--dashboard-port']}"
         self.proc: subprocess.Popen | None = None
 
