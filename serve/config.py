@@ -22,6 +22,7 @@
       max_body_bytes: 67108864       # far above the real-time limit
       max_queued: 1000               # queued + running; more gets 429 with Retry-After
       ttl_s: 86400                   # finished requests (and result files) kept this long
+      queued_ttl_s: 86400            # still queued this long after submit: expired, unanswered
       callback_secret_env: RAYMAKER_CALLBACK_SECRET   # HMAC key of completion callbacks
       consumers: {max_replicas: 1, idle_s: 60}        # scale to zero when idle
 
@@ -55,6 +56,25 @@ class ModelRef(_Strict):
     force: bool = Field(False, description="serve a version that is not Approved")
 
 
+# Ray Serve 2.60's AutoscalingConfig.metrics_interval_s default: replicas and handles push
+# their load to the controller this often. The spec does not expose it (Ray deprecates the
+# field), so look_back_period_s is checked against it; a unit test pins it to Ray's value.
+RAY_METRICS_INTERVAL_S = 10.0
+
+
+def _look_back_above_metrics_interval(value: float) -> float:
+    # Ray accepts a window at or below the push interval with a FutureWarning ("will raise an
+    # exception in a future release"): the window may hold no report at all. Refuse it now.
+    if value <= RAY_METRICS_INTERVAL_S:
+        raise ValueError(
+            f"look_back_period_s {value:g} must be above Ray Serve's metrics_interval_s "
+            f"{RAY_METRICS_INTERVAL_S:g} (its default: how often replicas report their load), "
+            "or the averaging window may hold no report (Ray will refuse it in a future "
+            f"release); set look_back_period_s above {RAY_METRICS_INTERVAL_S:g} (default 12)"
+        )
+    return value
+
+
 class AutoscalingSpec(_Strict):
     """Ray Serve's request-based autoscaler; ``min_replicas: 0`` scales to zero."""
 
@@ -65,7 +85,11 @@ class AutoscalingSpec(_Strict):
     upscale_delay_s: float = Field(3.0, ge=0)
     downscale_delay_s: float = Field(60.0, ge=0)
     downscale_to_zero_delay_s: float | None = Field(None, ge=0)
-    look_back_period_s: float = Field(12.0, gt=0)
+    look_back_period_s: float = Field(
+        12.0, gt=0, description="Serve's load averaging window; above its metrics_interval_s"
+    )
+
+    _look_back = field_validator("look_back_period_s")(_look_back_above_metrics_interval)
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoscalingSpec:
@@ -153,11 +177,15 @@ class AsyncConsumerSpec(_Strict):
     max_replicas: int = Field(1, ge=1)
     concurrency: int = Field(1, ge=1, description="requests one replica works on at once")
     idle_s: float = Field(60.0, ge=0, description="no backlog this long: scale down, to zero")
-    look_back_period_s: float = Field(12.0, gt=0, description="Serve's load averaging window")
+    look_back_period_s: float = Field(
+        12.0, gt=0, description="Serve's load averaging window; above its metrics_interval_s"
+    )
     num_cpus: float = Field(0.5, gt=0)
     delay_s: float = Field(
         0.0, ge=0, description="wait before each prediction, lease kept: fault drills and tests"
     )
+
+    _look_back = field_validator("look_back_period_s")(_look_back_above_metrics_interval)
 
     def to_serve(self) -> dict[str, Any]:
         """Ray Serve's ``autoscaling_config``: one replica per ``concurrency`` calls in flight."""
@@ -191,6 +219,9 @@ class AsyncInferenceSpec(_Strict):
     max_queued: int = Field(1000, ge=1, description="queued + running; beyond: 429")
     retry_after_s: int = Field(5, ge=1, description="the Retry-After of a 429")
     ttl_s: float = Field(86400.0, gt=0, description="finished requests kept this long")
+    queued_ttl_s: float = Field(
+        86400.0, ge=1, description="still queued this long after submit: expired, never answered"
+    )
     lease_s: float = Field(30.0, gt=0, description="a silent consumer loses its request after")
     max_attempts: int = Field(3, ge=1, description="deliveries of a request before it fails")
     retry_base_s: float = Field(1.0, gt=0, description="first retry delay; doubles per retry")

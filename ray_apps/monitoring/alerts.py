@@ -109,13 +109,24 @@ def _drift(s: MonitorSummary, t: Thresholds) -> list[Violation]:
 def _drifted(kind: str, c) -> Violation:
     side = "<" if c.is_p_value else ">"
     what = "p-value" if c.is_p_value else "distance"
+    score = format_p_value(c.score) if c.is_p_value else f"{c.score:.3g}"
     return Violation(
         kind,
         c.column,
-        c.score,
+        c.score,  # the number itself, 0.0 included: JSON stays numeric
         c.threshold,
-        f"{c.column!r} drifted: {c.method} {what} {c.score:.3g} {side} {c.threshold:.3g}",
+        f"{c.column!r} drifted: {c.method} {what} {score} {side} {c.threshold:.3g}",
     )
+
+
+# Below about 1e-300 a test's p-value is a float's rounding noise, and one that underflows is
+# exactly 0.0: printed as "0" it reads as certainty. Text says how small; values stay numbers.
+_P_FLOOR = 1e-300
+
+
+def format_p_value(p: float) -> str:
+    """A p-value for people: three significant digits, ``< 1e-300`` below that (0.0 included)."""
+    return f"< {_P_FLOOR:g}" if 0 <= p < _P_FLOOR else f"{p:.3g}"
 
 
 def _quality(s: MonitorSummary, t: Thresholds) -> list[Violation]:

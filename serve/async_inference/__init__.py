@@ -3,6 +3,7 @@
     POST /v1/models/{name}:predict-async               V1 body → 202 {"id", "status", "status_url"}
     POST /v2/models/{name}[/versions/{v}]/infer-async  V2 body → 202, Location: the status URL
     GET  /async/requests/{id}                          queued | running | succeeded | failed
+                                                       | expired (queued past queued_ttl_s)
     GET  /async/requests/{id}/result                   the real-time route's answer
 
 Rows live in a SQL database through SQLAlchemy (SQLite under the raymaker home by default, a

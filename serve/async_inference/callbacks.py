@@ -1,7 +1,8 @@
 """Completion callbacks: where a client asks to be told, and one signed POST to it.
 
 A client names the URL in the ``X-Raymaker-Callback`` header of its submit request (http or
-https only). When the request ends (succeeded or failed) the endpoint POSTs
+https only). When the request ends (succeeded, failed, or expired while queued) the endpoint
+POSTs
 
     {"id": "<id>", "status": "succeeded", "result_url": "/async/requests/<id>/result"}
 

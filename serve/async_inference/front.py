@@ -4,9 +4,10 @@
 does, then hands the request here:
 
     POST …:predict-async / …/infer-async  → 202 {"id", "status", "status_url"}, Location
-    GET  /async/requests/{id}             → 200 the request's status, 404 unknown or expired
+    GET  /async/requests/{id}             → 200 the request's status, 404 unknown or deleted
     GET  /async/requests/{id}/result      → the real-time route's answer (its status, its body),
-                                            404 while queued or running, and after the TTL
+                                            404 while queued or running, once expired (queued
+                                            past queued_ttl_s), and after the TTL
 
 Store calls run in a thread: the replica's event loop keeps serving real-time requests.
 """
@@ -62,6 +63,8 @@ class AsyncFront:
         if job.result_file is None:
             if job.status == "failed":
                 return 500, {"error": f"async request {job.id} failed: {job.error}"}
+            if job.status == "expired":  # the error says why and which setting to raise
+                raise NotFoundError(f"async request {job.id} has no result: {job.error}")
             raise NotFoundError(
                 f"async request {job.id} is {job.status}; its result exists once the status "
                 f"({callbacks.status_path(job.base, job.id)}) is succeeded or failed"

@@ -6,8 +6,8 @@ store, the consumer and the sweep only carry them out.
 
 from __future__ import annotations
 
-STATUSES = ("queued", "running", "succeeded", "failed")
-TERMINAL = frozenset({"succeeded", "failed"})
+STATUSES = ("queued", "running", "succeeded", "failed", "expired")
+TERMINAL = frozenset({"succeeded", "failed", "expired"})
 
 
 def lease_expired(lease_until: float | None, now: float) -> bool:
@@ -26,6 +26,12 @@ def backoff_s(attempt: int, base_s: float, max_s: float) -> float:
 def ttl_expired(finished_at: float | None, ttl_s: float, now: float) -> bool:
     """A finished request (and its files) is deleted ``ttl_s`` after it finished."""
     return finished_at is not None and finished_at + ttl_s <= now
+
+
+def queued_expired(submitted_at: float, queued_ttl_s: float, now: float) -> bool:
+    """A request still queued ``queued_ttl_s`` after it was submitted expires unanswered: its
+    caller has long stopped waiting, and the queue should not fill with stale work."""
+    return submitted_at + queued_ttl_s <= now
 
 
 def queue_full(active: int, max_queued: int) -> bool:

@@ -5,6 +5,7 @@
     job = store.claim(owner, lease_s, now)               # oldest queued, or an expired lease
     store.heartbeat(job, lease_s, now)                   # False: the lease was lost
     store.complete(job, result_file, 200, version, now)  # False: fenced out, answer discarded
+    store.expire_queued(now)                             # queued past queued_ttl_s: expired
     store.expire(now)                                    # rows and files past ttl_s
 
 Every state change is one SQL statement guarded by the state it expects, so several processes
@@ -24,17 +25,16 @@ inserted in one READ COMMITTED transaction, so concurrent submits may pass it by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from ray_apps.errors import NotFoundError, QueueFullError
 from serve.async_inference import policy
-from serve.async_inference._table import Record, metadata, requests
-from serve.async_inference.files import RequestFiles
+from serve.async_inference._engine import store_engine
+from serve.async_inference._table import Record, requests
+from serve.async_inference.files import PAYLOAD, RequestFiles
 from serve.config import AsyncInferenceSpec
 
-_BUSY_TIMEOUT_MS = 10_000
 _ACTIVE = ("queued", "running")
 t = requests
 
@@ -60,7 +60,7 @@ class AsyncStore:
         self.settings = settings
         self.endpoint = endpoint
         self.files = RequestFiles(settings.storage_path)
-        self.engine = _engine(settings.store_url)
+        self.engine = store_engine(settings.store_url)
 
     # -- the request's life -------------------------------------------------------------
     def submit(self, new: NewRequest, body: bytes, now: float) -> Record:
@@ -105,12 +105,13 @@ class AsyncStore:
         return None if row is None else Record.from_row(row)
 
     def claim(self, owner: str, lease_s: float, now: float) -> Record | None:
-        """Take the oldest queued request (past its retry wait), or a running one whose lease
-        expired (re-delivery, if attempts are left); None when there is none."""
+        """Take the oldest queued request (past its retry wait, not past ``queued_ttl_s``), or a
+        running one whose lease expired (re-delivery, if attempts are left); None when there is
+        none."""
         claimable = sa.and_(
             self._mine(),
             sa.or_(
-                sa.and_(t.c.status == "queued", t.c.not_before <= now),
+                self._waiting(now),
                 sa.and_(
                     t.c.status == "running",
                     t.c.lease_until <= now,
@@ -212,6 +213,26 @@ class AsyncStore:
         with self.engine.begin() as c:
             return c.execute(stmt).rowcount
 
+    def expire_queued(self, now: float) -> list[str]:
+        """Mark requests still queued ``queued_ttl_s`` after submit as expired, with the reason:
+        never answered (``claim`` skips them even before), their callback owed, their payload
+        deleted at once; ``expire`` deletes the rest ``ttl_s`` later. Returns their ids."""
+        ttl_s = self.settings.queued_ttl_s
+        stmt = (
+            sa.update(t)
+            .where(self._mine(), t.c.status == "queued", t.c.submitted_at <= now - ttl_s)
+            .values(
+                **self._finished("expired", now),
+                error=sa.func.coalesce(t.c.error + "; ", "") + _waited_too_long(ttl_s),
+            )
+            .returning(t.c.id)
+        )
+        with self.engine.begin() as c:
+            ids = list(c.execute(stmt).scalars())
+        for request_id in ids:
+            self.files.remove(request_id, PAYLOAD)
+        return ids
+
     def expire(self, now: float) -> list[str]:
         """Delete finished requests older than ``ttl_s``, rows first, then their files."""
         stmt = (
@@ -237,7 +258,7 @@ class AsyncStore:
             .where(
                 self._mine(),
                 sa.or_(
-                    sa.and_(t.c.status == "queued", t.c.not_before <= now),
+                    self._waiting(now),
                     sa.and_(t.c.status == "running", t.c.lease_until <= now),
                 ),
             )
@@ -316,6 +337,14 @@ class AsyncStore:
     def _mine(self):
         return t.c.endpoint == self.endpoint
 
+    def _waiting(self, now: float):
+        """Queued, past its retry wait and not past ``queued_ttl_s`` (``policy.queued_expired``)."""
+        return sa.and_(
+            t.c.status == "queued",
+            t.c.not_before <= now,
+            t.c.submitted_at > now - self.settings.queued_ttl_s,
+        )
+
     def _finished(self, status: str, now: float) -> dict:
         return {
             "status": status,
@@ -345,30 +374,10 @@ class AsyncStore:
             return c.execute(stmt).rowcount == 1
 
 
-def _engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-        if engine.url.database and engine.url.database != ":memory:":
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-        sa.event.listen(engine, "connect", _sqlite_connect)
-        sa.event.listen(engine, "begin", _sqlite_begin)
-    try:
-        metadata.create_all(engine)
-    except sa.exc.DatabaseError:  # another process created it between check and create
-        metadata.create_all(engine)
-    return engine
-
-
-def _sqlite_connect(dbapi_conn, _record) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred
-    # BEGIN: the write lock is taken up front (waiting up to the busy timeout) rather than
-    # upgraded mid-transaction, which SQLite answers with "database is locked" at once.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
-    cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    cur.close()
-
-
-def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _waited_too_long(ttl_s: float) -> str:
+    return (
+        f"expired: it waited in the queue longer than async_inference.queued_ttl_s ({ttl_s:g} s) "
+        "and will not be answered; submit it again, and raise queued_ttl_s in the endpoint "
+        "spec to let requests wait longer (or add consumers, async_inference.consumers."
+        "max_replicas, so the queue drains sooner)"
+    )

@@ -2,13 +2,15 @@
 
 Every ``sweep_interval_s``:
 
-1. delete finished requests past ``ttl_s`` with their files (``AsyncStore.expire``);
-2. fail requests whose lease expired on their last allowed attempt (``give_up``);
-3. count what a consumer could claim (queued and due, or an expired lease: a consumer died)
+1. mark requests still queued ``queued_ttl_s`` after submit as expired, never to be answered
+   (``AsyncStore.expire_queued``; ``claim`` skips them meanwhile);
+2. delete finished requests past ``ttl_s`` with their files (``AsyncStore.expire``);
+3. fail requests whose lease expired on their last allowed attempt (``give_up``);
+4. count what a consumer could claim (queued and due, or an expired lease: a consumer died)
    and start consumer calls for it (``policy.wake_calls``): a call on a deployment scaled to
    zero makes Serve start a replica, so backlog wakes the consumers and a dead consumer's
    request is re-delivered;
-4. POST due completion callbacks (a few at once), recording each attempt in the store, so a
+5. POST due completion callbacks (a few at once), recording each attempt in the store, so a
    restarted replica goes on retrying.
 
 ``wake`` is the one Ray call (``consumer.drain.remote()``, awaited in a task); everything else
@@ -96,6 +98,14 @@ class Sweeper:
         await asyncio.gather(*self._wakes, *self._sends, return_exceptions=True)
 
     def _maintain(self, now: float) -> int:
+        stale = self.store.expire_queued(now)
+        if stale:  # consumers are not keeping up, or cannot start
+            logger.warning(
+                "async: %d requests expired unanswered, queued longer than "
+                "async_inference.queued_ttl_s (%g s)",
+                len(stale),
+                self.settings.queued_ttl_s,
+            )
         expired = self.store.expire(now)
         if expired:
             logger.info("async: deleted %d requests past their TTL", len(expired))

@@ -54,7 +54,7 @@ def test_answers_equal_real_time_and_consumers_scale_to_zero_and_back(
     endpoint, iris, client, tmp_path
 ):
     capture = {"percent": 100, "path": str(tmp_path / "cap"), "flush_interval_s": 0.2}
-    consumers = {"idle_s": 1, "look_back_period_s": 1}
+    consumers = {"idle_s": 1, "look_back_period_s": 11}  # > Ray's 10 s metrics interval
     _deploy("async-app", {"consumers": consumers, "max_body_bytes": 8192}, capture=capture)
     assert consumer_replicas("async-app") == 0  # nothing queued: no consumer
     ids = {

@@ -55,7 +55,7 @@ def test_scales_from_1_to_2_under_load_and_back(endpoint, iris):
         "target_ongoing_requests": 0.2,
         "upscale_delay_s": 0,
         "downscale_delay_s": 2,
-        "look_back_period_s": 1,
+        "look_back_period_s": 11,  # just above Ray's 10 s metrics_interval_s
     }
     deploy(_spec("scaling", 1, autoscaling=autoscaling, num_cpus=0.1), port=PORT)
     assert replicas("scaling") == 1
@@ -70,7 +70,7 @@ def test_scale_to_zero_buffers_the_first_request(endpoint, iris, client):
         "min_replicas": 0,
         "max_replicas": 1,
         "downscale_to_zero_delay_s": 1,
-        "look_back_period_s": 1,
+        "look_back_period_s": 11,
         "upscale_delay_s": 0,
     }
     deploy(_spec("zero", 1, autoscaling=autoscaling), port=PORT)

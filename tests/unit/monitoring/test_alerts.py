@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from ray_apps.monitoring import MonitorSummary, Thresholds, Window, decide
 from ray_apps.monitoring._evidently import ColumnDrift
-from ray_apps.monitoring.alerts import ExitCode
+from ray_apps.monitoring.alerts import ExitCode, format_p_value
 from ray_apps.monitoring.quality import ColumnQuality
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -52,6 +52,15 @@ def test_each_drifted_column_is_named_and_the_share_counts():
     assert "'a' drifted: ks p-value 1e-09 < 0.01" in verdict.violations[0].message
     only_share = decide(s, Thresholds(column_drift=False, drifted_share=0.7), NOW)
     assert only_share.status == "ok"  # 2/3 < 0.7, and single columns do not alert
+
+
+def test_a_p_value_that_underflowed_reads_as_tiny_not_zero_and_stays_a_number():
+    assert [format_p_value(p) for p in (0.0, 5e-324, 9.9e-301, 1e-300, 1.234e-9, 0.5)] == [
+        "< 1e-300", "< 1e-300", "< 1e-300", "1e-300", "1.23e-09", "0.5",
+    ]  # fmt: skip
+    v = decide(summary(columns=[ks("a", 0.0)]), Thresholds(), NOW).violations[0]
+    assert v.message == "'a' drifted: ks p-value < 1e-300 < 0.01"
+    assert v.value == 0.0 and isinstance(v.value, float)  # JSON keeps the number
 
 
 def test_prediction_drift_and_distance_tests():

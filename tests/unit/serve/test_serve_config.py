@@ -1,10 +1,14 @@
+import warnings
+
 import pytest
 import yaml
 from _factories import xgboost_artifact
 
 from ray_apps import registry
-from ray_apps.errors import ApprovalError
+from ray_apps.errors import ApprovalError, SpecError
+from ray_apps.spec import parse_spec
 from serve import write_serve_config
+from serve.config import RAY_METRICS_INTERVAL_S, AsyncConsumerSpec, AutoscalingSpec, EndpointSpec
 
 
 def test_generated_config_is_a_valid_serve_config_pinning_the_approved_version(
@@ -40,3 +44,33 @@ def test_generated_config_is_a_valid_serve_config_pinning_the_approved_version(
 
     with pytest.raises(ApprovalError, match="iris:2 is Pending"):
         write_serve_config({**spec, "models": [{"name": "iris", "version": 2}]}, path)
+
+
+@pytest.mark.parametrize("look_back", [1, 10])
+@pytest.mark.parametrize(
+    ("where", "spec"),
+    [
+        ("autoscaling", lambda v: {"autoscaling": {"look_back_period_s": v}}),
+        (
+            "async_inference.consumers",
+            lambda v: {"async_inference": {"consumers": {"look_back_period_s": v}}},
+        ),
+    ],
+)
+def test_a_look_back_window_not_above_rays_metrics_interval_is_refused(where, spec, look_back):
+    with pytest.raises(SpecError) as err:
+        parse_spec(EndpointSpec, {"models": [{"name": "m"}], **spec(look_back)})
+    msg = str(err.value)  # both fields, both values, the fix
+    assert f"{where}.look_back_period_s: look_back_period_s {look_back} must be above" in msg
+    assert "metrics_interval_s 10" in msg and "set look_back_period_s above 10" in msg
+    parse_spec(EndpointSpec, {"models": [{"name": "m"}], **spec(10.5)})
+
+
+def test_the_interval_checked_against_is_rays_default_and_ray_takes_our_configs_silently():
+    from ray.serve.config import AutoscalingConfig
+
+    assert AutoscalingConfig().metrics_interval_s == RAY_METRICS_INTERVAL_S
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Ray's FutureWarning on a too short window, say
+        for ours in (AutoscalingSpec(look_back_period_s=10.5), AsyncConsumerSpec()):
+            AutoscalingConfig(**ours.to_serve())

@@ -35,7 +35,7 @@ def model(tmp_path_factory):
 
 
 class Rig:
-    def __init__(self, tmp_path, model, **kw):
+    def __init__(self, tmp_path, model, clock=time.time, **kw):
         self.settings = AsyncInferenceSpec(
             store_url=f"sqlite:///{tmp_path / 'q.db'}",
             storage_path=str(tmp_path / "files"),
@@ -48,15 +48,17 @@ class Rig:
         self.ingress.set_models({"iris": model})
         self.consumer = EndpointCore(max_body_bytes=self.settings.max_body_bytes)
         self.consumer.set_models({"iris": model})
-        self.worker = Worker(AsyncStore(self.settings, "ep"), self.consumer, "w1")
+        self.worker = Worker(AsyncStore(self.settings, "ep"), self.consumer, "w1", clock=clock)
         self.woken = 0
 
         async def wake():
             self.woken += 1
             await self.worker.drain()
 
-        self.sweeper = Sweeper(self.store, wake, "s1", secret=SECRET)
-        self.ingress.async_front = AsyncFront(self.store, callbacks_on=True, nudge=lambda: None)
+        self.sweeper = Sweeper(self.store, wake, "s1", secret=SECRET, clock=clock)
+        self.ingress.async_front = AsyncFront(
+            self.store, callbacks_on=True, nudge=lambda: None, clock=clock
+        )
 
     def call(self, method, path, body=b"", headers=None, root=""):
         async def read_body():
@@ -218,3 +220,24 @@ def _callback_retried(rig, rx):
     assert status["callback"] == {
         "state": "delivered", "attempts": 2, "last_status": 200, "error": None,
     }  # fmt: skip
+
+
+def test_a_request_queued_past_queued_ttl_s_expires_and_its_callback_says_so(tmp_path, model):
+    later = [time.time()]
+    rig = Rig(tmp_path, model, clock=lambda: later[0], queued_ttl_s=60)
+    with Receiver() as rx:
+        headers = {**AUTH, "x-raymaker-callback": rx.url}
+        r = rig.call("POST", "/v1/models/iris:predict-async", json.dumps(ROWS).encode(), headers)
+        rid = r.payload["id"]
+        later[0] += 60  # no consumer took it in time
+        rig.sweep()
+    assert rig.woken == 0  # an expired request wakes no consumer
+    status = rig.call("GET", f"/async/requests/{rid}", headers=AUTH).payload
+    assert status["status"] == "expired" and status["attempts"] == 0
+    assert "longer than async_inference.queued_ttl_s (60 s)" in status["error"]
+    assert "result_url" not in status
+    result = rig.call("GET", f"/async/requests/{rid}/result", headers=AUTH)
+    assert result.status == 404 and "queued_ttl_s" in result.payload["error"]
+    ((cb_headers, body),) = rx.got
+    verify_signature(SECRET, cb_headers["X-Raymaker-Signature"], body, now=later[0])
+    assert json.loads(body) == {"id": rid, "status": "expired", "result_url": None}

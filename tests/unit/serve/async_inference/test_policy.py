@@ -22,6 +22,12 @@ def test_ttl_counts_from_when_the_request_finished():
     assert policy.ttl_expired(100.0, 10, 110.0)
 
 
+def test_queued_ttl_counts_from_the_submit():
+    assert not policy.queued_expired(100.0, 10, 109.9)
+    assert policy.queued_expired(100.0, 10, 110.0) and policy.queued_expired(100.0, 10, 1e9)
+    assert "expired" in policy.TERMINAL and "expired" in policy.STATUSES
+
+
 def test_queue_full_at_the_limit():
     assert not policy.queue_full(1, 2) and policy.queue_full(2, 2) and policy.queue_full(3, 2)
 

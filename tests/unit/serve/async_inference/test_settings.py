@@ -40,6 +40,8 @@ def test_a_missing_or_short_signing_key_fails_the_deploy_naming_the_variable(tmp
 def test_bad_settings_name_the_field(tmp_path):
     with pytest.raises(SpecError, match="retry_max_s"):
         _settings(tmp_path, retry_base_s=10, retry_max_s=1)
+    with pytest.raises(SpecError, match="queued_ttl_s"):
+        _settings(tmp_path, queued_ttl_s=0.5)
     with pytest.raises(SpecError, match="consumers"):
         _settings(tmp_path, consumers={"replicas": 2})
     assert AsyncInferenceSpec().consumers.to_serve()["min_replicas"] == 0

@@ -242,3 +242,38 @@ def test_a_refused_callback_is_not_retried(two):
     a.complete(job, "result-1.json", 200, "1", T0)
     cb = a.claim_callback("S", 30, T0)
     assert a.callback_sent(cb, T0, 404, "HTTP 404") == "failed"
+
+
+def test_a_request_queued_past_queued_ttl_s_expires_unanswered_with_the_reason(db, tmp_path):
+    s = settings(db, tmp_path, max_queued=2, queued_ttl_s=100, ttl_s=60)
+    a, b = AsyncStore(s, "ep"), AsyncStore(s, "ep")
+    a.submit(new(1, callback_url="https://example.invalid/cb"), b"x", T0)
+    a.submit(new(2), b"x", T0 + 50)
+    assert b.expire_queued(T0 + 99) == []
+    assert b.backlog(T0 + 100) == 1  # the stale one is no longer work to wake a consumer for
+    assert a.claim("A", 10, T0 + 100).id == new(2).id  # skipped even before the sweep marks it
+    assert b.expire_queued(T0 + 100) == [new(1).id]
+    gone = a.get(new(1).id)
+    assert (gone.status, gone.finished_at, gone.attempts) == ("expired", T0 + 100, 0)
+    assert "longer than async_inference.queued_ttl_s (100 s)" in gone.error
+    assert "raise queued_ttl_s" in gone.error
+    assert a.files.names(gone.id) == []  # its payload is deleted at once
+    assert b.expire_queued(T0 + 300) == []  # once; the running one never expires this way
+    assert a.claim("B", 10, T0 + 105) is None  # never answered (and 2 is leased to A)
+    cb = b.claim_callback("S", 30, T0 + 100)  # its callback is owed, as for any end
+    assert (cb.id, cb.status, cb.result_file) == (new(1).id, "expired", None)
+    a.submit(new(3), b"x", T0 + 100)  # an expired request frees its place in the queue
+    assert b.expire(T0 + 159) == [] and b.expire(T0 + 160) == [new(1).id]  # ttl_s later
+
+
+def test_a_retried_request_still_queued_past_queued_ttl_s_expires_keeping_its_error(db, tmp_path):
+    s = settings(db, tmp_path, queued_ttl_s=10, retry_base_s=30, retry_max_s=30)
+    store = AsyncStore(s, "ep")
+    store.submit(new(1), b"x", T0)
+    job = store.claim("A", 10, T0)
+    assert store.fail(job, "HTTP 503", T0 + 1, retry=True)  # queued again, due at T0 + 31
+    assert store.claim("A", 10, T0 + 31) is None  # submitted at T0: past queued_ttl_s
+    assert store.expire_queued(T0 + 31) == [job.id]
+    gone = store.get(job.id)
+    assert gone.status == "expired" and gone.attempts == 1
+    assert gone.error.startswith("HTTP 503; expired: it waited in the queue longer than")
