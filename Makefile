@@ -33,8 +33,10 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The suite runs with a private TMPDIR, removed afterwards; anything it leaves in the system
+# temp folder fails the run (tests/_tmp_guard.py).
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

@@ -21,22 +21,26 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from serve.haproxy_config import RETRY_ON, RETRY_ON_ENV, SED_SCRIPT
+
 FAST_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
 REAL_BINARY_ENV = "RAYMAKER_HAPROXY_BINARY"
 ADMIN_HOST_ENV = "RAYMAKER_HAPROXY_ADMIN_HOST"
 
-# Rewrites the admin binds of the config given with -f, then becomes HAProxy (same pid, which
+# Rewrites the admin binds of the config given with -f and applies ``haproxy-edits.sed``
+# beside it (serve/haproxy_config.py says what and why), then becomes HAProxy (same pid, which
 # Serve tracks for reloads). Only the template's host-less "bind *:PORT" / "bind :PORT" lines
-# (stats, Prometheus) match; the frontend binds "HOST:PORT". The admin socket Ray creates
-# world-writable (mode 666, level admin) becomes owner-only: Serve talks to it as the owner.
+# (stats, Prometheus) match; the frontend binds "HOST:PORT".
 _WRAPPER = """#!/bin/sh
-# Written by raymaker (serve/ingress.py): bind HAProxy's stats and metrics ports to a host.
+# Written by raymaker (serve/ingress.py): bind HAProxy's stats and metrics ports to a host,
+# apply raymaker's edits (serve/haproxy_config.py), then run the real binary.
 host="${RAYMAKER_HAPROXY_ADMIN_HOST:-127.0.0.1}"
+edits="$(dirname "$0")/haproxy-edits.sed"
 prev=""
 for arg in "$@"; do
   if [ "$prev" = "-f" ] && [ -f "$arg" ]; then
     sed -i -E -e "s/^([[:space:]]*bind )\\*?:([0-9]+)[[:space:]]*$/\\1$host:\\2/" \\
-      -e "s/^([[:space:]]*stats socket [^ ]+ mode )666 /\\1600 /" "$arg"
+      -f "$edits" "$arg"
   fi
   prev="$arg"
 done
@@ -45,16 +49,20 @@ exec "${RAYMAKER_HAPROXY_BINARY:?raymaker: RAYMAKER_HAPROXY_BINARY is not set}" 
 
 
 def write_admin_loopback_wrapper(folder: Path) -> Path:
-    """Write the HAProxy wrapper into ``folder``; returns its path (executable).
+    """Write the HAProxy wrapper and its edits into ``folder``; returns the wrapper's path.
 
     It execs the binary named by ``RAYMAKER_HAPROXY_BINARY`` in its environment.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "haproxy"
-    if not path.exists() or path.read_text() != _WRAPPER:
+    _write_if_changed(folder / "haproxy-edits.sed", SED_SCRIPT, 0o644)
+    return _write_if_changed(folder / "haproxy", _WRAPPER, 0o755)
+
+
+def _write_if_changed(path: Path, text: str, mode: int) -> Path:
+    if not path.exists() or path.read_text() != text:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(_WRAPPER)
-        tmp.chmod(0o755)
+        tmp.write_text(text)
+        tmp.chmod(mode)
         os.replace(tmp, path)
     return path
 
@@ -104,6 +112,9 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
         )
     for key, value in FAST_ENV.items():
         env.setdefault(key, value)
+    env.setdefault(RETRY_ON_ENV, RETRY_ON)  # replay inference off a dead replica (see there)
+    for key, value in haproxy_paths().items():
+        env.setdefault(key, value)
     if "RAY_SERVE_HAPROXY_BINARY_PATH" not in env or REAL_BINARY_ENV in env:
         from ray_apps import settings
 
@@ -113,6 +124,23 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
         env["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(wrapper)
         binary = f"{real}, stats and metrics on {env.get(ADMIN_HOST_ENV, '127.0.0.1')}"
     return f"ingress: HAProxy ({binary}) with direct ingress to replicas"
+
+
+def haproxy_paths(temp_dir: str | None = None) -> dict[str, str]:
+    """Where Serve's HAProxy keeps its config, sockets and server state: the temp folder's
+    ``haproxy-serve`` (Ray hard-codes ``/tmp/haproxy-serve``; this honours ``TMPDIR``, so a
+    test session's private temp folder holds them too). Serve adds a folder per node."""
+    import tempfile
+
+    root = os.path.join(
+        temp_dir or os.environ.get("TMPDIR") or tempfile.gettempdir(), "haproxy-serve"
+    )
+    return {
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": f"{root}/haproxy.cfg",
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": f"{root}/admin.sock",
+        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": f"{root}/metrics.sock",
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": root,
+    }
 
 
 def fast_ingress_on(environ: MutableMapping[str, str] | None = None) -> bool:

@@ -7,6 +7,14 @@ from pathlib import Path
 
 import pytest
 
+# Serve's HAProxy writes its config and sockets to a hard-coded /tmp/haproxy-serve; every Ray
+# the tests start (the session's, `raymaker deploy` subprocesses, multi-node clusters) inherits
+# these and writes into the temp folder in force instead (make test's private one).
+from serve.ingress import haproxy_paths
+
+for _key, _value in haproxy_paths().items():
+    os.environ.setdefault(_key, _value)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def raymaker_home(tmp_path_factory) -> Path:

@@ -63,17 +63,60 @@ def test_wrapper_binds_stats_and_metrics_to_loopback(ray_haproxy_config, tmp_pat
         assert httpx.get(f"http://127.0.0.1:{ports['stats']}/stats").status_code == 200
         mode = stat.S_IMODE((tmp_path / "admin.sock").stat().st_mode)
         assert mode & 0o077 == 0, oct(mode)
-        assert f"bind 127.0.0.1:{ports['http']}" in config.read_text()  # data plane untouched
+        edited = config.read_text()
+        assert f"bind 127.0.0.1:{ports['http']}" in edited  # data plane untouched
+        # Inference may be replayed on another replica: the request is kept, only POSTs to
+        # predict/infer/explain are replayable (HAProxy accepted the edited config above).
+        assert "    option http-buffer-request" in edited and "option abortonclose" in edited
+        frontend = edited.split("frontend http_frontend", 1)[1].split("\nbackend ", 1)[0]
+        assert "http-request disable-l7-retry if !METH_POST ||" in frontend
     finally:
         proc.kill()
         proc.wait()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "replayed"),
+    [
+        ("POST", "/v1/models/iris:predict", True),
+        ("POST", "/v1/models/iris:explain", True),
+        ("POST", "/v2/models/iris/infer", True),
+        ("POST", "/v2/models/iris/versions/3/infer", True),
+        ("POST", "/v2/models/iris/explain", True),
+        ("POST", "/shop/v2/models/iris/infer", True),  # under a route prefix
+        ("POST", "/v1/models/iris:predict-async", False),
+        ("POST", "/v2/models/iris/infer-async", False),
+        ("POST", "/v1/models/iris/labels", False),
+        ("POST", "/admin/registry/models/iris/versions/2:approve", False),
+        ("POST", "/admin/batch/jobs", False),
+        ("GET", "/v2/models/iris/infer", False),
+    ],
+)
+def test_only_inference_is_replayed(method, path, replayed):
+    import re
+
+    from serve.haproxy_config import INFERENCE_PATH
+
+    # HAProxy's path_reg is a PCRE search, as re.search here.
+    assert (method == "POST" and re.search(INFERENCE_PATH, path) is not None) is replayed
+
+
+def test_replay_needs_the_whole_request_and_safe_reuse():
+    from serve.haproxy_config import RETRY_ON, SED_SCRIPT
+
+    assert RETRY_ON.split() == ["conn-failure", "empty-response", "junk-response"]
+    assert "http-reuse safe" in SED_SCRIPT and "http-buffer-request" in SED_SCRIPT
+
+
 def test_fast_ingress_routes_haproxy_through_the_wrapper(tmp_path, monkeypatch):
     monkeypatch.setenv("RAYMAKER_HOME", str(tmp_path))
     env: dict[str, str] = {}
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "t"))
     message = use_fast_ingress(env)
     assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert env["RAY_SERVE_HAPROXY_RETRY_ON"] == "conn-failure empty-response junk-response"
+    # Serve's HAProxy files go to the temp folder in force (Ray hard-codes /tmp/haproxy-serve).
+    assert env["RAY_SERVE_HAPROXY_SOCKET_PATH"] == str(tmp_path / "t/haproxy-serve/admin.sock")
     assert env["RAY_SERVE_HAPROXY_BINARY_PATH"] == str(tmp_path / "bin" / "haproxy")
     assert env["RAYMAKER_HAPROXY_BINARY"] == haproxy_binary()
     assert "stats and metrics on 127.0.0.1" in message
