@@ -1,0 +1,93 @@
+"""A local Ray that does not outlive the process that started it, even when that one is killed.
+
+Seen: a ``raymaker batch`` driver that had started the embedded Ray was SIGKILLed and that Ray's
+processes stayed. Ray's own fate-sharing (``ray.init`` starts the head's processes with
+``PR_SET_PDEATHSIG``) stops gcs_server, the raylet, the dashboard, the monitor and the log
+monitor with the driver, and the workers and the dashboard's module processes follow within
+~3 s; but the raylet's children ``DashboardAgent`` and ``RuntimeEnvAgent`` see their raylet
+die and first report it to the GCS, which is gone, with a fixed 60 s timeout
+(``ray._private.utils.publish_error_to_driver``): they stayed 60+ s (measured on Ray 2.60).
+
+``watch_local_ray()``, called before ``ray.init`` starts a local Ray, puts a tag in this
+process's environment, which every process of that Ray inherits, and starts this file as a
+script (standard library only, in a session of its own, so neither Ctrl-C nor a signal to the
+driver's process group reaches it). It reads a pipe whose writing end only the driver holds:
+the driver's exit, however it comes, closes it. It then SIGKILLs every process still carrying
+the tag, by PID, and exits. Another Ray on the host carries another tag or none, so it is never
+touched (never ``ray stop``). Linux only (it reads ``/proc``); elsewhere Ray's own clean-up is
+what there is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+
+ENV = "RAYMAKER_LOCAL_RAY"
+
+# The pipe's writing end, held open for this process's lifetime, and the watchdog (held so
+# that no "subprocess is still running" warning comes when its handle would be collected).
+_pipe: int | None = None
+_watchdog = None
+
+
+def watch_local_ray() -> None:
+    """Tag the processes this process starts from now on and reap them when it exits."""
+    global _pipe, _watchdog
+    if _pipe is not None or not sys.platform.startswith("linux"):
+        return
+    import subprocess
+    import uuid
+
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    read_end, write_end = os.pipe()
+    try:
+        _watchdog = subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__), tag],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        os.close(read_end)
+    os.environ[ENV] = tag
+    _pipe = write_end
+
+
+def tagged(tag: str, *, exclude: int | None = None) -> list[int]:
+    """PIDs of the processes whose environment carries ``tag`` (those readable by us)."""
+    entry = f"{ENV}={tag}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == exclude:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if entry in f.read().split(b"\0"):
+                    found.append(int(name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def _reap(tag: str) -> None:
+    """Wait for the driver to be gone, then kill what is left of its Ray."""
+    while os.read(0, 4096):  # nothing is ever written: this returns at EOF
+        pass
+    me = os.getpid()
+    for _ in range(5):  # again, for a process started while the last pass ran
+        left = tagged(tag, exclude=me)
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(OSError):  # gone by itself meanwhile
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    _reap(sys.argv[1])
