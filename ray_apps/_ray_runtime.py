@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ray_apps._ray_output import filter_worker_output, quiet_ray
+from ray_apps._ray_watchdog import watch_local_ray
 
 # Ray Data's read/split tasks and Train's controller need CPU slots beside the training
 # workers; on a 2-core box two workers would otherwise starve them. Logical CPUs only
@@ -40,6 +41,7 @@ def ensure_ray() -> None:
         ray.init(address=address, log_to_driver=True)
         filter_worker_output()
         return
+    watch_local_ray()  # this Ray goes with this process, also when it is SIGKILLed
     context = ray.init(
         num_cpus=max(os.cpu_count() or 1, _MIN_LOCAL_CPUS),
         dashboard_host="127.0.0.1",
