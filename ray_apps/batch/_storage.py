@@ -25,12 +25,30 @@ def temporary(path: str) -> str:
     return f"{folder}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
 
 
+def remove_temporaries(fs, folder: str, name: str) -> list[str]:
+    """Remove the temporary files of ``name`` in ``folder`` (those ``temporary`` names), left
+    by a writer that died before moving them; the file ``name`` itself is never touched."""
+    import pyarrow.fs as pafs
+
+    prefix = f".{name}.tmp-"
+    found = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    stale = [i.path for i in found if i.is_file and i.base_name.startswith(prefix)]
+    for path in stale:
+        fs.delete_file(path)
+    return stale
+
+
 def write_json(fs, path: str, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` atomically (temporary name, then move)."""
+    write_text(fs, path, json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def write_text(fs, path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary name, then move)."""
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     tmp = temporary(path)
     with fs.open_output_stream(tmp) as f:
-        f.write(json.dumps(data, indent=2, sort_keys=True, default=str).encode())
+        f.write(text.encode())
     fs.move(tmp, path)
 
 

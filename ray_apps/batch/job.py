@@ -3,9 +3,10 @@
     result = run_batch("batch.yaml")         # or a BatchJobSpec / dict
     result = run_batch(resume="iris-scores-20261124-…")    # after the driver died
 
-The run folder (unique name, like training's) holds ``plan.json`` (the units, saved before any
-work), ``output/`` and ``rejects/`` (one part per unit), ``units/`` (a unit's stats: it is
-committed), and ``summary.json``, written last. The model version is resolved once and pinned
+The run folder (unique name, like training's) holds ``plan.json`` (the input's files and the
+units, saved before any work), ``batch.yaml`` (the job's spec), ``output/`` and ``rejects/``
+(one part per unit), ``units/`` (a unit's stats: it is committed), and ``summary.json``,
+written last. The model version is resolved once and pinned
 in the run log, so a resumed run scores its remaining units with the same version.
 """
 
@@ -15,13 +16,15 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import yaml
 
 from ray_apps import settings
 from ray_apps._ray_errors import raymaker_error
-from ray_apps.batch import _storage
-from ray_apps.batch.plan import Unit, fingerprint, list_input, plan_units
+from ray_apps.batch import _restart_warning, _storage
+from ray_apps.batch.plan import Unit, fingerprint, input_changes, list_input, plan_units
 from ray_apps.batch.scorer import ScorerConfig, UnitScorer
 from ray_apps.batch.spec import BatchJobSpec, parse_batch_spec
 from ray_apps.batch.summary import Summary, UnitStats, summarize
@@ -30,6 +33,8 @@ from ray_apps.errors import ApprovalError, DataError, RaymakerError, SpecError
 from ray_apps.registry import ModelVersion, resolve_for_deploy
 from ray_apps.training import RunFolder, find_run_folder, new_run_folder
 
+# The job's spec as the run saved it: what a new run over changed input is started with.
+SPEC_FILE = "batch.yaml"
 # A unit whose worker dies is retried on a restarted actor; a unit that kills every worker
 # it meets fails the job after this many tries instead of looping.
 MAX_RETRIES = 3
@@ -138,16 +143,40 @@ def _plan(folder: RunFolder, spec: BatchJobSpec, mv: ModelVersion, files) -> lis
     if folder.resumed:
         saved = _storage.read_json(fs, f"{run_dir}/plan.json")
         if saved["input_fingerprint"] != fingerprint(files):
-            raise DataError(
-                f"input {spec.input!r} changed since run {folder.name} planned it (files or "
-                "sizes differ); start a new run instead of resuming"
-            )
+            raise DataError(_changed_input(folder, spec, saved, files))
         return [Unit(**u) for u in saved["units"]]
     units = plan_units(files, spec.rows_per_unit)
-    plan = {"input_fingerprint": fingerprint(files), "units": [u.to_dict() for u in units]}
+    plan = {
+        "input_fingerprint": fingerprint(files),
+        "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)],
+        "units": [u.to_dict() for u in units],
+    }
     _storage.write_json(fs, f"{run_dir}/plan.json", plan)
+    _storage.write_text(fs, f"{run_dir}/{SPEC_FILE}", yaml.safe_dump(spec.model_dump(mode="json")))
     folder.save_job({"batch_spec": spec.model_dump(mode="json"), "model_version": mv.version})
     return units
+
+
+def _changed_input(folder: RunFolder, spec: BatchJobSpec, saved: dict, files) -> str:
+    """Why a run cannot resume over changed input, and the command that starts a new run.
+
+    A run's units are fixed when it is planned and each is written once; resuming only the
+    unchanged files would mix two inputs in one output under one summary. So the answer is a
+    new run, over the input as it is now, beside the old one.
+    """
+    planned = saved.get("files") or [{"path": p} for p in {u["path"] for u in saved["units"]}]
+    changes = input_changes(planned, files) or ["its listing differs"]
+    fs, run_dir = _storage.filesystem(folder.run_dir)
+    spec_file = f"{folder.run_dir}/{SPEC_FILE}"
+    if fs.get_file_info(f"{run_dir}/{SPEC_FILE}").is_file and "://" not in spec_file:
+        command = f"raymaker batch --config {spec_file} --storage {folder.root}"
+    else:  # planned before runs saved their spec, or on remote storage: the job's own YAML
+        command = f"raymaker batch --config <the job's YAML> --storage {folder.root}"
+    return (
+        f"input {spec.input!r} changed since run {folder.name} planned it: "
+        f"{'; '.join(changes)}. A run resumes only the input it planned; start a new run "
+        f"over the input as it is now: {command}"
+    )
 
 
 def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total: int, progress):
@@ -156,6 +185,7 @@ def _score(spec: BatchJobSpec, config: ScorerConfig, pending: list[Unit], total:
     from ray_apps._ray_runtime import ensure_ray
 
     ensure_ray()
+    _restart_warning.spend()  # Ray Data's actors would print it; see the module
     concurrency = spec.concurrency or default_concurrency(
         ray.cluster_resources().get("CPU", 1), len(pending)
     )

@@ -76,6 +76,22 @@ def fingerprint(files: list[InputFile]) -> str:
     return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
 
 
+def input_changes(planned: list[dict], now: list[InputFile]) -> list[str]:
+    """What differs between the files a run planned (``InputFile`` dicts; a run planned before
+    sizes were saved has paths only) and the input now: one phrase per file."""
+    before = {f["path"]: f for f in planned}
+    after = {f.path: f for f in now}
+    changes = [f"added {p}" for p in sorted(after.keys() - before.keys())]
+    changes += [f"removed {p}" for p in sorted(before.keys() - after.keys())]
+    for path in sorted(before.keys() & after.keys()):
+        old, new = before[path], after[path]
+        if "size" in old and old["size"] != new.size:
+            changes.append(f"{path} changed size ({old['size']:,} -> {new.size:,} bytes)")
+        elif "row_groups" in old and tuple(old["row_groups"]) != new.row_groups:
+            changes.append(f"{path} has other row groups ({new.row_groups})")
+    return changes
+
+
 def list_input(source: str) -> list[InputFile]:
     """The CSV and Parquet files ``source`` names: a file, a folder, or a glob; path or URI."""
     import pyarrow.parquet as pq

@@ -5,7 +5,8 @@ Pure functions of a pyarrow table, so the rules are tested without Ray:
 - a row is **rejected** for the first feature (in the model's order) that is missing as a
   column, empty, not a number, NaN or infinite; the reason names the feature;
 - a row's **id** is its ``id_column`` value, or the source file and its row number there
-  (0-based, counted over the whole file, so it is the same whichever unit reads it).
+  (0-based, counted over the whole file's data rows, so it is the same whichever unit reads
+  it; ``reader`` numbers them).
 """
 
 from __future__ import annotations
@@ -94,13 +95,13 @@ def _parsed(column: pa.ChunkedArray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def row_ids(
-    table: pa.Table, id_column: str | None, source_file: str, first_row: int
+    table: pa.Table, id_column: str | None, source_file: str, rows: np.ndarray
 ) -> dict[str, pa.Array]:
-    """The id columns of ``table``'s rows: ``{id_column: …}`` or ``{source_file, source_row}``."""
+    """The id columns of ``table``'s rows: ``{id_column: …}`` or ``{source_file, source_row}``,
+    ``rows`` being each row's number in the file."""
     if id_column is not None:
         return {id_column: table.column(id_column).combine_chunks()}
-    n = table.num_rows
     return {
-        ID_FILE: pa.array([source_file] * n, pa.string()),
-        ID_ROW: pa.array(np.arange(first_row, first_row + n, dtype=np.int64)),
+        ID_FILE: pa.array([source_file] * table.num_rows, pa.string()),
+        ID_ROW: pa.array(np.asarray(rows, dtype=np.int64)),
     }

@@ -1,17 +1,19 @@
-"""Score one unit of work: stream its rows, predict, write its output and rejects parts.
+"""Score one unit of work: read its rows, predict, write its output and rejects parts.
 
-Rows are read in batches of ``batch_size`` with pyarrow (a CSV block or a Parquet row-group
-range at a time) and written as they come, so a worker's memory does not grow with the unit.
-Parts go to hidden temporary names and are moved onto ``part-<unit>.parquet`` when complete;
-the unit's stats file under ``units/`` is written last and is what "committed" means. A retried
-unit writes the same names again, so the output holds each row once.
+Rows come in batches from ``reader.read_unit`` and are written as they come. Parts go to hidden
+temporary names and are moved onto ``part-<unit>.parquet`` when complete; the unit's stats file
+under ``units/`` is written last and is what "committed" means. A retried unit writes the same
+names again, so the output holds each row once; it first removes the temporary files an earlier
+try of the same unit left (a worker or a driver killed mid-write), never a committed part.
+A rejects row has the row's id, its ``source_file`` and ``source_row`` (also with an
+``id_column``: a CSV line that does not parse has no id), and the ``reason``.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +22,8 @@ import pyarrow as pa
 from ray_apps.artifact import Model
 from ray_apps.batch import _storage
 from ray_apps.batch.plan import Unit
-from ray_apps.batch.rows import row_ids, screen
+from ray_apps.batch.reader import Batch, Malformed, read_unit
+from ray_apps.batch.rows import ID_FILE, ID_ROW, row_ids, screen
 from ray_apps.batch.summary import UnitStats
 from ray_apps.errors import DataError
 from ray_apps.prediction import from_scores
@@ -46,7 +49,7 @@ class UnitContext:
 
 def committed(fs, run_dir: str, unit: Unit) -> UnitStats | None:
     """The unit's stats if its parts are committed, else None."""
-    data = _storage.read_json(fs, f"{run_dir}/{UNITS}/{unit.part_name}.json")
+    data = _storage.read_json(fs, f"{run_dir}/{UNITS}/{_final_name(UNITS, unit)}")
     return UnitStats.from_dict(data) if data else None
 
 
@@ -56,25 +59,31 @@ def score_unit(
     """Score ``unit`` into its parts and commit it; ``before_commit`` runs between the parts'
     moves and the stats file (where fault injection strikes)."""
     fs, run_dir = _storage.filesystem(ctx.run_dir)
+    for folder in (OUTPUT, REJECTS, UNITS):
+        _storage.remove_temporaries(fs, f"{run_dir}/{folder}", _final_name(folder, unit))
     out = _PartWriter(fs, f"{run_dir}/{OUTPUT}/{unit.part_name}")
     rej = _PartWriter(fs, f"{run_dir}/{REJECTS}/{unit.part_name}")
     rows_in, reasons, first_reject = 0, Counter(), None
     meta = {METADATA_KEY: part_metadata(model, ctx)}
-    for table, first_row in _batches(unit, ctx.batch_size, model.info.feature_names):
-        good, bad = _score_batch(table, first_row, unit, model, ctx)
-        rows_in += table.num_rows
+    for batch in read_unit(unit, ctx.batch_size, model.info.feature_names):
+        good, bad = _score_batch(batch, unit, model, ctx)
+        rows_in += batch.table.num_rows + len(batch.malformed)
         out.write(good.replace_schema_metadata(meta))
         reasons.update(bad.column("reason").to_pylist())
         if bad.num_rows and first_reject is None:
-            first_reject = _describe(bad)
+            first_reject = _describe(bad, batch.malformed, unit)
         if not ctx.strict:
             rej.write(bad)
     out.commit()
     rej.commit()
     before_commit()
     stats = UnitStats(unit.index, rows_in, out.rows, dict(reasons), first_reject)
-    _storage.write_json(fs, f"{run_dir}/{UNITS}/{unit.part_name}.json", stats.to_dict())
+    _storage.write_json(fs, f"{run_dir}/{UNITS}/{_final_name(UNITS, unit)}", stats.to_dict())
     return stats
+
+
+def _final_name(folder: str, unit: Unit) -> str:
+    return f"{unit.part_name}.json" if folder == UNITS else unit.part_name
 
 
 def part_metadata(model: Model, ctx: UnitContext) -> str:
@@ -88,8 +97,9 @@ def part_metadata(model: Model, ctx: UnitContext) -> str:
     )
 
 
-def _score_batch(table: pa.Table, first_row: int, unit: Unit, model: Model, ctx: UnitContext):
-    features = model.info.feature_names
+def _score_batch(batch: Batch, unit: Unit, model: Model, ctx: UnitContext):
+    """``(output rows, rejects)`` of one batch; rejects sorted by their row in the file."""
+    table, features = batch.table, model.info.feature_names
     if ctx.id_column is not None and ctx.id_column not in table.column_names:
         raise DataError(
             f"id_column {ctx.id_column!r} is not a column of {unit.path}; its columns are "
@@ -97,7 +107,7 @@ def _score_batch(table: pa.Table, first_row: int, unit: Unit, model: Model, ctx:
         )
     screened = screen(table, features)
     ok = pa.array(screened.ok)
-    ids = row_ids(table, ctx.id_column, unit.path, first_row)
+    ids = row_ids(table, ctx.id_column, unit.path, batch.rows)
     cols = {name: col.filter(ok) for name, col in ids.items()}
     if ctx.keep == "all":
         for i, name in enumerate(table.column_names):
@@ -109,10 +119,28 @@ def _score_batch(table: pa.Table, first_row: int, unit: Unit, model: Model, ctx:
                 else table.column(i).filter(ok)
             )
     cols.update(_predictions(model, screened.x, ctx))
+    where = {**ids, **row_ids(table, None, unit.path, batch.rows)}
     bad = pa.array(~screened.ok)
-    rejects = {name: col.filter(bad) for name, col in ids.items()}
+    rejects = {name: col.filter(bad) for name, col in where.items()}
     rejects["reason"] = pa.array([r for r in screened.reasons if r is not None], pa.string())
-    return pa.table(cols), pa.table(rejects)
+    return pa.table(cols), _with_malformed(pa.table(rejects), batch.malformed, unit, table)
+
+
+def _with_malformed(rejects: pa.Table, malformed, unit: Unit, table: pa.Table) -> pa.Table:
+    """``rejects`` and the batch's lines that did not parse (their id, if any, is null)."""
+    if not malformed:
+        return rejects
+    n = len(malformed)
+    lines = {
+        name: pa.nulls(n, table.schema.field(name).type)
+        for name in rejects.column_names
+        if name not in (ID_FILE, ID_ROW, "reason")
+    }
+    lines[ID_FILE] = pa.array([unit.path] * n, pa.string())
+    lines[ID_ROW] = pa.array([m.row for m in malformed], pa.int64())
+    lines["reason"] = pa.array([m.reason for m in malformed], pa.string())
+    both = pa.concat_tables([rejects, pa.table(lines).select(rejects.column_names)])
+    return both.sort_by(ID_ROW)
 
 
 def _predictions(model: Model, x: np.ndarray, ctx: UnitContext) -> dict[str, pa.Array]:
@@ -134,40 +162,15 @@ def _predictions(model: Model, x: np.ndarray, ctx: UnitContext) -> dict[str, pa.
     return cols
 
 
-def _describe(bad: pa.Table) -> str:
-    row = {k: v[0] for k, v in bad.to_pydict().items()}
+def _describe(bad: pa.Table, malformed: tuple[Malformed, ...], unit: Unit) -> str:
+    """The first reject for a strict job's error: its id, and a line that did not parse by
+    its file and line number."""
+    row = {k: v[0] for k, v in bad.slice(0, 1).to_pydict().items()}
     reason = row.pop("reason")
+    line = next((m for m in malformed if m.row == row[ID_ROW] and m.reason == reason), None)
+    if line is not None:
+        return f"{unit.path} line {line.line} (source_row {line.row}) is not a row: {reason}"
     return f"row {row}: {reason}"
-
-
-def _batches(unit: Unit, batch_size: int, features: list[str]) -> Iterator[tuple[pa.Table, int]]:
-    """``(table, file row number of its first row)`` for each batch of the unit, streamed."""
-    fs, path = _storage.filesystem(unit.path)
-    row = unit.first_row
-    for batch in _record_batches(fs, path, unit, batch_size, features):
-        for start in range(0, batch.num_rows, batch_size):
-            piece = pa.Table.from_batches([batch.slice(start, batch_size)])
-            yield piece, row
-            row += piece.num_rows
-
-
-def _record_batches(fs, path: str, unit: Unit, batch_size: int, features: list[str]):
-    if unit.format == "parquet":
-        import pyarrow.parquet as pq
-
-        groups = list(range(unit.rg_start, unit.rg_end))
-        yield from pq.ParquetFile(path, filesystem=fs).iter_batches(batch_size, row_groups=groups)
-        return
-    import pyarrow.csv as pacsv
-
-    # Features are read as text and parsed per row by ``screen``: a stray word in a numeric
-    # column must reject one row, not fail the block that type inference already fixed.
-    convert = pacsv.ConvertOptions(column_types={f: pa.string() for f in features})
-    with fs.open_input_stream(path) as stream:
-        try:
-            yield from pacsv.open_csv(stream, convert_options=convert)
-        except pa.ArrowInvalid as err:
-            raise DataError(f"{unit.path}: cannot be read as CSV: {err}") from None
 
 
 class _PartWriter:

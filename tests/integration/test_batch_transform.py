@@ -1,14 +1,16 @@
-"""Batch transform on real Ray Data: exactly-once output, rejects, approval, worker and driver
-deaths. Inputs are a few hundred iris rows in CSV and Parquet files, some rows bad."""
+"""Batch transform on real Ray Data: exactly-once output, rejects (bad values and CSV lines that
+are not rows), approval, worker and driver deaths (a driver that started its own Ray takes that
+Ray along), and a console without Ray's actor-restart warning. Inputs are a few hundred iris
+rows in CSV and Parquet files, some rows bad."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -88,11 +90,11 @@ def _ids(frame: pd.DataFrame) -> list[tuple[str, int]]:
     return list(zip(frame["source_file"], frame["source_row"].astype(int), strict=True))
 
 
-def _assert_exactly_once(result, inputs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _assert_exactly_once(result, expected: set) -> tuple[pd.DataFrame, pd.DataFrame]:
     out, rej = _read(result.output_dir), _read(result.rejects_dir)
     ids = _ids(out) + _ids(rej)
     assert len(ids) == len(set(ids)), "a row was written twice"
-    assert set(ids) == _input_ids(inputs)
+    assert set(ids) == expected
     s = result.summary
     assert (s.rows_in, s.rows_out, s.rows_rejected) == (len(ids), len(out), len(rej))
     assert json.loads(Path(result.run_dir, "summary.json").read_text()) == s.to_dict()
@@ -102,7 +104,7 @@ def _assert_exactly_once(result, inputs: Path) -> tuple[pd.DataFrame, pd.DataFra
 def test_every_row_once_with_model_predictions_and_rejects(ray_session, versions, inputs, rows):
     v1, _ = versions
     result = run_batch(_job(inputs, "all"))
-    out, rej = _assert_exactly_once(result, inputs)
+    out, rej = _assert_exactly_once(result, _input_ids(inputs))
 
     assert sorted(rej["reason"]) == [
         "NaN in feature 'petal_width_cm'",
@@ -129,7 +131,7 @@ def test_keep_id_and_a_forced_pending_version(ray_session, versions, inputs):
         run_batch(_job(inputs, "refused", model=f"{MODEL}:{v2.version}"))
 
     result = run_batch(_job(inputs, "forced", model=f"{MODEL}:{v2.version}", force=True, keep="id"))
-    out, _ = _assert_exactly_once(result, inputs)
+    out, _ = _assert_exactly_once(result, _input_ids(inputs))
     assert list(out.columns) == [
         "source_file",
         "source_row",
@@ -146,10 +148,38 @@ def test_a_killed_worker_is_retried_and_the_output_stays_exactly_once(
 ):
     result = run_batch(_job(inputs, "killed", inject={"at_unit": 1}))
     assert Path(result.run_dir, "faults", "unit-1").is_file()  # the worker did die
-    _assert_exactly_once(result, inputs)
+    _assert_exactly_once(result, _input_ids(inputs))
 
 
-def test_resume_after_the_driver_died_skips_committed_units(ray_session, versions, rows, tmp_path):
+# The C++ core worker's warning about Ray Data's actors (see ray_apps/batch/_restart_warning.py).
+RESTART_WARNING = "has constructor arguments in the object store"
+# Marks every process a test's driver starts, its own Ray's included (all inherit it).
+MARK = "RAYMAKER_TEST_DRIVER"
+
+
+def _marked(mark: str) -> dict[int, str]:
+    """``{pid: command line}`` of the live processes whose environment carries ``mark``."""
+    entry = f"{MARK}={mark}".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or entry not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # killed, waiting for its parent to reap it
+            found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds processes in /proc")
+def test_a_killed_driver_takes_its_ray_along_and_a_resume_finishes_exactly_once(
+    ray_session, versions, rows, tmp_path
+):
+    """A CLI driver that started its own Ray is SIGKILLed after its first unit commits: no
+    process of that Ray is left after a bounded wait; a resume scores only the rest, removes
+    the temporary parts a dead writer left, and prints no actor-restart warning."""
     # 40 units of 40 rows, scored a row at a time by one actor: seconds of work to die in.
     big = tmp_path / "input"
     big.mkdir()
@@ -159,23 +189,41 @@ def test_resume_after_the_driver_died_skips_committed_units(ray_session, version
     config = tmp_path / "job.yaml"
     job = _job(big, "orphan", concurrency=1, rows_per_unit=40, batch_size=1, output=str(storage))
     config.write_text(yaml.safe_dump(job))
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "ray_apps.batch", "--config", str(config)],
-        env={**os.environ, "RAY_ADDRESS": ray_session},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    mark = uuid.uuid4().hex
+    own_ray = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # starts its own
+    log = tmp_path / "driver.log"
+    with log.open("w") as sink:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "ray_apps.cli", "batch", "--config", str(config)],
+            env={**own_ray, MARK: mark},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        run_dir = _wait_for_a_committed_unit(storage, driver)
+        run_dir = _wait_for_a_committed_unit(storage, driver, log, timeout_s=240)
+        its_ray = _marked(mark)
     finally:
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver dies mid-job
+        driver.kill()  # SIGKILL, the driver process only: the driver dies mid-job
         driver.wait()
+    killed = time.monotonic()
+    names = " ".join(its_ray.values())
+    assert "gcs_server" in names and "raylet" in names and "ray::" in names, its_ray
+    left = its_ray
+    while left and time.monotonic() - killed < 30:
+        time.sleep(0.1)
+        left = _marked(mark)
+    assert not left, f"the killed driver's Ray outlived it by 30 s: {left}"
+    print(f"[test] {len(its_ray)} processes of the killed driver's Ray gone in "
+          f"{time.monotonic() - killed:.1f} s")  # fmt: skip
+    assert RESTART_WARNING not in log.read_text()
     before = _committed_files(run_dir)
     assert not (run_dir / "summary.json").exists()
     assert 0 < len(before) // 2 < 40, "the driver finished before it could be killed"
+    # A writer that dies mid-part leaves its temporary file (unit 39 is not committed yet).
+    (run_dir / "output").mkdir(exist_ok=True)
+    (run_dir / "output" / ".part-00039.parquet.tmp-0dead0ff").write_bytes(b"half a part")
 
-    # Resumed through the CLI: progress per unit scored now, and the final line.
+    # Resumed through the CLI (on the session's Ray): progress per unit scored now, the line.
     resumed = subprocess.run(
         [sys.executable, "-m", "ray_apps.cli", "batch", "--resume", run_dir.name]
         + ["--storage", str(storage)],
@@ -185,6 +233,7 @@ def test_resume_after_the_driver_died_skips_committed_units(ray_session, version
         timeout=240,
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert RESTART_WARNING not in resumed.stderr
     lines = resumed.stdout.strip().splitlines()
     assert lines[-1] == "rows in 1600 = rows out 1600 + rejected 0"
     progress = [line for line in lines if line.startswith("[raymaker] unit ")]
@@ -197,6 +246,7 @@ def test_resume_after_the_driver_died_skips_committed_units(ray_session, version
     assert sorted(out["source_row"]) == list(range(1600))
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["rows_out"] == 1600 and summary["units"] == 40
+    assert not [p.name for p in run_dir.rglob(".*.tmp-*")], "a temporary file was left"
 
 
 def _committed_files(run_dir: Path) -> dict[str, tuple[int, int]]:
@@ -209,10 +259,10 @@ def _committed_files(run_dir: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _wait_for_a_committed_unit(storage: Path, driver, timeout_s: float = 120) -> Path:
+def _wait_for_a_committed_unit(storage: Path, driver, log: Path, timeout_s: float) -> Path:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        assert driver.poll() is None, "the batch driver exited early"
+        assert driver.poll() is None, f"the batch driver exited early: {log.read_text()[-2000:]}"
         runs = list(storage.glob("orphan-*")) if storage.exists() else []
         if runs and any((runs[0] / "units").glob("part-*.json")):
             return runs[0]
@@ -227,3 +277,45 @@ def test_strict_fails_naming_the_first_rejected_row(ray_session, versions, input
     runs = list(Path(os.environ["RAYMAKER_HOME"], "runs").glob("strict-*"))
     assert len(runs) == 1 and not (runs[0] / "summary.json").exists()
     assert not (runs[0] / "rejects").exists()
+
+
+@pytest.fixture(scope="module")
+def csv_lines(tmp_path_factory, rows) -> tuple[Path, set, dict]:
+    """Five CSV files of the iris rows; lines with a field missing or one too many in three of
+    them. Returns the folder, every row's id, and the reason of each bad line by its id."""
+    folder = tmp_path_factory.mktemp("batch-lines")
+    n = len(rows.columns)
+    few, many = ",".join(["5.1"] * (n - 1)), ",".join(["5.1"] * (n + 1))
+    bad_lines = {"f1.csv": {3: few}, "f3.csv": {0: many, 50: few, 51: many}, "f5.csv": {95: few}}
+    ids, bad = set(), {}
+    for i in range(1, 6):
+        name = f"f{i}.csv"
+        lines = rows.head(96).to_csv(index=False).splitlines()
+        for row, line in bad_lines.get(name, {}).items():
+            lines[row + 1] = line
+            bad[(str(folder / name), row)] = f"expected {n} fields, got {line.count(',') + 1}"
+        (folder / name).write_text("\n".join(lines) + "\n")
+        ids |= {(str(folder / name), row) for row in range(96)}
+    return folder, ids, bad
+
+
+def test_csv_lines_that_are_not_rows_are_rejected_with_file_row_and_reason(
+    ray_session, versions, csv_lines, rows
+):
+    folder, ids, bad = csv_lines
+    result = run_batch(_job(folder, "lines"), progress=lambda line: None)
+    out, rej = _assert_exactly_once(result, ids)  # and the summary adds up
+    assert {(f, r): why for f, r, why in rej[["source_file", "source_row", "reason"]].values} == bad
+    assert result.summary.rows_in == 480 and result.summary.rows_rejected == len(bad) == 5
+    assert result.summary.rejected_by_reason == {"expected 4 fields, got 3": 3,
+                                                 "expected 4 fields, got 5": 2}  # fmt: skip
+    # every other row scored, with its own values under its own number
+    for (file, row), got in out.set_index(["source_file", "source_row"]).iterrows():
+        assert got["sepal_length_cm"] == rows.iloc[row]["sepal_length_cm"], (file, row)
+
+    with pytest.raises(DataError) as err:
+        run_batch(_job(folder, "lines-strict", strict=True), progress=lambda line: None)
+    named = [
+        f"{f} line {r + 2} (source_row {r}) is not a row: {why}" for (f, r), why in bad.items()
+    ]
+    assert any(f"first: {line};" in str(err.value) for line in named), str(err.value)

@@ -1,10 +1,20 @@
 """Unit planning: deterministic units from a listing of CSV and Parquet files."""
 
+from dataclasses import asdict
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ray_apps.batch.plan import InputFile, Unit, file_format, fingerprint, list_input, plan_units
+from ray_apps.batch.plan import (
+    InputFile,
+    Unit,
+    file_format,
+    fingerprint,
+    input_changes,
+    list_input,
+    plan_units,
+)
 from ray_apps.errors import DataError
 
 
@@ -66,3 +76,28 @@ def test_empty_or_absent_input_is_a_data_error(tmp_path):
         list_input(str(tmp_path))
     with pytest.raises(DataError, match="does not exist"):
         list_input(str(tmp_path / "absent"))
+
+
+def test_input_changes_name_each_added_removed_or_resized_file():
+    planned = [
+        InputFile("/d/a.csv", "csv", 100),
+        InputFile("/d/b.csv", "csv", 2048),
+        InputFile("/d/c.parquet", "parquet", 10, (5, 5)),
+    ]
+    now = [
+        InputFile("/d/a.csv", "csv", 100),
+        InputFile("/d/b.csv", "csv", 1990),
+        InputFile("/d/c.parquet", "parquet", 10, (10,)),
+        InputFile("/d/d.csv", "csv", 7),
+    ]
+    saved = [asdict(f) for f in planned]
+    assert input_changes(saved, now) == [
+        "added /d/d.csv",
+        "/d/b.csv changed size (2,048 -> 1,990 bytes)",
+        "/d/c.parquet has other row groups ((10,))",
+    ]
+    assert input_changes(saved, planned) == []
+    # a run planned before the listing was saved knows its files' paths only
+    assert input_changes([{"path": "/d/a.csv"}, {"path": "/d/x.csv"}], planned[:1]) == [
+        "removed /d/x.csv"
+    ]

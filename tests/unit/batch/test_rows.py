@@ -40,10 +40,13 @@ def test_features_are_taken_in_the_models_order():
 
 def test_row_id_is_file_and_row_number_or_the_id_column():
     table = pa.table({"key": ["k1", "k2"], "a": [1, 2]})
-    ids = row_ids(table, None, "/d/a.parquet", first_row=80)
+    ids = row_ids(table, None, "/d/a.parquet", np.array([80, 82]))
     assert ids["source_file"].to_pylist() == ["/d/a.parquet"] * 2
-    assert ids["source_row"].to_pylist() == [80, 81]
-    assert row_ids(table, "key", "/d/a.parquet", 80)["key"].to_pylist() == ["k1", "k2"]
+    assert ids["source_row"].to_pylist() == [80, 82]
+    assert row_ids(table, "key", "/d/a.parquet", np.array([80, 82]))["key"].to_pylist() == [
+        "k1",
+        "k2",
+    ]
 
 
 def test_typed_number_columns_reject_null_nan_and_infinity_like_text_does():

@@ -106,3 +106,91 @@ def _local(path):
     from ray_apps.batch._storage import filesystem
 
     return filesystem(str(path))
+
+
+def _csv_with_malformed_lines(rows, path, bad: dict[int, str]):
+    """``rows`` as CSV, the data rows in ``bad`` replaced by a line with too few or too many
+    fields."""
+    lines = rows.to_csv(index=False).splitlines()
+    for i, line in bad.items():
+        lines[i + 1] = line
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_malformed_lines_of_a_multi_file_csv_set_are_rejected_with_file_and_row(
+    tmp_path, model, rows
+):
+    files = {
+        "a.csv": {0: "5.1,3.5", 17: "1,2,3,4,5,6,7"},
+        "b.csv": {},
+        "c.csv": {29: "4.4"},
+    }
+    seen_out, seen_rej = [], []
+    for i, (name, bad) in enumerate(files.items()):
+        path = _csv_with_malformed_lines(rows, tmp_path / name, bad)
+        stats = score_unit(Unit(i, str(path), "csv"), model, _ctx(tmp_path / "run"))
+        assert (stats.rows_in, stats.rows_out, stats.rows_rejected) == (30, 30 - len(bad), len(bad))
+        part = f"part-{i:05d}.parquet"
+        out = pq.read_table(tmp_path / "run/output" / part).to_pandas()
+        seen_out += [(f, r) for f, r in zip(out["source_file"], out["source_row"], strict=True)]
+        # a good row after a bad line keeps its number: its values are that row's
+        good = rows.drop(index=list(bad))
+        np.testing.assert_allclose(out["sepal_length_cm"], good["sepal_length_cm"])
+        assert out["source_row"].tolist() == good.index.tolist()
+        if bad:
+            rej = pq.read_table(tmp_path / "run/rejects" / part).to_pandas()
+            seen_rej += rej.to_dict("records")
+    ncols = len(rows.columns)
+    assert seen_rej == [
+        {"source_file": str(tmp_path / "a.csv"), "source_row": 0,
+         "reason": f"expected {ncols} fields, got 2"},
+        {"source_file": str(tmp_path / "a.csv"), "source_row": 17,
+         "reason": f"expected {ncols} fields, got 7"},
+        {"source_file": str(tmp_path / "c.csv"), "source_row": 29,
+         "reason": f"expected {ncols} fields, got 1"},
+    ]  # fmt: skip
+    every = set(seen_out) | {(r["source_file"], r["source_row"]) for r in seen_rej}
+    assert len(every) == len(seen_out) + len(seen_rej) == 90
+
+
+def test_strict_names_the_file_and_line_of_a_malformed_line(tmp_path, model, rows):
+    path = _csv_with_malformed_lines(rows, tmp_path / "in.csv", {3: "oops", 20: "1,2"})
+    stats = score_unit(Unit(0, str(path), "csv"), model, _ctx(tmp_path / "run", strict=True))
+    assert stats.rows_rejected == 2 and not (tmp_path / "run/rejects").exists()
+    n = len(rows.columns)
+    assert stats.first_reject == (
+        f"{path} line 5 (source_row 3) is not a row: expected {n} fields, got 1"
+    )
+
+
+def test_a_malformed_line_has_no_id_but_its_file_and_row(tmp_path, model, rows):
+    frame = rows.assign(key=[f"r{i}" for i in range(len(rows))])
+    path = _csv_with_malformed_lines(frame, tmp_path / "in.csv", {4: "x,y"})
+    score_unit(Unit(0, str(path), "csv"), model, _ctx(tmp_path / "run", id_column="key"))
+    rej = pq.read_table(tmp_path / "run/rejects/part-00000.parquet").to_pylist()
+    assert rej == [
+        {"key": None, "source_file": str(path), "source_row": 4,
+         "reason": f"expected {len(frame.columns)} fields, got 2"},
+    ]  # fmt: skip
+
+
+def test_a_retried_unit_removes_only_its_own_leftover_temporaries(tmp_path, model, rows):
+    path = _csv_with_bad_rows(rows, tmp_path / "in.csv")
+    run = tmp_path / "run"
+    score_unit(Unit(1, str(path), "csv"), model, _ctx(run))  # committed: part-00001
+    leftovers = {
+        run / "output/.part-00000.parquet.tmp-1a2b3c4d": True,
+        run / "rejects/.part-00000.parquet.tmp-5e6f7a8b": True,
+        run / "units/.part-00000.parquet.json.tmp-9c0d1e2f": True,
+        run / "output/.part-00001.parquet.tmp-00000000": False,  # another unit's
+        run / "output/.part-000001.parquet.tmp-00000000": False,  # a similar name
+    }
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a part")
+    committed_part = (run / "output/part-00001.parquet").read_bytes()
+
+    score_unit(Unit(0, str(path), "csv"), model, _ctx(run))
+    assert {p: not p.exists() for p in leftovers} == leftovers
+    assert (run / "output/part-00001.parquet").read_bytes() == committed_part
+    assert (run / "output/part-00000.parquet").is_file()
