@@ -57,8 +57,10 @@ class Endpoint:
 
     def __init__(self, settings: ReplicaSettings, consumer: Any = None):
         """``consumer``: a handle to the async consumer deployment (None: async is off)."""
+        from serve._one_write import install as one_write_responses
         from serve.metrics import EndpointMetrics
 
+        one_write_responses()  # a replica killed mid-answer sends all of it or nothing
         self._settings = settings
         self._metrics = EndpointMetrics()
         self._core = EndpointCore(
@@ -130,6 +132,9 @@ class Endpoint:
                 task.get_loop().call_soon_threadsafe(task.cancel)
         if self._core.capture is not None:
             self._core.capture.close()
+        from ray_apps.registry import release_fetched
+
+        release_fetched()  # Ray kills the replica next, running no atexit: remove copies now
 
     def _batcher(self, model: ServedModel) -> Predictor | None:
         size = self._settings.batching.max_batch_size
