@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 
 from ray_apps._ray_output import filter_worker_output, quiet_ray
 from ray_apps._ray_watchdog import watch_local_ray
@@ -11,6 +12,8 @@ from ray_apps._ray_watchdog import watch_local_ray
 # workers; on a 2-core box two workers would otherwise starve them. Logical CPUs only
 # schedule work, so a small floor costs nothing on bigger machines.
 _MIN_LOCAL_CPUS = 4
+# Run in every worker of the local Ray raymaker starts (a job-level runtime_env hook).
+_WORKER_SETUP_HOOK = "ray_apps._ray_runtime.address_own_ray"
 
 
 def ensure_ray() -> None:
@@ -47,6 +50,31 @@ def ensure_ray() -> None:
         dashboard_host="127.0.0.1",
         include_dashboard=True,
         log_to_driver=True,
+        runtime_env={"worker_process_setup_hook": _WORKER_SETUP_HOOK},
     )
     filter_worker_output()
     print(f"[raymaker] local Ray started; dashboard http://{context.dashboard_url}", flush=True)
+
+
+def address_own_ray() -> None:
+    """Point Ray's own address lookups in this worker at the cluster it belongs to.
+
+    Seen: beside a notebook's Ray on the same machine, ``raymaker train`` printed a 30-line
+    ``PlacementGroupCleaner`` traceback, ``ConnectionError: Found multiple active Ray
+    instances``. Ray Train's cleaner actor calls the state API with no address; in a worker
+    that resolves ``RAY_API_SERVER_ADDRESS``, then ``RAY_ADDRESS``, then the last ``ray start``
+    (its file in Ray's temp dir), then any GCS process running on the machine, where it found
+    two. The workers of the Ray that ``ensure_ray`` starts inherit the driver's environment,
+    which cannot hold the GCS address before Ray picks it; this hook sets it in each worker
+    when it starts. The driver's own environment is left alone: there ``RAY_ADDRESS`` means
+    "join that cluster" (``ensure_ray``, ``serve.ingress``)."""
+    import ray
+
+    address_in_worker(os.environ, ray.get_runtime_context().gcs_address)
+
+
+def address_in_worker(environ: MutableMapping[str, str], gcs_address: str) -> None:
+    """``RAY_ADDRESS`` set to ``gcs_address``; ``RAY_API_SERVER_ADDRESS`` (a dashboard the
+    user submits to, which Ray's state API prefers) dropped, so no other cluster is asked."""
+    environ["RAY_ADDRESS"] = gcs_address
+    environ.pop("RAY_API_SERVER_ADDRESS", None)

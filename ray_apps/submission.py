@@ -11,6 +11,11 @@ submitter's machine cannot work on the cluster); the Ray token is sent as Ray it
 where results go (``RAYMAKER_STORAGE``, ``MLFLOW_TRACKING_URI``, the S3 endpoint) is forwarded
 in the job's runtime env. Secrets are not forwarded: runtime envs are job metadata, shown by
 the dashboard; the cluster holds its own credentials.
+
+A head that is still starting is waited for: right after ``ray start --head`` returns, the
+dashboard may refuse connections and then answers a submission with ``500 No available agent
+to submit job`` until the head's job agent is up, a few seconds later. ``submit`` retries both
+for ``retry_s`` (60 s by default), saying so once, then names the address and the fix.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ray_apps.errors import SpecError
+
+T = TypeVar("T")
 
 # job → the module ``python -m`` runs on the cluster
 JOBS = {
@@ -50,6 +58,8 @@ FORWARDED_ENV = (
 # Ray Train's controller collects reports at this interval; its 2 s default made short epochs
 # wait on it (ray_apps/_ray_runtime.py sets the same for local Ray).
 JOB_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+# How long a submission waits for a head that is still starting.
+RETRY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -137,15 +147,22 @@ def submit(
     working_dir: str | Path = ".",
     wait: bool = True,
     extra_args: list[str] | None = None,
+    retry_s: float = RETRY_S,
     out: Callable[[str], None] = print,
 ) -> int:
     """Submit ``job`` to the cluster at ``address`` (its dashboard URL); with ``wait``, stream
-    its logs and return its exit status, else return 0 once it is accepted."""
+    its logs and return its exit status, else return 0 once it is accepted. A head still
+    starting is retried for up to ``retry_s`` seconds."""
     sub = plan(job, config, working_dir, os.environ, extra_args)
-    client = _client(address)
+    retry = StartupRetry(address, retry_s, out)
+    client = _client(address, retry)
     try:
-        job_id = client.submit_job(entrypoint=sub.entrypoint, runtime_env=sub.runtime_env)
-    except (RuntimeError, ValueError) as err:  # Ray's client: the request or upload refused
+        job_id = retry(
+            lambda: client.submit_job(entrypoint=sub.entrypoint, runtime_env=sub.runtime_env)
+        )
+    except SpecError:
+        raise
+    except (RuntimeError, ValueError, OSError) as err:  # the request or upload refused
         raise SpecError(f"the cluster at {address} did not accept the job: {err}") from None
     out(f"[raymaker] submitted {job} as {job_id} to {address}")
     if not wait:
@@ -164,14 +181,80 @@ def submit(
     return code
 
 
-def _client(address: str):
-    """Ray's JobSubmissionClient with the token; unreachable or refused → SpecError."""
+def starting_reason(error_text: str) -> str | None:
+    """Why a failed Jobs API call looks like a head still starting, or None when it does not
+    (then retrying cannot help). ``error_text``: the error and the errors it was raised from."""
+    if "No available agent to submit job" in error_text:
+        return "its job agent is not up yet"
+    if "Connection refused" in error_text:
+        return "its dashboard refuses connections"
+    return None
+
+
+def _error_text(err: BaseException | None) -> str:
+    """``err`` and its causes as one text: Ray's "Failed to connect to Ray at address" hides
+    the "Connection refused" of the requests error it was raised from."""
+    texts, seen = [], set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        texts.append(str(err))
+        err = err.__cause__ or err.__context__
+    return "\n".join(texts)
+
+
+@dataclass
+class StartupRetry:
+    """Calls a Jobs API request again while the head at ``address`` is still starting, for
+    ``retry_s`` seconds in all (one budget for every call it wraps); says so once, on the
+    first retry; other errors pass through. ``clock`` and ``sleep`` are for tests."""
+
+    address: str
+    retry_s: float = RETRY_S
+    out: Callable[[str], None] = print
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    interval_s: float = 1.0
+    _deadline: float | None = None
+    _told: bool = False
+
+    def __call__(self, request: Callable[[], T]) -> T:
+        if self._deadline is None:
+            self._deadline = self.clock() + self.retry_s
+        while True:
+            try:
+                return request()
+            except (RuntimeError, OSError) as err:  # ConnectionError is an OSError
+                reason = starting_reason(_error_text(err))
+                left = self._deadline - self.clock()
+                if reason is None:
+                    raise
+                if left <= 0:
+                    raise SpecError(
+                        f"the cluster at {self.address} is not taking jobs after "
+                        f"{self.retry_s:g} s: {reason}; wait until its head is up (`ray status` "
+                        "on the head), check that --address is its dashboard "
+                        "(http://<head>:8265), or give it longer with --retry-for"
+                    ) from None
+                if not self._told:
+                    self.out(
+                        f"[raymaker] the cluster at {self.address} is still starting ({reason}); "
+                        f"retrying for up to {self.retry_s:g} s"
+                    )
+                    self._told = True
+                self.sleep(min(self.interval_s, left))
+
+
+def _client(address: str, retry: StartupRetry):
+    """Ray's JobSubmissionClient with the token, the head waited for while it starts;
+    unreachable or refused → SpecError."""
     from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 
     headers = auth_headers(os.environ, Path.home())
     try:
-        return JobSubmissionClient(address, headers=headers)
+        return retry(lambda: JobSubmissionClient(address, headers=headers))
+    except SpecError:
+        raise
     except (AuthenticationError, ConnectionError, RuntimeError, ValueError) as err:
         text = str(err)
         refused = isinstance(err, AuthenticationError) or " 401" in text or " 403" in text

@@ -63,9 +63,12 @@ class RayHead:
             self.process.wait(timeout=10)
 
 
-def start_head(base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 120) -> RayHead:
+def start_head(
+    base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 120, *, jobs_api: bool = True
+) -> RayHead:
     """Start the head (token auth, loopback only) with ``base_env`` (its nodes' environment)
-    and wait until its Jobs API answers."""
+    and wait until its Jobs API answers; ``jobs_api=False``: return once ``ray start`` is
+    launched, the head still starting (its log: ``<temp_dir>/ray-start.log``)."""
     temp_dir = Path(tempfile.mkdtemp(prefix="rm-ray-", dir="/tmp"))
     token = secrets.token_hex(16)
     bin_dir = str(Path(sys.executable).parent)
@@ -108,11 +111,14 @@ def start_head(base_env: dict[str, str], num_cpus: int = 4, timeout_s: float = 1
         f"--min-worker-port={workers.start}",
         f"--max-worker-port={workers.stop - 1}",
     ]
-    log = (temp_dir / "ray-start.log").open("ab")
-    process = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    log_path = temp_dir / "ray-start.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     head = RayHead(f"http://127.0.0.1:{dashboard_port}", token, temp_dir, process)
+    if not jobs_api:
+        return head
     deadline = time.monotonic() + timeout_s
     headers = {"Authorization": f"Bearer {token}"}
     while True:

@@ -1,6 +1,15 @@
-"""The embedded Ray: dashboard (and so the state and job APIs) on loopback only."""
+"""The embedded Ray: dashboard (and so the state and job APIs) on loopback only, and Ray's
+internals addressing it even beside another local Ray."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
+from _ray_head import start_head
 from _sockets import LOOPBACK, listening
 
 
@@ -15,3 +24,45 @@ def test_dashboard_is_up_on_loopback_only(ray_session):
     assert httpx.get(f"http://{url.removeprefix('http://')}", timeout=10).status_code == 200
     # Ray Train's placement-group cleaner and `ray list` need the state API behind it.
     assert isinstance(list_actors(), list)
+
+
+TWO_WORKER_XGB = """\
+name: beside-xgb
+dataset: {source: "sklearn:breast_cancer"}
+model: {kind: xgboost}
+hyperparameters: {rounds: 6, params: {max_depth: 3, eta: 0.3}}
+scaling: {num_workers: 2}
+checkpoint: {every: 3, keep: 1}
+"""
+
+
+def test_train_beside_another_local_ray_stays_on_its_own(tmp_path):
+    """Seen: with a notebook's Ray on the same machine, ``raymaker train`` printed a 30-line
+    ``PlacementGroupCleaner`` traceback, ``ConnectionError: Found multiple active Ray
+    instances``: Ray Train's cleaner actor asks the state API with no address, and a worker
+    without ``RAY_ADDRESS`` looks for "the" cluster among the machine's GCS processes."""
+    spec = tmp_path / "xgb.yaml"
+    spec.write_text(TWO_WORKER_XGB)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
+    }
+    other = start_head(env, num_cpus=1)
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [f"{Path(sys.executable).parent}/raymaker", "train", "--config", str(spec)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        print(f"raymaker train beside another Ray: {time.monotonic() - started:.1f} s")
+    finally:
+        other.stop()
+    assert not other.processes(), "the other Ray left processes behind"
+    shutil.rmtree(other.temp_dir, ignore_errors=True)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    for seen in ("Traceback", "Found multiple active Ray instances", "ConnectionError"):
+        assert seen not in output, output[-3000:]
