@@ -46,6 +46,9 @@ def ensure_ray() -> None:
         return
     watch_local_ray()  # this Ray goes with this process, also when it is SIGKILLed
     context = ray.init(
+        # "local": always a Ray of our own. Without it ray.init joins the cluster a plain
+        # `ray start` on this machine recorded (ray_current_cluster) and refuses num_cpus.
+        address="local",
         num_cpus=max(os.cpu_count() or 1, _MIN_LOCAL_CPUS),
         dashboard_host="127.0.0.1",
         include_dashboard=True,
