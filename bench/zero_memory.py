@@ -157,28 +157,10 @@ def row(name: str, result, formula: float, estimate: int | None, ddp_step: float
 
 
 def deepspeed_estimates(model, ranks: int) -> dict[str, int]:
-    """DeepSpeed's own per-GPU model-state bytes for each ZeRO stage: its estimators on
-    ``model`` at ``ranks`` GPUs on one node, no CPU offload (they assume half-precision
-    weights). Their ``*_all_live`` forms only print a table, so call the helpers they use."""
-    from deepspeed.runtime.zero.stage3 import (
-        estimate_zero3_model_states_mem_needs,
-        model_to_params,
-    )
-    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+    """DeepSpeed's own per-GPU model-state bytes for each ZeRO stage (its estimators)."""
+    from ray_apps.learners.strategies.zero_estimate import zero_estimates
 
-    psi, largest_layer = model_to_params(model)
-    _, zero12 = estimate_zero2_model_states_mem_needs(
-        psi, num_gpus_per_node=ranks, num_nodes=1, cpu_offload=False
-    )
-    _, zero3, _ = estimate_zero3_model_states_mem_needs(
-        psi,
-        largest_layer,
-        num_gpus_per_node=ranks,
-        num_nodes=1,
-        cpu_offload=False,
-        cpu_offload_params=False,
-    )
-    return {"zero1": zero12, "zero2": zero12, "zero3": zero3}
+    return zero_estimates(model, ranks)
 
 
 def trained_model(result):

@@ -84,23 +84,10 @@ def deepspeed_estimate(strategy, model, ranks: int) -> int | None:
     kind = strategy if isinstance(strategy, str) else strategy["kind"]
     if kind == "ddp":
         return None
-    from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs, model_to_params
-    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+    from ray_apps.learners.strategies.zero_estimate import zero_estimates
 
-    psi, largest_layer = model_to_params(model)
     stage = (strategy.get("zero_stage") or 2) if kind == "deepspeed" else 3  # FSDP shards as 3
-    if stage < 3:
-        return estimate_zero2_model_states_mem_needs(
-            psi, num_gpus_per_node=ranks, num_nodes=1, cpu_offload=False
-        )[1]
-    return estimate_zero3_model_states_mem_needs(
-        psi,
-        largest_layer,
-        num_gpus_per_node=ranks,
-        num_nodes=1,
-        cpu_offload=False,
-        cpu_offload_params=False,
-    )[1]
+    return zero_estimates(model, ranks)[f"zero{stage}"]
 
 
 def report(spec: dict, result, elapsed: float) -> None:
