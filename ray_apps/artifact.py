@@ -23,6 +23,9 @@ import hashlib
 import json
 import shutil
 import tempfile
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,28 +204,67 @@ def verify_artifact(path: str | Path) -> dict[str, str]:
 
 
 def load_model(path: str | Path) -> Model:
-    """Load an artifact folder (local path or URI), after checking its checksums."""
-    local = _localize(str(path))
+    """Load an artifact folder (local path or URI), after checking its checksums.
+
+    A URI is copied to a temporary folder first. The Model reads its baseline and metrics
+    from that copy long after loading, so the copy lives as long as the Model: it is removed
+    when the Model is garbage-collected or the process exits.
+    """
+    if not is_remote(str(path)):
+        return _load(local_folder(str(path)))
+    local = fetch(str(path))
+    try:
+        model = _load(local)
+    except BaseException:
+        shutil.rmtree(local, ignore_errors=True)
+        raise
+    weakref.finalize(model, shutil.rmtree, local, ignore_errors=True)
+    return model
+
+
+def _load(local: Path) -> Model:
     verify_artifact(local)
     info = ModelInfo.from_dict(_read_json(local / INFO))
     return Model(info, get_learner(info.kind).load_weights(local, info), local)
 
 
-def _localize(path: str) -> Path:
-    """A local folder for ``path``; remote URIs are copied to a temporary folder first."""
-    if "://" not in path or path.startswith("file://"):
-        local = Path(path.removeprefix("file://"))
-        if not local.is_dir():
-            raise NotFoundError(f"no artifact at {path!r}; pass the folder a training run wrote")
-        return local
+def is_remote(path: str) -> bool:
+    """Whether ``path`` is a URI to fetch (s3://, gs://, …) rather than a local folder."""
+    return "://" in path and not path.startswith("file://")
+
+
+def local_folder(path: str) -> Path:
+    """The local artifact folder ``path`` (a path or ``file://`` URI) names; it must exist."""
+    local = Path(path.removeprefix("file://"))
+    if not local.is_dir():
+        raise NotFoundError(f"no artifact at {path!r}; pass the folder a training run wrote")
+    return local
+
+
+@contextmanager
+def local_copy(path: str) -> Iterator[Path]:
+    """The artifact ``path`` as a local folder for the block: the folder itself, or a
+    temporary copy of a URI, removed when the block ends."""
+    if not is_remote(path):
+        yield local_folder(path)
+        return
+    local = fetch(path)
+    try:
+        yield local
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def fetch(uri: str) -> Path:
+    """Copy the artifact at ``uri`` into a new temporary folder, which the caller removes."""
     import pyarrow.fs as pafs
 
     target = Path(tempfile.mkdtemp(prefix="raymaker-artifact-"))
     try:
-        pafs.copy_files(path, str(target))
+        pafs.copy_files(uri, str(target))
     except OSError as err:
         shutil.rmtree(target, ignore_errors=True)
-        raise NotFoundError(f"cannot fetch artifact {path!r}: {err}") from None
+        raise NotFoundError(f"cannot fetch artifact {uri!r}: {err}") from None
     return target
 
 

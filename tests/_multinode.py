@@ -79,7 +79,10 @@ class LocalCluster:
         system_config: dict | None = None,
         environ: dict[str, str] | None = None,
     ):
-        self.root = Path(tempfile.mkdtemp(prefix="rmk-mn-", dir="/tmp"))  # short: socket paths
+        # Under TMPDIR (make test's is /tmp/rmt-xxxxxxxx), every name short: Ray's longest
+        # socket, <root>/<node>/session_<date>_<time>_<us>_<pid>/sockets/dash_MetricsHead, must
+        # stay under 108 bytes (seen: 112 with <root>/ray/<node> under rmk-mn-…: no head).
+        self.root = Path(tempfile.mkdtemp(prefix="mn-"))
         self.token = secrets.token_hex(24)
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.system_config = system_config or {}
@@ -113,7 +116,7 @@ class LocalCluster:
         ports = dict(zip(NODE_PORT_FLAGS, chosen, strict=True))
         cmd = [RAY, "start", "--block", "--node-ip-address=127.0.0.1", *args]
         cmd += [f"{flag}={port}" for flag, port in ports.items()]
-        cmd += [f"--temp-dir={self.root / 'ray' / name}", "--disable-usage-stats"]
+        cmd += [f"--temp-dir={self.root / name}", "--disable-usage-stats"]
         cmd += ["--min-worker-port=0", "--max-worker-port=0"]
         log = self.root / f"{name}-{time.time_ns()}.log"
         with open(log, "wb") as out:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 LEADERBOARD_JSON = "leaderboard.json"
+PLOT_PNG = "tuning.png"
 
 
 def rows_from_results(results, metric: str, max_epochs: int, source: str) -> list[dict[str, Any]]:
@@ -92,8 +93,10 @@ def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(flat)
 
 
-def plot(rows: list[dict[str, Any]], path: Path, metric: str, mode: str, max_epochs: int) -> Path:
-    """PNG: objective per trial with the best so far; epochs each trial ran (rung survival)."""
+def plot(rows: list[dict[str, Any]], run_dir: str, metric: str, mode: str, max_epochs: int) -> str:
+    """PNG in ``run_dir`` (a path or URI), its location: objective per trial with the best so
+    far; epochs each trial ran (rung survival)."""
+    import fsspec
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,6 +121,9 @@ def plot(rows: list[dict[str, Any]], path: Path, metric: str, mode: str, max_epo
     bottom.set_ylabel("epochs / rounds run")
     bottom.set_xlabel("trial")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fs, root = fsspec.core.url_to_fs(run_dir)
+    fs.makedirs(root, exist_ok=True)
+    with fs.open(f"{root}/{PLOT_PNG}", "wb") as f:  # straight there: no local copy to clean up
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
-    return path
+    return f"{run_dir.rstrip('/')}/{PLOT_PNG}"

@@ -99,7 +99,7 @@ def run_tuning(
         rows, board, best_row = _leaderboard(spec, results, warm, folder)
         plot_path = leaderboard.plot(
             rows,
-            _local_dir(folder.run_dir) / "tuning.png",
+            folder.run_dir,
             spec.objective.metric,
             spec.objective.mode,
             spec.train.epochs,
@@ -118,7 +118,7 @@ def run_tuning(
         best_objective=best_row["objective"],
         artifact_path=packaged.artifact_path,
         metrics=packaged.metrics,
-        plot_path=str(plot_path),
+        plot_path=plot_path,
         mlflow_run_id=run.run_id,
         tracking_uri=run.uri,
     )
@@ -265,16 +265,6 @@ def _checkpoint_of(result):
 
         return ray.train.Checkpoint(path)
     raise TrainingError(f"the best trial {result.path} left no checkpoint")
-
-
-def _local_dir(run_dir: str) -> Path:
-    if "://" in run_dir:
-        import tempfile
-
-        return Path(tempfile.mkdtemp(prefix="raymaker-tuning-"))
-    path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, RunFolder]:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ray_apps import settings
+from ray_apps._staging import staged
 from ray_apps.artifact import Model
 from ray_apps.bias.groups import as_text, assign_groups, bin_labels
 from ray_apps.bias.metrics import facet_bias
@@ -177,18 +176,11 @@ def _write(spec: BiasJobSpec, report: BiasReport) -> BiasResult:
     column = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.sensitive)
     rel = f"model={report.model}/version={report.version}"
     folder = f"{root.rstrip('/')}/{rel}/window={report.window.key}/sensitive={column}"
-    remote = "://" in root
-    local = Path(tempfile.mkdtemp(prefix="raymaker-bias-")) if remote else Path(folder)
-    local.mkdir(parents=True, exist_ok=True)
-    if spec.html:
-        (local / "bias.html").write_text(render_html(report))
-    record = {**report.to_dict(), "computed_at": datetime.now(UTC).isoformat()}
-    tmp = local / ".bias.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-    tmp.replace(local / "bias.json")
-    if remote:
-        import pyarrow.fs as pafs
-
-        pafs.copy_files(str(local), folder)
-        shutil.rmtree(local, ignore_errors=True)
+    with staged(folder, "raymaker-bias-") as local:
+        if spec.html:
+            (local / "bias.html").write_text(render_html(report))
+        record = {**report.to_dict(), "computed_at": datetime.now(UTC).isoformat()}
+        tmp = local / ".bias.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+        tmp.replace(local / "bias.json")
     return BiasResult(report, folder, spec.html)

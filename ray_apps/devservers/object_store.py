@@ -117,6 +117,9 @@ def start_object_store(root: Path, bucket: str = "raymaker", timeout_s: float = 
     s3_port = free_port()
     args = [
         weed_binary(),
+        # Its log goes to stderr, i.e. weed.log below: by default glog writes weed.* files
+        # into the system temp folder too, and they outlive the store.
+        "-logtostderr",
         "mini",
         f"-dir={root / 'data'}",
         "-ip=127.0.0.1",
@@ -126,6 +129,10 @@ def start_object_store(root: Path, bucket: str = "raymaker", timeout_s: float = 
         f"-s3.config={config}",
         f"-bucket={bucket}",
         f"-s3.port={s3_port}",
+        # Unix sockets beside the data: by default /tmp/seaweedfs-<server>-<port>.sock, left
+        # behind when the store stops. ``root`` is short: PostgreSQL's socket needs that too.
+        f"-s3.localSocket={root / 's3.sock'}",
+        f"-filer.localSocket={root / 'filer.sock'}",
         *(f"-{flag}={free_port()}" for flag in _PORT_FLAGS),
     ]
     log = (root / "weed.log").open("ab")

@@ -17,13 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ray_apps import settings
+from ray_apps._staging import staged
 from ray_apps.artifact import MANIFEST, Model, load_model
 from ray_apps.evaluation.calibration import calibration
 from ray_apps.evaluation.directional import directional
@@ -171,21 +170,14 @@ def write_report(
     """``report.json`` (+ ``report.html``) in ``<root>/<folder>/<UTC time>/``; its location."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     target = f"{reports_root(spec).rstrip('/')}/{folder}/{stamp}"
-    remote = "://" in target
-    local = Path(tempfile.mkdtemp(prefix="raymaker-eval-")) if remote else Path(target)
-    local.mkdir(parents=True, exist_ok=True)
     record = {**report.to_dict(), "gate": {"passed": not reasons, "reasons": reasons}}
     record["thresholds"] = spec.thresholds.model_dump()
-    if spec.html:
-        (local / "report.html").write_text(render_html(report, reasons))
-    tmp = local / ".report.json.tmp"
-    tmp.write_text(json.dumps(_no_nan(record), indent=2, sort_keys=True, default=str))
-    tmp.replace(local / "report.json")
-    if remote:
-        import pyarrow.fs as pafs
-
-        pafs.copy_files(str(local), target)
-        shutil.rmtree(local, ignore_errors=True)
+    with staged(target, "raymaker-eval-") as local:
+        if spec.html:
+            (local / "report.html").write_text(render_html(report, reasons))
+        tmp = local / ".report.json.tmp"
+        tmp.write_text(json.dumps(_no_nan(record), indent=2, sort_keys=True, default=str))
+        tmp.replace(local / "report.json")
     return target
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ray_apps import settings
+from ray_apps._staging import staged
 from ray_apps.artifact import Model
 from ray_apps.capture.labels import has_labels, labels_folder
 from ray_apps.monitoring import _evidently
@@ -250,33 +249,29 @@ def _report(
     rel = f"model={summary.model}/version={summary.version}"
     folder = f"{root.rstrip('/')}/{rel}/window={summary.window.key}"
     remote = "://" in root
-    local = Path(tempfile.mkdtemp(prefix="raymaker-monitor-")) if remote else Path(folder)
-    local.mkdir(parents=True, exist_ok=True)
     html = spec.html and bool(summary.columns)
-    if summary.columns and (spec.html or spec.workspace):
-        _evidently_outputs(spec, summary, verdict, reference, current, local, html)
     line = log_line(summary, verdict)
     delivery = None
-    if verdict.violations and spec.alerts.webhook is not None:
-        hook = spec.alerts.webhook
-        delivery = post_webhook(webhook_url(hook), alert_payload(summary, verdict, folder), hook)
-        if not delivery.delivered:
-            log.error(
-                "webhook %s not delivered after %d attempts: %s",
-                delivery.host,
-                delivery.attempts,
-                delivery.error,
+    with staged(folder, "raymaker-monitor-") as local:
+        if summary.columns and (spec.html or spec.workspace):
+            _evidently_outputs(spec, summary, verdict, reference, current, local, html)
+        if verdict.violations and spec.alerts.webhook is not None:
+            hook = spec.alerts.webhook
+            delivery = post_webhook(
+                webhook_url(hook), alert_payload(summary, verdict, folder), hook
             )
-    record = {**summary.to_dict(), "verdict": verdict.to_dict()}
-    record["webhook"] = None if delivery is None else delivery.__dict__
-    tmp = local / ".summary.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-    tmp.replace(local / "summary.json")  # last: its presence means the window was checked
-    if remote:
-        import pyarrow.fs as pafs
-
-        pafs.copy_files(str(local), folder)
-        shutil.rmtree(local, ignore_errors=True)
+            if not delivery.delivered:
+                log.error(
+                    "webhook %s not delivered after %d attempts: %s",
+                    delivery.host,
+                    delivery.attempts,
+                    delivery.error,
+                )
+        record = {**summary.to_dict(), "verdict": verdict.to_dict()}
+        record["webhook"] = None if delivery is None else delivery.__dict__
+        tmp = local / ".summary.json.tmp"
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
+        tmp.replace(local / "summary.json")  # last: its presence means the window was checked
     gauge = Path(spec.alerts.gauge_file) if spec.alerts.gauge_file else None
     if gauge is None and not remote:
         gauge = Path(root) / rel / "monitor.prom"

@@ -1,5 +1,6 @@
 """The model registry with approval, on MLflow's model registry (see ``registry.py``)."""
 
+from ray_apps.registry._copies import release_fetched
 from ray_apps.registry.approval import Decision, deployable, transition
 from ray_apps.registry.endpoints import (
     mark_served,
@@ -37,6 +38,7 @@ __all__ = [
     "register",
     "record_endpoint",
     "reject",
+    "release_fetched",
     "resolve_for_deploy",
     "served_versions",
     "transition",

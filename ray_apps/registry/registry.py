@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ray_apps import tracking
-from ray_apps.artifact import MANIFEST, _localize, verify_artifact
+from ray_apps.artifact import MANIFEST, is_remote, local_copy, local_folder, verify_artifact
 from ray_apps.errors import ApprovalError, ArtifactIntegrityError, NotFoundError, SpecError
+from ray_apps.registry import _copies
 from ray_apps.registry import served_by as _served_by
 from ray_apps.registry.approval import Decision, deployable, history_append, transition
 
@@ -82,14 +83,14 @@ def register(
     """Register an artifact folder as the next version of ``name`` (status Pending)."""
     name, _ = parse_ref(name)
     artifact_uri = str(artifact_path)
-    local = _localize(artifact_uri)
-    verify_artifact(local)
-    digest = _manifest_digest(local)
-    meta = {
-        "metrics": _read_json(local / "metrics.json"),
-        "params": _read_json(local / "job.json"),
-        "lineage": _read_json(local / "lineage.json"),
-    }
+    with local_copy(artifact_uri) as local:  # read only here: a fetched copy goes after
+        verify_artifact(local)
+        digest = _manifest_digest(local)
+        meta = {
+            "metrics": _read_json(local / "metrics.json"),
+            "params": _read_json(local / "job.json"),
+            "lineage": _read_json(local / "lineage.json"),
+        }
     run_id = meta["lineage"].get("mlflow_run_id") or None
     uri = tracking.resolve_uri(tracking_uri)
     client = _client(uri)
@@ -193,15 +194,31 @@ def resolve_for_deploy(
 
 
 def fetch_artifact(mv: ModelVersion) -> Path:
-    """A local, verified copy of the version's artifact; its manifest must be the registered one."""
-    local = _localize(mv.artifact_uri)
+    """A local, verified copy of the version's artifact; its manifest must be the registered one.
+
+    A remote artifact is copied once per process and kept until it exits (``_copies``)."""
+    remote = is_remote(mv.artifact_uri)
+    local = (
+        _copies.copy_of(mv.artifact_uri, mv.manifest_sha256)
+        if remote
+        else local_folder(mv.artifact_uri)
+    )
+    try:
+        _check_registered(mv, local)
+    except Exception:
+        if remote:
+            _copies.discard(mv.manifest_sha256)
+        raise
+    return local
+
+
+def _check_registered(mv: ModelVersion, local: Path) -> None:
     verify_artifact(local)
     if _manifest_digest(local) != mv.manifest_sha256:
         raise ArtifactIntegrityError(
             f"{mv.ref}: the artifact at {mv.artifact_uri} is not the one registered (its "
             "MANIFEST.json digest changed); register the new artifact as a new version"
         )
-    return local
 
 
 def load_version(ref: str, *, artifact: str | None = None, tracking_uri: str | None = None):

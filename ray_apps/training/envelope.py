@@ -10,6 +10,7 @@ evaluated on the test split and packaged as an artifact in the run folder (local
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import uuid
@@ -109,6 +110,7 @@ class TrackedRun:
     run_id: str
     metrics: dict[str, float] = field(default_factory=dict)
     artifact_dir: Path | None = None
+    staging: Path | None = None  # a temporary folder removed when the MLflow run closes
 
 
 @contextmanager
@@ -122,11 +124,15 @@ def tracked_run(
     )
     run = TrackedRun(uri, run_id)
     try:
-        yield run
-    except Exception:
-        tracking.finish_run(uri, run_id, failed=True)
-        raise
-    tracking.finish_run(uri, run_id, metrics=run.metrics, artifact_dir=run.artifact_dir)
+        try:
+            yield run
+        except Exception:
+            tracking.finish_run(uri, run_id, failed=True)
+            raise
+        tracking.finish_run(uri, run_id, metrics=run.metrics, artifact_dir=run.artifact_dir)
+    finally:
+        if run.staging is not None:
+            shutil.rmtree(run.staging, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ class PackagedModel:
     model: Model
     metrics: dict[str, float]  # on the held-out test split
     artifact_path: str  # where the artifact lives (run storage)
-    local: Path  # a local copy of it
+    local: Path  # a local copy of it (with remote run storage: gone once the MLflow run closes)
 
 
 def package_model(
@@ -154,11 +160,12 @@ def package_model(
     metrics = evaluate(model, data.test)
     run_dir = f"{folder.run_dir}/{under}" if under else folder.run_dir
     remote = "://" in run_dir
-    local = (
-        Path(tempfile.mkdtemp(prefix="raymaker-artifact-"))
-        if remote
-        else Path(run_dir) / "artifact"
-    )
+    if remote:
+        # Written here, copied to run storage, logged to MLflow when the run closes: the
+        # folder is needed until then, and tracked_run removes it then.
+        local = run.staging = Path(tempfile.mkdtemp(prefix="raymaker-artifact-"))
+    else:
+        local = Path(run_dir) / "artifact"
     write_artifact(
         local,
         model.info,

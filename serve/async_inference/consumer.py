@@ -70,6 +70,9 @@ class AsyncConsumer:
     def __del__(self) -> None:
         if self._core.capture is not None:
             self._core.capture.close()
+        from ray_apps.registry import release_fetched
+
+        release_fetched()  # Ray kills the replica next, running no atexit: remove copies now
 
 
 def _in_thread(model: ServedModel) -> Predictor:

@@ -1,9 +1,13 @@
+import gc
+
 import numpy as np
 import pytest
 import torch
 import xgboost as xgb
+from _factories import xgboost_artifact
+from _fake_remote import use_fake_remote
 
-from ray_apps.artifact import Model, ModelInfo, load_model, write_artifact
+from ray_apps.artifact import Model, ModelInfo, load_model, local_copy, write_artifact
 from ray_apps.data import load_dataset
 from ray_apps.errors import ArtifactIntegrityError, NotFoundError
 from ray_apps.preprocess import Preprocessor
@@ -85,3 +89,37 @@ def test_missing_artifact_is_not_found(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(NotFoundError, match="MANIFEST.json"):
         load_model(tmp_path / "empty")
+
+
+def test_a_fetched_copy_lives_as_long_as_its_model(tmp_path, monkeypatch):
+    temp = use_fake_remote(monkeypatch, tmp_path)
+    art = xgboost_artifact(tmp_path / "store" / "art")
+    model = load_model(f"fake://{art}")
+    (copy,) = temp.iterdir()
+    assert copy.name.startswith("raymaker-artifact-") and model.path == copy
+    assert model.metrics["accuracy"] == 0.9  # read from the copy, after loading
+    del model
+    gc.collect()
+    assert list(temp.iterdir()) == []
+
+
+def test_a_fetch_that_fails_leaves_no_folder(tmp_path, monkeypatch):
+    temp = use_fake_remote(monkeypatch, tmp_path)
+    with pytest.raises(NotFoundError, match="cannot fetch artifact"):
+        load_model(f"fake://{tmp_path / 'nothing'}")
+    art = xgboost_artifact(tmp_path / "store" / "art")
+    (art / "model.ubj").write_bytes(b"changed")
+    with pytest.raises(ArtifactIntegrityError):
+        load_model(f"fake://{art}")
+    assert list(temp.iterdir()) == []
+
+
+def test_a_local_copy_goes_with_its_block(tmp_path, monkeypatch):
+    temp = use_fake_remote(monkeypatch, tmp_path)
+    art = xgboost_artifact(tmp_path / "store" / "art")
+    with local_copy(f"fake://{art}") as local:
+        assert (local / "MANIFEST.json").is_file() and local.parent == temp
+    assert list(temp.iterdir()) == []
+    with local_copy(str(art)) as local:  # a local folder is used in place, and kept
+        assert local == art
+    assert art.is_dir()

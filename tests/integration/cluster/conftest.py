@@ -18,10 +18,12 @@ from ray_apps.devservers.session import DevServers, dev_servers
 
 @pytest.fixture(scope="session")
 def servers() -> DevServers:
-    folder = Path(tempfile.mkdtemp(prefix="rm-dev-", dir="/tmp"))
-    with dev_servers(folder) as running:
-        yield running
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="rm-dev-"))  # TMPDIR: short, for socket paths
+    try:
+        with dev_servers(folder) as running:
+            yield running
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -101,7 +101,8 @@ class TokenCluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    root = Path(tempfile.mkdtemp(prefix="rmk-auth-", dir="/tmp"))  # short: socket paths
+    # Under TMPDIR, names short: Ray's sockets (<root>/ray/session_…/sockets/…) need < 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="auth-"))
     c = TokenCluster(root, token=secrets.token_hex(24))
     try:
         c.start()

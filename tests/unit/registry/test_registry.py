@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from _factories import xgboost_artifact
+from _fake_remote import use_fake_remote
 
 from ray_apps import registry
 from ray_apps.errors import ApprovalError, ArtifactIntegrityError, NotFoundError, SpecError
@@ -108,3 +109,18 @@ def test_a_name_another_process_creates_between_our_read_and_write_is_used(
     monkeypatch.setattr(MlflowClient, "get_registered_model", read_then_lose_the_race)
     v = registry.register(artifact, "raced", tracking_uri=uri)
     assert raced == ["raced"] and (v.name, v.version) == ("raced", 1)
+
+
+def test_remote_artifacts_are_copied_once_and_removed(uri, tmp_path, monkeypatch):
+    temp = use_fake_remote(monkeypatch, tmp_path)
+    art = xgboost_artifact(tmp_path / "store" / "a")
+    mv = registry.register(f"fake://{art}", "r", tracking_uri=uri)
+    assert list(temp.iterdir()) == []  # registering reads a copy and removes it
+    local = registry.fetch_artifact(mv)
+    assert local.parent == temp and registry.fetch_artifact(mv) == local  # once per process
+    registry.release_fetched()
+    assert list(temp.iterdir()) == []
+    xgboost_artifact(art, rounds=7)  # rewritten in place: a different manifest
+    with pytest.raises(ArtifactIntegrityError, match="not the one registered"):
+        registry.fetch_artifact(mv)
+    assert list(temp.iterdir()) == []  # the refused copy is not kept

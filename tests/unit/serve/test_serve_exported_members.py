@@ -35,6 +35,7 @@ def test_registry_public_names():
         "record_endpoint",
         "register",
         "reject",
+        "release_fetched",
         "resolve_for_deploy",
         "served_versions",
         "transition",

@@ -1,5 +1,7 @@
 """The run envelope's folder and MLflow run, on a real (SQLite) MLflow store; no Ray."""
 
+import contextlib
+
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -30,3 +32,24 @@ def test_mlflow_run_finishes_failed_when_the_body_raises(tmp_path):
     assert client.get_run(ok.run_id).info.status == "FINISHED"
     assert client.get_run(ok.run_id).data.metrics == {"test_accuracy": 0.9}
     assert client.get_run(bad.run_id).info.status == "FAILED"
+
+
+def test_a_staged_artifact_is_logged_then_removed_when_the_run_closes(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    spec = TrackingSpec(uri=uri, experiment="unit")
+    folder = new_run_folder("job", str(tmp_path / "runs"))
+    for fails in (False, True):
+        staging = tmp_path / f"staging-{fails}"
+        staging.mkdir()
+        (staging / "model.ubj").write_text("weights")
+        with (
+            contextlib.suppress(RuntimeError),
+            tracked_run(folder, spec, params={}, tags={}) as run,
+        ):
+            run.staging = run.artifact_dir = staging
+            if fails:
+                raise RuntimeError("boom")
+        assert not staging.exists()
+        if not fails:
+            logged = MlflowClient(tracking_uri=uri).list_artifacts(run.run_id, "model")
+            assert [a.path for a in logged] == ["model/model.ubj"]

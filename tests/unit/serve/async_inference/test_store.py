@@ -4,6 +4,7 @@ Two store objects stand for two processes."""
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import uuid
 import warnings
@@ -20,7 +21,7 @@ T0 = 1_700_000_000.0
 @pytest.fixture(scope="module")
 def postgres():
     """One PostgreSQL for the module, on a unix socket in a short folder (no TCP port)."""
-    root = tempfile.mkdtemp(prefix="rm-pg-", dir="/tmp")
+    root = tempfile.mkdtemp(prefix="rm-pg-")  # TMPDIR: short, for the socket path
     with warnings.catch_warnings():  # platformdirs, when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import pgserver
@@ -28,6 +29,7 @@ def postgres():
         server = pgserver.get_server(root, cleanup_mode="delete")
     yield server, root
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
