@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +62,7 @@ class RayHead:
         psutil.wait_procs(alive, timeout=10)
         if self.process.poll() is None:
             self.process.wait(timeout=10)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)  # its processes are gone: its files go
 
 
 def start_head(
@@ -69,7 +71,8 @@ def start_head(
     """Start the head (token auth, loopback only) with ``base_env`` (its nodes' environment)
     and wait until its Jobs API answers; ``jobs_api=False``: return once ``ray start`` is
     launched, the head still starting (its log: ``<temp_dir>/ray-start.log``)."""
-    temp_dir = Path(tempfile.mkdtemp(prefix="rm-ray-", dir="/tmp"))
+    # Short: Ray's unix sockets live under it. Under TMPDIR, which make test keeps private.
+    temp_dir = Path(tempfile.mkdtemp(prefix="rm-ray-"))
     token = secrets.token_hex(16)
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -123,14 +126,22 @@ def start_head(
     headers = {"Authorization": f"Bearer {token}"}
     while True:
         if process.poll() is not None:
+            tail = _tail(log_path)  # stop removes the folder, log and all
             head.stop()
-            raise RuntimeError(f"ray start exited {process.returncode}: {temp_dir}/ray-start.log")
+            raise RuntimeError(f"ray start exited {process.returncode}; its log ends:\n{tail}")
         try:
             if httpx.get(f"{head.dashboard}/api/jobs/", headers=headers, timeout=2).is_success:
                 return head
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
+            tail = _tail(log_path)
             head.stop()
-            raise RuntimeError(f"Ray's Jobs API did not answer in {timeout_s:g} s")
+            raise RuntimeError(
+                f"Ray's Jobs API did not answer in {timeout_s:g} s; ray start's log ends:\n{tail}"
+            )
         time.sleep(0.5)
+
+
+def _tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.is_file() else "(no log)"
