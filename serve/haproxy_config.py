@@ -38,8 +38,9 @@ RETRY_ON_ENV = "RAY_SERVE_HAPROXY_RETRY_ON"
 
 # The inference routes of serve/routes.py that may be replayed on another replica, as HAProxy
 # matches them (a POST's path ends so); the async variants end in -async and do not match.
+# It starts with "/", not "(": HAProxy warns that a pattern starting with "(" looks like a typo.
 INFERENCE_PATH = (
-    r"(/v1/models/[^/]+:(predict|explain)|/v2/models/[^/]+(/versions/[^/]+)?/(infer|explain))$"
+    r"/(v1/models/[^/]+:(predict|explain)|v2/models/[^/]+(/versions/[^/]+)?/(infer|explain))$"
 )
 _NO_REPLAY = f"http-request disable-l7-retry if !METH_POST || !{{ path_reg {INFERENCE_PATH} }}"
 

@@ -128,13 +128,12 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
 
 def haproxy_paths(temp_dir: str | None = None) -> dict[str, str]:
     """Where Serve's HAProxy keeps its config, sockets and server state: the temp folder's
-    ``haproxy-serve`` (Ray hard-codes ``/tmp/haproxy-serve``; this honours ``TMPDIR``, so a
-    test session's private temp folder holds them too). Serve adds a folder per node."""
+    ``haproxy`` (Ray hard-codes ``/tmp/haproxy-serve``; this honours ``TMPDIR``, so a test
+    session's private temp folder holds them too). Serve adds a 56-character folder per node,
+    and HAProxy refuses socket paths over 97 bytes: hence the short name."""
     import tempfile
 
-    root = os.path.join(
-        temp_dir or os.environ.get("TMPDIR") or tempfile.gettempdir(), "haproxy-serve"
-    )
+    root = os.path.join(temp_dir or os.environ.get("TMPDIR") or tempfile.gettempdir(), "haproxy")
     return {
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": f"{root}/haproxy.cfg",
         "RAY_SERVE_HAPROXY_SOCKET_PATH": f"{root}/admin.sock",

@@ -116,7 +116,7 @@ def test_fast_ingress_routes_haproxy_through_the_wrapper(tmp_path, monkeypatch):
     assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
     assert env["RAY_SERVE_HAPROXY_RETRY_ON"] == "conn-failure empty-response junk-response"
     # Serve's HAProxy files go to the temp folder in force (Ray hard-codes /tmp/haproxy-serve).
-    assert env["RAY_SERVE_HAPROXY_SOCKET_PATH"] == str(tmp_path / "t/haproxy-serve/admin.sock")
+    assert env["RAY_SERVE_HAPROXY_SOCKET_PATH"] == str(tmp_path / "t/haproxy/admin.sock")
     assert env["RAY_SERVE_HAPROXY_BINARY_PATH"] == str(tmp_path / "bin" / "haproxy")
     assert env["RAYMAKER_HAPROXY_BINARY"] == haproxy_binary()
     assert "stats and metrics on 127.0.0.1" in message
