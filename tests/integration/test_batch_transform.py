@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from _factories import xgboost_artifact
+from _serve_helpers import wait_for
 
 from ray_apps import load_model, run_batch
 from ray_apps.data import load_dataset
@@ -208,11 +209,7 @@ def test_a_killed_driver_takes_its_ray_along_and_a_resume_finishes_exactly_once(
     killed = time.monotonic()
     names = " ".join(its_ray.values())
     assert "gcs_server" in names and "raylet" in names and "ray::" in names, its_ray
-    left = its_ray
-    while left and time.monotonic() - killed < 30:
-        time.sleep(0.1)
-        left = _marked(mark)
-    assert not left, f"the killed driver's Ray outlived it by 30 s: {left}"
+    wait_for(lambda: not _marked(mark), 30, "the killed driver's Ray to go (30 s)")
     print(f"[test] {len(its_ray)} processes of the killed driver's Ray gone in "
           f"{time.monotonic() - killed:.1f} s")  # fmt: skip
     assert RESTART_WARNING not in log.read_text()

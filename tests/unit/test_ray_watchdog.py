@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _serve_helpers import wait_for
 
 from ray_apps._ray_watchdog import ENV, tagged
 
@@ -52,14 +53,6 @@ def _watchdogs(tag: str) -> list[int]:
     return found
 
 
-def _wait(condition, timeout_s: float, what: str) -> float:
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < timeout_s, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
 def test_a_killed_drivers_processes_are_killed_and_no_other(tmp_path):
     bystander = subprocess.Popen(SLEEP)  # not the driver's: must live on
     driver = subprocess.Popen(_driver("time.sleep(600)"), stdout=subprocess.PIPE, text=True)
@@ -74,8 +67,10 @@ def test_a_killed_drivers_processes_are_killed_and_no_other(tmp_path):
 
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait()
-        took = _wait(lambda: not _running(child), 10, "the driver's child to be killed")
-        _wait(lambda: not _watchdogs(tag), 10, "the watchdog to exit")
+        killed = time.monotonic()
+        wait_for(lambda: not _running(child), 10, "the driver's child to be killed", 0.05)
+        took = time.monotonic() - killed
+        wait_for(lambda: not _watchdogs(tag), 10, "the watchdog to exit", 0.05)
         assert took < 5
         assert bystander.poll() is None
     finally:
@@ -87,4 +82,4 @@ def test_a_killed_drivers_processes_are_killed_and_no_other(tmp_path):
 def test_a_driver_that_exits_normally_leaves_nothing_either():
     driver = subprocess.run(_driver("sys.exit(0)"), capture_output=True, text=True, timeout=60)
     child = int(driver.stdout.split()[0])
-    _wait(lambda: not _running(child), 10, "the exited driver's child to be killed")
+    wait_for(lambda: not _running(child), 10, "the exited driver's child to be killed", 0.05)
