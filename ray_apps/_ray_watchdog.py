@@ -76,17 +76,35 @@ def tagged(tag: str, *, exclude: int | None = None) -> list[int]:
 
 def _reap(tag: str) -> None:
     """Wait for the driver to be gone, then kill what is left of its Ray."""
-    while os.read(0, 4096):  # nothing is ever written: this returns at EOF
-        pass
-    me = os.getpid()
-    for _ in range(5):  # again, for a process started while the last pass ran
+    driver = int(tag.split("-", 1)[0])
+    _wait_for_exit(driver)
+    me, quiet = os.getpid(), 0
+    deadline = time.monotonic() + 30
+    while quiet < 2 and time.monotonic() < deadline:  # two clean passes: none was starting
         left = tagged(tag, exclude=me)
-        if not left:
-            return
+        quiet = 0 if left else quiet + 1
         for pid in left:
             with contextlib.suppress(OSError):  # gone by itself meanwhile
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
+
+
+def _wait_for_exit(driver: int) -> None:
+    """Until the pipe's end (the driver's exit closes it) or the driver is gone: a child that
+    the driver forked without exec'ing keeps its copy of the pipe open after the driver dies."""
+    import select
+
+    while _alive(driver):
+        if select.select([0], [], [], 1.0)[0] and not os.read(0, 4096):
+            return  # nothing is ever written: readable means EOF
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -209,7 +209,10 @@ def test_a_killed_driver_takes_its_ray_along_and_a_resume_finishes_exactly_once(
     killed = time.monotonic()
     names = " ".join(its_ray.values())
     assert "gcs_server" in names and "raylet" in names and "ray::" in names, its_ray
-    wait_for(lambda: not _marked(mark), 30, "the killed driver's Ray to go (30 s)")
+    try:
+        wait_for(lambda: not _marked(mark), 30, "the killed driver's Ray to go")
+    except AssertionError:
+        raise AssertionError(f"the killed driver's Ray stayed 30 s: {_marked(mark)}") from None
     print(f"[test] {len(its_ray)} processes of the killed driver's Ray gone in "
           f"{time.monotonic() - killed:.1f} s")  # fmt: skip
     assert RESTART_WARNING not in log.read_text()
