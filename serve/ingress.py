@@ -139,6 +139,7 @@ def haproxy_paths(temp_dir: str | None = None) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_SOCKET_PATH": f"{root}/admin.sock",
         "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": f"{root}/metrics.sock",
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": root,
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": f"{root}/server-state",
     }
 
 

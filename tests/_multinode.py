@@ -35,6 +35,8 @@ from pathlib import Path
 import psutil
 from _sockets import free_ports
 
+from serve.ingress import haproxy_paths
+
 RAY = str(Path(sys.executable).with_name("ray"))
 # Ports every node opens; each gets a free one so that no other Ray on the machine clashes.
 NODE_PORT_FLAGS = (
@@ -98,6 +100,7 @@ class LocalCluster:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of this cluster's processes and of drivers that join it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+        env.update(haproxy_paths())  # Serve's HAProxy files under TMPDIR, not /tmp/haproxy-serve
         env.update(
             HOME=str(self.root / "home"),
             RAY_AUTH_MODE="token",

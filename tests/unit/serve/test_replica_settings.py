@@ -10,11 +10,14 @@ from serve.app import build
 from serve.config import BatchingSpec, CaptureSpec, EndpointSpec
 from serve.replica_settings import ReplicaSettings
 
+USER_KEY, ADMIN_KEY = "user-key-Zq8XvT3m", "admin-key-Pw4NcL7r"
+
 
 @pytest.fixture()
 def settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("K", "k1")
-    monkeypatch.setenv("A", "boss")
+    # Secrets no temp path can contain by chance (a tmp folder once held "k1").
+    monkeypatch.setenv("K", USER_KEY)
+    monkeypatch.setenv("A", ADMIN_KEY)
     spec = parse_spec(
         EndpointSpec,
         {
@@ -34,7 +37,7 @@ def test_defaults_are_the_specs(settings, tmp_path):
     interval = EndpointSpec.model_fields["registry_check_interval_s"].default
     assert settings.registry_check_interval_s == interval
     assert len(settings.key_digests) == len(settings.admin_key_digests) == 1
-    assert "k1" not in str(settings.to_args()) and "boss" not in str(settings.to_args())
+    assert USER_KEY not in str(settings.to_args()) and ADMIN_KEY not in str(settings.to_args())
     # Batch jobs started over HTTP: absolute paths fixed where the endpoint was deployed.
     assert (settings.home, settings.storage) == (str(tmp_path.resolve()), str(tmp_path / "runs"))
 
