@@ -80,9 +80,12 @@ class CaptureWriter:
         prediction: Prediction | None = None,
         error: str | None = None,
         body: bytes | None = None,
+        variant: str | None = None,
+        shadow: bool = False,
     ) -> None:
         """Queue one call (never blocks on I/O). ``inputs``: the parsed feature matrix, or
-        None when it did not parse, and then ``body`` is kept."""
+        None when it did not parse, and then ``body`` is kept. ``variant``: the endpoint
+        variant that answered; ``shadow``: a shadow copy's answer, not returned to the caller."""
         record = CaptureRecord(
             time.time(),
             request_id,
@@ -97,6 +100,8 @@ class CaptureWriter:
             error,
             # A failed body is kept only up to what the file stores: bodies may be megabytes.
             body[:BODY_LIMIT] if inputs is None and body is not None else None,
+            variant,
+            bool(shadow),
         )
         with self._lock:
             self._buffer.append(record)

@@ -8,9 +8,9 @@ So a monitoring job takes a batch run's output or a window of captured traffic a
 in ``read_capture``'s order: ``ts`` (UTC: when the row's unit was committed), ``request_id``
 and ``row`` (the row's id: its ``source_file`` and ``source_row``; with an ``id_column``, the
 id as text and row 0), ``model``, ``version`` (text, as capture's partition gives it),
-``protocol`` (``"batch"``), ``status`` (200), ``latency_ms`` (null), one column per feature
-(the model's feature names, in feature order), ``prediction``, ``probabilities`` (classifiers),
-``error`` and ``body`` (null). Rows are in the run's plan order (file, then row).
+``protocol`` (``"batch"``), ``status`` (200), ``latency_ms`` (null), ``variant`` (null),
+``shadow`` (False), one column per feature (the model's feature names, in feature order),
+``prediction``, ``probabilities`` (classifiers), ``error`` and ``body`` (null). Rows are in the run's plan order (file, then row).
 
 Only committed units are read: a part whose unit has no ``units/`` record yet (being written,
 or written by a worker that died before committing) is never opened, so a frame read while the
@@ -109,6 +109,8 @@ def _read_part(fs, path: str, committed_at, features, prefix: str) -> pd.DataFra
             "protocol": PROTOCOL,
             "status": pd.Series([200] * n, dtype="int32"),
             "latency_ms": pd.Series([float("nan")] * n, dtype="float64"),
+            "variant": pd.Series([None] * n, dtype=object),  # a batch run has no variants
+            "shadow": False,
         }
     )
     for name in names:

@@ -10,7 +10,9 @@
     frame[frame.status != 200][["request_id", "status", "error", "body"]]
 
 Columns, in order: ``ts`` (UTC), ``request_id``, ``row`` (index within the request),
-``model``, ``version``, ``protocol`` (the route), ``status``, ``latency_ms``, one column per
+``model``, ``version``, ``protocol`` (the route), ``status``, ``latency_ms``, ``variant`` (the
+endpoint variant that answered, or None), ``shadow`` (True: a shadow copy's answer, never
+returned to the caller; filter ``~frame.shadow`` for what callers got), one column per
 feature (the model's feature names, in feature order), ``prediction``, ``probabilities``
 (classifiers only: a list per row, in the order of the version's classes), ``error`` and
 ``body``. Rows of failed requests whose features did not parse have null features and
@@ -26,9 +28,10 @@ colliding features or suffixing metadata, keeps the rule "feature columns are th
 feature names" true whenever a frame is returned; a caller whose model has such names says so
 once and gets a frame whose columns do not depend on which names happened to collide.
 
-Files of format 1 (JSON ``inputs``/``outputs``) read into the same columns
-(``ray_apps.capture._legacy``); they stored no feature names, which come from a format-2 file
-of the same version, or from ``features``.
+Files of format 2 (before variants) read with ``variant`` None and ``shadow`` False. Files of
+format 1 (JSON ``inputs``/``outputs``) read into the same columns (``ray_apps.capture._legacy``);
+they stored no feature names, which come from a newer file of the same version, or from
+``features``.
 """
 
 from __future__ import annotations
@@ -122,6 +125,11 @@ def _read(fs, file: PurePosixPath, features: list[str] | None, prefix: str) -> p
             "column as <prefix><name>"
         )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[us, UTC]")
+    # Formats 1 and 2 predate variants: each row was the one version's answer to its caller.
+    if "variant" not in frame:
+        frame["variant"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    if "shadow" not in frame:
+        frame["shadow"] = False
     return frame.rename(columns={FEATURE_PREFIX + f: prefix + f for f in stored})
 
 

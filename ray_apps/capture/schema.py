@@ -2,7 +2,7 @@
 
     <root>/model=<name>/version=<v>/date=YYYY-MM-DD/hour=HH/part-<YYYYmmddTHHMMSS>-<hex>.parquet
 
-Columns of a file (format 2; ``model`` and ``version`` come from the partition folders):
+Columns of a file (format 3; ``model`` and ``version`` come from the partition folders):
 
     ts              timestamp[us, UTC]  when the request was answered
     request_id      string              the endpoint's request id (``x-request-id``)
@@ -10,6 +10,8 @@ Columns of a file (format 2; ``model`` and ``version`` come from the partition f
     protocol        string              the route: ``v1_predict`` or ``v2_infer``
     status          int32               the HTTP status answered
     latency_ms      float64             time in the replica
+    variant         string, nullable    the endpoint variant that answered (null: no variants)
+    shadow          bool                True: a shadow copy's answer, never returned to the caller
     feature.<name>  float64, nullable   one column per model feature, in feature order
     prediction      label / value       the class label (classifier) or value (regressor)
     probabilities   list<float64>       classifiers: one entry per class, in ``classes`` order
@@ -20,7 +22,11 @@ Columns of a file (format 2; ``model`` and ``version`` come from the partition f
 A request with n instances is n rows sharing ``request_id``. A failed request whose features
 did not parse (4xx: bad JSON, wrong shape, ...) is one row with null features, null prediction,
 its ``status``, ``error`` and ``body``. The file's key-value metadata ``raymaker.capture`` holds
-``{"format": 2, "features": [...], "classes": [...]}``.
+``{"format": 3, "features": [...], "classes": [...]}``.
+
+Format 2 (before variants) had neither ``variant`` nor ``shadow``; the reader fills
+``variant=None`` and ``shadow=False``, which is what every such request was: the one version's
+answer, returned to its caller.
 
 Why probabilities are one list column rather than one column per class: the columns of a file
 then do not depend on class names (which may be any string, or collide with other columns) or
@@ -47,7 +53,7 @@ import numpy as np
 
 from ray_apps.prediction import Prediction
 
-FORMAT = 2
+FORMAT = 3
 METADATA_KEY = b"raymaker.capture"
 FEATURE_PREFIX = "feature."
 BODY_LIMIT = 10_000
@@ -62,16 +68,19 @@ RESERVED = (
     "protocol",
     "status",
     "latency_ms",
+    "variant",
+    "shadow",
     "prediction",
     "probabilities",
     "error",
     "body",
 )
+_BEFORE_FEATURES = RESERVED.index("prediction")  # ts … shadow precede the features
 
 
 def frame_columns(feature_columns: Sequence[str]) -> list[str]:
     """The columns of a capture frame, in order, with these feature columns."""
-    return [*RESERVED[:8], *feature_columns, *RESERVED[8:]]
+    return [*RESERVED[:_BEFORE_FEATURES], *feature_columns, *RESERVED[_BEFORE_FEATURES:]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,8 @@ class CaptureRecord:
     prediction: Prediction | None = None  # None when the call failed
     error: str | None = None
     body: bytes | str | None = None  # kept only when ``inputs`` is None
+    variant: str | None = None  # the endpoint variant that answered; None: no variants
+    shadow: bool = False  # a shadow copy's answer, never returned to the caller
 
     def n_rows(self) -> int:
         return len(self.inputs) if self.inputs is not None else 1
@@ -120,7 +131,7 @@ def file_name(ts: datetime) -> str:
 
 
 def to_table(records: Sequence[CaptureRecord]):
-    """The ``pyarrow.Table`` of records of ONE model version (same features), format 2."""
+    """The ``pyarrow.Table`` of records of ONE model version (same features), format 3."""
     import pyarrow as pa
 
     features = list(records[0].features)
@@ -137,6 +148,8 @@ def to_table(records: Sequence[CaptureRecord]):
         "protocol": pa.array(np.repeat([r.protocol for r in records], counts), pa.string()),
         "status": pa.array(np.repeat([r.status for r in records], counts), pa.int32()),
         "latency_ms": pa.array(np.repeat([r.latency_ms for r in records], counts), pa.float64()),
+        "variant": pa.array(np.repeat([r.variant for r in records], counts), pa.string()),
+        "shadow": pa.array(np.repeat([bool(r.shadow) for r in records], counts), pa.bool_()),
     }
     x, parsed = _stack([r.inputs for r in records], counts, len(features))
     cols = {feature_column(f): pa.array(x[:, j], mask=~parsed) for j, f in enumerate(features)}

@@ -68,7 +68,7 @@ def test_rows_of_a_request_and_of_a_failed_request(tmp_path):
     frame = read_capture(tmp_path, "m", version=1)
     assert list(frame.columns) == [
         "ts", "request_id", "row", "model", "version", "protocol", "status", "latency_ms",
-        "a", "b", "prediction", "probabilities", "error", "body",
+        "variant", "shadow", "a", "b", "prediction", "probabilities", "error", "body",
     ]  # fmt: skip
     assert frame.request_id.tolist() == ["two", "two", "bad"] and frame.row.tolist() == [0, 1, 0]
     assert frame[["a", "b"]].to_numpy()[:2].tolist() == x.tolist()

@@ -79,8 +79,9 @@ def test_format1_reads_into_the_format2_table(tmp_path):
     frame = read_capture(tmp_path, "iris", features=FEATURES)
     assert list(frame.columns) == [
         "ts", "request_id", "row", "model", "version", "protocol", "status", "latency_ms",
-        *FEATURES, "prediction", "probabilities", "error", "body",
+        "variant", "shadow", *FEATURES, "prediction", "probabilities", "error", "body",
     ]  # fmt: skip
+    assert frame.variant.isna().all() and not frame.shadow.any()  # before variants
     assert frame.request_id.tolist() == ["bad", "v1", "v1", "v2"]
     ok = frame[frame.status == 200]
     assert ok[FEATURES].to_numpy().tolist() == [ROW, [6.0, 3.0, 4.8, 1.8], ROW]

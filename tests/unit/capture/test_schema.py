@@ -53,7 +53,7 @@ def test_a_request_of_n_instances_is_n_rows_and_a_failure_one_row():
     )
     assert rows[0]["body"] is None and rows[0]["error"] is None
     meta = json.loads(table.schema.metadata[METADATA_KEY])
-    assert meta == {"format": 2, "features": FEATURES, "classes": ["no", "yes"]}
+    assert meta == {"format": 3, "features": FEATURES, "classes": ["no", "yes"]}
 
 
 def test_a_regressor_has_values_and_no_probabilities():
@@ -66,3 +66,17 @@ def test_a_regressor_has_values_and_no_probabilities():
 def test_a_raw_body_is_kept_as_text_up_to_10000_characters(body):
     table = to_table([record("bad", status=400, error="e", body=body)])
     assert len(table.column("body")[0].as_py()) == 10_000
+
+
+def test_variant_and_shadow_are_columns_of_every_row_of_a_request():
+    x = np.ones((2, 2))
+    table = to_table(
+        [record("prod", x, variant="blue"), record("copy", x[:1], variant="green", shadow=True)]
+        + [record("plain", x[:1])]
+    )
+    assert str(table.schema.field("variant").type) == "string"
+    assert str(table.schema.field("shadow").type) == "bool"
+    assert table.column("variant").to_pylist() == ["blue", "blue", "green", None]
+    assert table.column("shadow").to_pylist() == [False, False, True, False]
+    # The frame's order: metadata, variant and shadow, then the features.
+    assert table.column_names.index("shadow") + 1 == table.column_names.index(feature_column("a"))

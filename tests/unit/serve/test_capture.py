@@ -108,3 +108,28 @@ def test_share_samples_about_that_share(tmp_path):
     writer.close()
     assert 850 < hits < 1150
     assert not CaptureWriter(tmp_path, 0).sampled()
+
+
+def test_variant_and_shadow_are_written_with_the_record(tmp_path):
+    writer = CaptureWriter(tmp_path, 100, flush_interval_s=3600)
+    for rid, variant, shadow in [("r", "blue", False), ("r", "green", True), ("p", None, False)]:
+        writer.add(
+            request_id=rid,
+            model="m",
+            version=1,
+            protocol="v1_predict",
+            status=200,
+            latency_ms=1.0,
+            features=FEATURES,
+            inputs=np.ones((1, 2)),
+            prediction=from_scores(np.asarray([[0.5, 0.5]]), "classification", ["no", "yes"]),
+            variant=variant,
+            shadow=shadow,
+        )
+    writer.close()
+    frame = read_capture(tmp_path, "m").sort_values(["request_id", "shadow"])
+    assert frame[["request_id", "variant", "shadow"]].values.tolist() == [
+        ["p", None, False],
+        ["r", "blue", False],
+        ["r", "green", True],
+    ]
