@@ -10,7 +10,8 @@ and ``row`` (the row's id: its ``source_file`` and ``source_row``; with an ``id_
 id as text and row 0), ``model``, ``version`` (text, as capture's partition gives it),
 ``protocol`` (``"batch"``), ``status`` (200), ``latency_ms`` (null), ``variant`` (null),
 ``shadow`` (False), one column per feature (the model's feature names, in feature order),
-``prediction``, ``probabilities`` (classifiers), ``error`` and ``body`` (null). Rows are in the run's plan order (file, then row).
+``prediction``, ``probabilities`` (classifiers), ``error`` and ``body`` (null). Rows are in
+the run's plan order (file, then row).
 
 Only committed units are read: a part whose unit has no ``units/`` record yet (being written,
 or written by a worker that died before committing) is never opened, so a frame read while the
