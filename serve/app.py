@@ -46,6 +46,7 @@ from serve.config import ModelRef
 from serve.endpoint import EndpointCore, Predictor
 from serve.replica_settings import ReplicaSettings
 from serve.served_model import ServedModel
+from serve.traffic.router import Forwarded
 
 logger = logging.getLogger("ray.serve")
 
@@ -79,15 +80,18 @@ class Endpoint:
         self._registry_error: str | None = None
         self._sweeper: Sweeper | None = None
         self._sweep_task: asyncio.Task | None = None
+        self._router_task: asyncio.Task | None = None
         if consumer is not None and settings.async_inference.enabled:
             self._sweeper = _async_front(self._core, settings, consumer)
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
-        """Load the versions ``config["models"]`` names, then swap them in at once."""
+        """Load the versions ``config["models"]`` names, then swap them in at once; with
+        ``config["traffic"]`` (endpoints with variants), route by that table."""
         refs = [parse_spec(ModelRef, r, source="user_config.models") for r in config["models"]]
         models = await asyncio.to_thread(load_models, refs, self._core.tracking_uri)
         predictors = {n: self._batcher(m) for n, m in models.items()}
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
+        self._router_task = set_router(self._core, self._settings, config, self._router_task)
         for m in models.values():
             self._metrics.approved(m.name, m.version, m.status == "Approved")
         if self._sweeper is not None and self._sweep_task is None:  # on the replica's loop
@@ -96,6 +100,33 @@ class Endpoint:
 
     def __serve_build_asgi_app__(self):
         return make_asgi(self._core, _request_id)
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        request_id: str,
+        root_path: str,
+        forwarded: Forwarded,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """A request the endpoint's ingress chose this variant for (``serve.traffic.router``)."""
+
+        async def read_body() -> bytes:
+            return body
+
+        fault = self._settings.fault
+        if fault is not None:
+            from serve.traffic.fault import inject
+
+            injected = await inject(fault, request_id)
+            if injected is not None:
+                return injected
+        reply = await self._core.handle(
+            method, path, headers, read_body, request_id, root_path=root_path, forwarded=forwarded
+        )
+        return reply.status, reply.payload, reply.headers
 
     async def check_health(self) -> None:
         if not self._core.models:
@@ -126,10 +157,12 @@ class Endpoint:
         self._core.registry_status = {**self._core.registry_status, **read}
 
     def __del__(self) -> None:
-        task = self._sweep_task
-        if task is not None and not task.done():  # Serve calls this off the replica's loop
-            with contextlib.suppress(RuntimeError):  # a closed loop took the task with it
-                task.get_loop().call_soon_threadsafe(task.cancel)
+        for task in (self._sweep_task, self._router_task):
+            if task is not None and not task.done():  # Serve calls this off the replica's loop
+                with contextlib.suppress(RuntimeError):  # a closed loop took the task with it
+                    task.get_loop().call_soon_threadsafe(task.cancel)
+        if self._core.router is not None:
+            self._core.router.close()  # the last second of variant statistics
         if self._core.capture is not None:
             self._core.capture.close()
         from ray_apps.registry import release_fetched
@@ -152,6 +185,40 @@ class Endpoint:
             return out
 
         return predict_batch
+
+
+def set_router(
+    core: EndpointCore,
+    settings: ReplicaSettings,
+    config: dict[str, Any],
+    task: asyncio.Task | None,
+) -> asyncio.Task | None:
+    """Give ``core`` the variant router ``config["traffic"]`` describes (None: no variants),
+    and keep one refresh task running on the replica's loop; returns that task."""
+    data = config.get("traffic")
+    if data is None:
+        core.router = None
+        if task is not None:
+            task.cancel()
+        return None
+    from serve.traffic.router import VariantRouter
+    from serve.traffic.table import TrafficTable
+
+    table = TrafficTable.from_json(data)
+    replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    router = VariantRouter(
+        table,
+        config.get("variant") or table.local,
+        store_url=settings.traffic_store_url,
+        replica=replica,
+    )
+    if core.router is not None:
+        router.table = core.router.table if core.router.deployed == table else table
+        core.router.close()
+    core.router = router
+    if task is not None:
+        task.cancel()
+    return asyncio.get_running_loop().create_task(router.run())
 
 
 def capture_writer(settings: ReplicaSettings) -> CaptureWriter | None:
@@ -227,10 +294,10 @@ def build(args: dict[str, Any]) -> serve.Application:
     if settings.async_inference.enabled:
         consumer_opts = consumer_options(settings)
         if "models" in args:
-            consumer_opts["user_config"] = {"models": args["models"]}
+            consumer_opts["user_config"] = {**opts.get("user_config", {}), "models": args["models"]}
         consumer = AsyncConsumer.options(**consumer_opts).bind(settings)
     if "models" in args:
-        opts["user_config"] = {"models": args["models"]}
+        opts["user_config"] = {**opts.get("user_config", {}), "models": args["models"]}
     return Endpoint.options(**opts).bind(settings, consumer)
 
 

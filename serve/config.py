@@ -18,6 +18,12 @@
     resources: {rmk_worker: 1}       # custom Ray resources per replica (place on such nodes)
     max_replicas_per_node: 1         # spread replicas across nodes, for availability
     registry_check_interval_s: 30    # replicas re-read their versions' approval status
+    variants:                        # versions of ONE model side by side (replaces models:)
+      - {name: prod, model: "fair:4", weight: 90}      # the first runs in the endpoint's replicas
+      - {name: cand, model: "fair:5", weight: 10,      # each other gets replicas of its own
+         autoscaling: {max_replicas: 1}, num_cpus: 0.25}
+    shadow: {variant: cand, percent: 100}   # mirror requests to a variant that never answers
+    traffic_store_url: sqlite:///…   # weights and rollouts (default: $RAYMAKER_HOME/traffic.db)
     async_inference:                 # :predict-async / /infer-async, a durable queue
       max_body_bytes: 67108864       # far above the real-time limit
       max_queued: 1000               # queued + running; more gets 429 with Retry-After
@@ -34,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -262,6 +269,69 @@ class AsyncInferenceSpec(_Strict):
         return value.encode()
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class FaultSpec(_Strict):
+    """Faults injected into a variant's answers, for drills (as Istio's fault injection):
+    rehearse that a rollout rolls back, or that a slow shadow costs callers nothing."""
+
+    abort_percent: float = Field(0.0, ge=0, le=100, description="answer abort_status instead")
+    abort_status: int = Field(500, ge=400, le=599)
+    delay_ms: float = Field(0.0, ge=0, le=60_000, description="wait before answering")
+    delay_percent: float = Field(100.0, ge=0, le=100)
+
+
+class VariantSpec(_Strict):
+    """One version of the endpoint's model with a share of its traffic.
+
+    Share = weight ÷ the sum of weights (as SageMaker's production variants). Replica settings
+    left out are the endpoint's; the first variant always runs in the endpoint's own replicas.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+    model: str = Field(description="'name:version', or 'name' for its newest Approved version")
+    weight: float = Field(1.0, ge=0)
+    force: bool = Field(False, description="serve a version that is not Approved")
+    autoscaling: AutoscalingSpec | None = None
+    num_cpus: float | None = Field(None, gt=0)
+    resources: dict[str, float] | None = None
+    fault: FaultSpec | None = Field(None, description="injected faults, for drills")
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, value: str) -> str:
+        name, _, version = value.partition(":")
+        if not re.fullmatch(_NAME, name) or (version and not version.isdigit()):
+            raise ValueError(
+                f"model {value!r} must be 'name:version' (e.g. fair:4) or a registered name"
+            )
+        if version and int(version) < 1:
+            raise ValueError(f"model {value!r}: versions start at 1")
+        return value
+
+    @field_validator("resources")
+    @classmethod
+    def _custom_resources(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else replica_resources(value)
+
+    @property
+    def model_name(self) -> str:
+        return self.model.partition(":")[0]
+
+    @property
+    def version(self) -> int | None:
+        v = self.model.partition(":")[2]
+        return int(v) if v else None
+
+
+class ShadowSpec(_Strict):
+    """Mirror ``percent`` of requests to ``variant``; its answers are captured, never returned."""
+
+    variant: str
+    percent: float = Field(100.0, gt=0, le=100)
+
+
 class EndpointSpec(_Strict):
     """A Ray Serve application serving registered models over KServe V1 and OIP V2."""
 
@@ -289,6 +359,77 @@ class EndpointSpec(_Strict):
         30.0, ge=1, description="how often a replica re-reads its versions' approval status"
     )
     async_inference: AsyncInferenceSpec = AsyncInferenceSpec()
+    variants: list[VariantSpec] | None = Field(None, min_length=1)
+    shadow: ShadowSpec | None = None
+    traffic_store_url: str | None = Field(
+        None, description="weights and rollouts; default: sqlite:///$RAYMAKER_HOME/traffic.db"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _models_from_variants(cls, data: Any) -> Any:
+        # With variants, the endpoint serves one model: its replicas host the first variant
+        # (``models`` is derived from it, so everything that reads ``models`` keeps working).
+        if isinstance(data, Mapping) and data.get("variants") and not data.get("models"):
+            first = data["variants"][0]
+            ref = first.model if isinstance(first, VariantSpec) else dict(first).get("model")
+            if isinstance(ref, str):
+                name, _, version = ref.partition(":")
+                force = first.force if isinstance(first, VariantSpec) else first.get("force", False)
+                model = {"name": name, "force": force}
+                if version.isdigit():
+                    model["version"] = int(version)
+                data = {**data, "models": [model]}
+        return data
+
+    @model_validator(mode="after")
+    def _variants(self) -> EndpointSpec:
+        if self.variants is None:
+            if self.shadow is not None:
+                raise ValueError(
+                    "shadow names a variant but the endpoint has no variants; add variants: "
+                    "[{name: prod, model: m:1}, {name: cand, model: m:2, weight: 0}]"
+                )
+            return self
+        names = [v.name for v in self.variants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"variants names {dupes} more than once; give each a unique name")
+        models = sorted({v.model_name for v in self.variants})
+        if len(models) > 1:
+            raise ValueError(
+                f"variants serve models {models}; variants are versions of ONE model (its "
+                "routes name it): register the candidate under the same model name"
+            )
+        first = self.variants[0]
+        if (
+            len(self.models) != 1
+            or self.models[0].name != first.model_name
+            or (self.models[0].version != first.version)
+        ):
+            raise ValueError(
+                "give either models: or variants:, not both; with variants the endpoint serves "
+                "the first variant's model"
+            )
+        if sum(v.weight for v in self.variants) <= 0:
+            raise ValueError("variants' weights are all 0; give at least one a positive weight")
+        if self.shadow is not None:
+            if self.shadow.variant not in names:
+                raise ValueError(
+                    f"shadow.variant {self.shadow.variant!r} is not a variant; variants are {names}"
+                )
+            if self.shadow.variant == first.name:
+                raise ValueError(
+                    f"shadow.variant {first.name!r} is the first variant, which answers callers; "
+                    "shadow a candidate listed after it"
+                )
+            shadowed = next(v for v in self.variants if v.name == self.shadow.variant)
+            if shadowed.weight > 0:
+                raise ValueError(
+                    f"variant {shadowed.name!r} is the shadow and has weight {shadowed.weight:g}; "
+                    "a shadow never answers callers: set its weight to 0"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_models(self) -> EndpointSpec:

@@ -26,6 +26,8 @@ from ray_apps import registry, tracking
 from ray_apps import settings as project_settings
 from serve.config import EndpointSpec, ModelRef, endpoint_spec
 from serve.replica_settings import ReplicaSettings
+from serve.traffic.plan import APP_SEPARATOR, VariantPlan, plan_variants
+from serve.traffic.table import TrafficTable
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -52,16 +54,29 @@ class EndpointPlan:
     models: tuple[ModelRef, ...]  # every version pinned
     settings: ReplicaSettings
     deployment: dict[str, Any]  # Serve's deployment options, as Serve spells them
+    traffic: TrafficTable | None = None  # endpoints with variants
+    variants: tuple[VariantPlan, ...] = ()  # the variants after the first, each its own app
 
     def user_config(self) -> dict[str, Any]:
-        """Serve's ``user_config`` (JSON for Serve): the versions, swapped in on a rollout."""
-        return {"models": [m.model_dump() for m in self.models]}
+        """Serve's ``user_config`` (JSON for Serve): the versions, swapped in on a rollout,
+        and with variants the traffic table this deploy starts from."""
+        config: dict[str, Any] = {"models": [m.model_dump() for m in self.models]}
+        if self.traffic is not None:
+            config["traffic"] = self.traffic.to_json()
+            config["variant"] = self.traffic.local
+        return config
+
+    def served(self) -> list[tuple[str, int]]:
+        """Every (model, version) the endpoint serves, its variants' included."""
+        out = [(m.name, m.version) for m in self.models]
+        return out + [(v.model.name, v.model.version) for v in self.variants]
 
     def build_args(self) -> dict[str, Any]:
+        config = self.user_config()
         return {
-            "models": self.user_config()["models"],
+            "models": config["models"],
             "settings": self.settings,
-            "deployment": self.deployment,
+            "deployment": {**self.deployment, "user_config": config},
         }
 
 
@@ -77,26 +92,27 @@ def plan(
     spec = endpoint_spec(spec)
     uri = tracking.resolve_uri(spec.tracking_uri)
     lookup = registry_uri or uri
-    models = []
-    for ref in spec.models:
-        name = ref.name if ref.version is None else f"{ref.name}:{ref.version}"
-        mv = registry.resolve_for_deploy(name, force=ref.force, tracking_uri=lookup)
-        models.append(ModelRef(name=mv.name, version=mv.version, force=ref.force))
-    return EndpointPlan(
-        models=tuple(models),
-        settings=ReplicaSettings.from_spec(
-            spec,
-            tracking_uri=uri,
-            home=project_settings.home(),
-            storage=project_settings.storage_path(),
-        ),
-        deployment={
-            "autoscaling_config": spec.autoscaling.to_serve(),
-            "max_ongoing_requests": spec.max_ongoing_requests,
-            "ray_actor_options": spec.ray_actor_options(),
-            **spec.placement(),
-        },
+
+    def resolve(name: str, version: int | None, force: bool) -> ModelRef:
+        full = name if version is None else f"{name}:{version}"
+        mv = registry.resolve_for_deploy(full, force=force, tracking_uri=lookup)
+        return ModelRef(name=mv.name, version=mv.version, force=force)
+
+    models = [resolve(ref.name, ref.version, ref.force) for ref in spec.models]
+    settings = ReplicaSettings.from_spec(
+        spec,
+        tracking_uri=uri,
+        home=project_settings.home(),
+        storage=project_settings.storage_path(),
     )
+    deployment = {
+        "autoscaling_config": spec.autoscaling.to_serve(),
+        "max_ongoing_requests": spec.max_ongoing_requests,
+        "ray_actor_options": spec.ray_actor_options(),
+        **spec.placement(),
+    }
+    traffic, variants = plan_variants(spec, settings, deployment, resolve)
+    return EndpointPlan(tuple(models), settings, deployment, traffic, variants)
 
 
 def deploy(
@@ -122,9 +138,19 @@ def deploy(
     serve.start(proxy_location=PROXY_LOCATION, http_options={"host": host, "port": port})
     # Per-request access log lines cost the replica more than the model call; errors still log.
     logging = {"enable_access_log": False, "log_level": "WARNING"}
+    for v in p.variants:  # before the endpoint that forwards to them
+        serve.run(build(v.build_args()), name=v.app, route_prefix=None, logging_config=logging)
     app = build(p.build_args())
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
-    served = [(m.name, m.version) for m in p.models]
+    if p.traffic is not None:
+        from serve.traffic.store import TrafficStore
+
+        store = TrafficStore(p.settings.traffic_store_url)
+        store.put(p.traffic, by="deploy", spec=spec.model_dump(mode="json"))
+    # Variants the spec no longer has: every replica now routes by the new table.
+    for app_name in _variant_apps(spec.name) - {v.app for v in p.variants}:
+        serve.delete(app_name)
+    served = p.served()
     registry.record_endpoint(spec.name, served, tracking_uri=p.settings.tracking_uri)
     prefix = spec.route_prefix.rstrip("/")
     return EndpointInfo(
@@ -143,7 +169,17 @@ def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
     from ray import serve
 
     serve.delete(name)
+    for app_name in _variant_apps(name):
+        serve.delete(app_name)
     registry.record_endpoint(name, [], tracking_uri=tracking.resolve_uri(tracking_uri))
+
+
+def _variant_apps(endpoint: str) -> set[str]:
+    """The Serve applications of ``endpoint``'s variants that run now."""
+    from ray import serve
+
+    prefix = f"{endpoint}{APP_SEPARATOR}"
+    return {a for a in serve.status().applications if a.startswith(prefix)}
 
 
 def serve_foreground(
@@ -220,17 +256,28 @@ def serve_config(
 
         # the consumer serves the same versions
         deployments.append({"name": CONSUMER, "user_config": p.user_config()})
+    variant_apps = [
+        {
+            "name": v.app,
+            "route_prefix": None,  # reached through the endpoint only
+            "import_path": "serve.app:build",
+            "args": {"settings": v.settings.to_args()},
+            "deployments": [{"name": "endpoint", **v.deployment, "user_config": v.user_config()}],
+        }
+        for v in p.variants
+    ]
     return {
         "proxy_location": PROXY_LOCATION,
         "http_options": {"host": host, "port": port},
         "applications": [
+            *variant_apps,
             {
                 "name": spec.name,
                 "route_prefix": spec.route_prefix,
                 "import_path": "serve.app:build",
                 "args": {"settings": p.settings.to_args()},
                 "deployments": deployments,
-            }
+            },
         ],
     }
 

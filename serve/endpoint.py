@@ -37,11 +37,16 @@ from serve.capture import CaptureWriter
 from serve.explanations import Explanations
 from serve.labels_routes import CapturedIds, post_labels
 from serve.served_model import ServedModel
+from serve.traffic.choice import VARIANT_HEADER
+from serve.traffic.router import Forwarded, VariantRouter
 
 logger = logging.getLogger("raymaker.serve")
 Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
 # The async submit routes and the real-time routes that answer them.
 _REAL_TIME = {"v1_predict_async": "v1_predict", "v2_infer_async": "v2_infer"}
+# The routes a variant answers (the rest are the endpoint's own: health, metadata, admin).
+_ROUTED = ("v1_predict", "v2_infer", "v1_explain", "v2_explain")
+_MIRRORED = ("v1_predict", "v2_infer")  # a shadow compares predictions, not explanations
 
 
 @dataclass
@@ -62,6 +67,10 @@ class _Call:
     prediction: Prediction | None = None
     body: bytes | None = None  # the raw body, captured when it did not parse
     root: str = ""  # the application's route prefix, without the trailing slash
+    variant: str | None = None  # the variant that answered (endpoints with variants)
+    shadow_to: str | None = None  # the variant this request is mirrored to
+    answered_elsewhere: bool = False  # forwarded to another variant's replicas
+    sampled: bool | None = None  # captured or not, once decided
 
 
 class EndpointCore:
@@ -98,6 +107,7 @@ class EndpointCore:
         self.explanations = Explanations(max_explain_rows)
         self.labels_root = labels_root  # the capture root: posted labels are kept under it
         self._captured_ids = CapturedIds(labels_root) if labels_root else None
+        self.router: VariantRouter | None = None  # endpoints with variants
 
     @property
     def max_read_bytes(self) -> int:
@@ -124,15 +134,21 @@ class EndpointCore:
         *,
         root_path: str = "",
         via: str | None = None,
+        forwarded: Forwarded | None = None,
     ) -> Reply:
         """Answer one request. ``root_path``: the application's route prefix (for URLs in
         answers); ``via="async"``: a consumer answering a queued request (named so in metrics
-        and capture)."""
+        and capture); ``forwarded``: a request another replica chose this variant for (it
+        counts and mirrors it; this replica answers and captures it)."""
         start = time.perf_counter()
         route = routes.match(method, path)
         call = _Call(root=root_path.rstrip("/"))
+        if forwarded is not None:
+            call.variant, call.sampled = forwarded.variant, forwarded.capture
         try:
-            reply = await self._dispatch(route, method, path, headers, read_body, request_id, call)
+            reply = await self._dispatch(
+                route, method, path, headers, read_body, request_id, call, forwarded
+            )
         except QueueFullError as err:
             reply = Reply(err.http_status, {"error": str(err)})
             reply.headers["retry-after"] = str(err.retry_after_s)
@@ -142,15 +158,34 @@ class EndpointCore:
             logger.exception("unexpected error on %s %s (request %s)", method, path, request_id)
             reply = Reply(500, {"error": f"internal error; see the replica log, {request_id}"})
         reply.headers["x-request-id"] = request_id
+        if call.variant is not None:
+            reply.headers[VARIANT_HEADER] = call.variant
         ms = (time.perf_counter() - start) * 1000
         name = route.name if route else "unknown"
         if via is not None:
             name = f"{name}_{via}"
-        if self.metrics is not None:
-            self.metrics.observe(call.model, call.version, name, reply.status, ms)
-        # A queued request (202) is captured once, with its answer, by the consumer.
-        captured = call.body is not None and reply.status != 202
-        if captured and self.capture is not None and self.capture.sampled():
+        if forwarded is None:  # a forwarded request is counted where it arrived
+            if self.metrics is not None:
+                self.metrics.observe(call.model, call.version, name, reply.status, ms, call.variant)
+            if self.router is not None and call.variant is not None:
+                self.router.observe(call.variant, reply.status, ms)
+        # A queued request (202) is captured once, with its answer, by the consumer; a request
+        # answered by another variant's replicas is captured there.
+        captured = call.body is not None and reply.status != 202 and not call.answered_elsewhere
+        if call.sampled is None and self.capture is not None and (captured or call.shadow_to):
+            call.sampled = self.capture.sampled()
+        if call.shadow_to is not None and call.body is not None and self.router is not None:
+            self.router.mirror(
+                call.shadow_to,
+                method,
+                path,
+                headers,
+                call.body,
+                request_id,
+                root_path=root_path,
+                capture=bool(call.sampled),
+            )
+        if captured and self.capture is not None and call.sampled:
             self.capture.add(
                 request_id=request_id,
                 model=call.model,
@@ -163,10 +198,14 @@ class EndpointCore:
                 prediction=call.prediction if reply.status == 200 else None,
                 error=reply.payload.get("error") if reply.status != 200 else None,
                 body=call.body,
+                variant=call.variant,
+                shadow=bool(forwarded and forwarded.shadow),
             )
         return reply
 
-    async def _dispatch(self, route, method, path, headers, read_body, request_id, call) -> Reply:
+    async def _dispatch(
+        self, route, method, path, headers, read_body, request_id, call, forwarded=None
+    ) -> Reply:
         if route is None:
             raise NotFoundError(
                 f"no route {method} {path}; this endpoint serves /v1/models/<name>[:predict|"
@@ -181,6 +220,15 @@ class EndpointCore:
         p = route.params
         if route.name in _REAL_TIME:
             return await self._submit_async(route, headers, read_body, call)
+        if route.name in _ROUTED and self.router is not None and forwarded is None:
+            choice = self.router.choose(headers, p.get("version"))
+            call.variant = choice.answer
+            if route.name in _MIRRORED:
+                call.shadow_to = choice.shadow
+            if not self.router.is_local(choice.answer):
+                return await self._forward(
+                    choice.answer, method, path, headers, read_body, request_id, call
+                )
         if route.name in ("async_status", "async_result"):
             front = self._front()
             if route.name == "async_status":
@@ -223,6 +271,13 @@ class EndpointCore:
                 meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
                 return Reply(200, meta)
             return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
+        if route.name in ("traffic_show", "traffic_change"):
+            from serve import traffic_routes
+
+            if route.name == "traffic_show":
+                return Reply(200, traffic_routes.show(self.router))
+            body = await self._body(headers, read_body)
+            return Reply(200, await traffic_routes.change(self.router, body))
         if route.name in ("batch_submit", "batch_status", "batch_list"):
             return await self._batch(route, method, path, headers, read_body, call)
         from serve import registry_routes
@@ -234,6 +289,26 @@ class EndpointCore:
             )
         body = await self._body(headers, read_body) if method == "POST" else b""
         return Reply(200, await registry_routes.handle(route, body, self.tracking_uri))
+
+    async def _forward(self, variant, method, path, headers, read_body, request_id, call) -> Reply:
+        """Have ``variant``'s replicas answer; its model and version come back in the answer."""
+        call.body = await self._body(headers, read_body)
+        call.answered_elsewhere = True
+        if call.sampled is None and self.capture is not None:
+            call.sampled = self.capture.sampled()
+        status, payload, reply_headers = await self.router.forward(
+            variant,
+            method,
+            path,
+            headers,
+            call.body,
+            request_id,
+            root_path=call.root,
+            capture=bool(call.sampled),
+        )
+        target = self.router.table.target(variant)
+        call.model, call.version = target.model, str(target.version)
+        return Reply(status, payload, dict(reply_headers))
 
     async def _submit_async(self, route, headers, read_body, call: _Call) -> Reply:
         """Validate as the real-time route would (400 now, not a failed job later), queue."""

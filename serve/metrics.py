@@ -2,7 +2,9 @@
 
 Ray exports them on each node's metrics port (``ray metrics launch-prometheus`` scrapes it) as
 ``ray_raymaker_requests_total``, ``ray_raymaker_request_errors_total`` and
-``ray_raymaker_request_latency_ms`` with tags ``model``, ``version``, ``route``, ``code``, and
+``ray_raymaker_request_latency_ms`` with tags ``model``, ``version``, ``route``, ``code``,
+``variant`` (the variant that answered, ``-`` without variants; shadow copies are counted in
+the traffic store's per-variant statistics, not here), and
 the gauge ``ray_raymaker_served_version_approved`` (1 while the registry says the served
 version is Approved, 0 once it is not; tags ``model``, ``version``) for alerting on a version
 rejected while it serves.
@@ -19,7 +21,7 @@ class EndpointMetrics:
     def __init__(self) -> None:
         from ray.serve import metrics
 
-        keys = ("model", "version", "route", "code")
+        keys = ("model", "version", "route", "code", "variant")
         self._requests = metrics.Counter(
             "raymaker_requests", description="Inference and registry requests.", tag_keys=keys
         )
@@ -30,7 +32,7 @@ class EndpointMetrics:
             "raymaker_request_latency_ms",
             description="Time in the replica per request (ms).",
             boundaries=_BOUNDARIES,
-            tag_keys=("model", "version", "route"),
+            tag_keys=("model", "version", "route", "variant"),
         )
         self._approved = metrics.Gauge(
             "raymaker_served_version_approved",
@@ -38,12 +40,17 @@ class EndpointMetrics:
             tag_keys=("model", "version"),
         )
 
-    def observe(self, model: str, version: str, route: str, code: int, ms: float) -> None:
-        tags = {"model": model, "version": version, "route": route, "code": str(code)}
+    def observe(
+        self, model: str, version: str, route: str, code: int, ms: float, variant: str | None = None
+    ) -> None:
+        """``variant``: the variant that answered ("-" on an endpoint without variants)."""
+        v = variant or "-"
+        tags = {"model": model, "version": version, "route": route, "code": str(code), "variant": v}
         self._requests.inc(tags=tags)
         if code >= 400:
             self._errors.inc(tags=tags)
-        self._latency.observe(ms, tags={"model": model, "version": version, "route": route})
+        latency_tags = {"model": model, "version": version, "route": route, "variant": v}
+        self._latency.observe(ms, tags=latency_tags)
 
     def approved(self, model: str, version: int, approved: bool) -> None:
         self._approved.set(1.0 if approved else 0.0, tags={"model": model, "version": str(version)})

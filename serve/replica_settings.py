@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve.config import AsyncInferenceSpec, BatchingSpec, CaptureSpec, EndpointSpec
+from serve.config import AsyncInferenceSpec, BatchingSpec, CaptureSpec, EndpointSpec, FaultSpec
 
 
 class ReplicaSettings(BaseModel):
@@ -37,6 +37,9 @@ class ReplicaSettings(BaseModel):
     # relative paths are taken under ``home``, never a replica's Ray working directory.
     storage: str
     home: str
+    # Endpoints with variants: where the traffic table and the per-variant statistics live.
+    traffic_store_url: str | None = None
+    fault: FaultSpec | None = None  # a variant's injected faults (drills)
 
     @classmethod
     def from_spec(
@@ -63,6 +66,7 @@ class ReplicaSettings(BaseModel):
             async_inference=_resolve_async(spec, home),
             storage=storage,
             home=str(home),
+            traffic_store_url=_traffic_store(spec, home),
         )
 
     @classmethod
@@ -77,6 +81,14 @@ class ReplicaSettings(BaseModel):
     def to_args(self) -> dict[str, Any]:
         """The plain mapping a Serve config file carries (YAML-safe: lists, not tuples)."""
         return self.model_dump(mode="json")
+
+
+def _traffic_store(spec: EndpointSpec, home: Path) -> str | None:
+    if spec.variants is None:
+        return None  # one version: nothing to route, no store to poll
+    from serve.traffic.store import default_url
+
+    return spec.traffic_store_url or default_url(str(home))
 
 
 def _resolve_async(spec: EndpointSpec, home: Path) -> AsyncInferenceSpec:

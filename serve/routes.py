@@ -7,7 +7,8 @@ Roles (``ROLES``, one per route name):
     inference  predict/infer (real-time and async), explain, async status and results, model
                metadata, posting ground-truth labels, read-only registry; an inference (or
                admin) key
-    admin      changes state (approve/reject, start batch jobs and read their status); an
+    admin      changes state (approve/reject, start batch jobs and read their status, read and
+               change traffic weights and the shadow); an
                admin credential only, and off unless ``auth.admin_key_envs`` names one
 """
 
@@ -47,6 +48,8 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/admin/batch/jobs"), "batch_submit"),
     ("GET", re.compile(r"/admin/batch/jobs"), "batch_list"),
     ("GET", re.compile(r"/admin/batch/jobs/(?P<job_id>[^/:]+)"), "batch_status"),
+    ("GET", re.compile(r"/admin/traffic"), "traffic_show"),
+    ("POST", re.compile(r"/admin/traffic"), "traffic_change"),
 ]
 
 ROLES: dict[str, Role] = {
@@ -74,6 +77,8 @@ ROLES: dict[str, Role] = {
     "batch_submit": "admin",
     "batch_status": "admin",
     "batch_list": "admin",
+    "traffic_show": "admin",
+    "traffic_change": "admin",
 }
 
 

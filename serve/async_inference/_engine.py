@@ -7,14 +7,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from serve.async_inference._table import metadata
+from serve.async_inference._table import metadata as _async_tables
 
 _BUSY_TIMEOUT_MS = 10_000
 
 
-def store_engine(url: str) -> sa.Engine:
-    """An engine on ``url`` with the store's table created if absent; SQLite set up for several
-    processes (WAL, a busy timeout, every transaction ``BEGIN IMMEDIATE``)."""
+def store_engine(url: str, metadata: sa.MetaData = _async_tables) -> sa.Engine:
+    """An engine on ``url`` with ``metadata``'s tables (the async store's by default) created if
+    absent; SQLite set up for several processes (WAL, a busy timeout, ``BEGIN IMMEDIATE``)."""
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":

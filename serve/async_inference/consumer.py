@@ -47,6 +47,8 @@ class AsyncConsumer:
             capture=capture_writer(settings),
             metrics=EndpointMetrics(),
         )
+        self._settings = settings
+        self._router_task: asyncio.Task | None = None
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._worker = Worker(AsyncStore(a, settings.endpoint), self._core, owner)
 
@@ -56,6 +58,10 @@ class AsyncConsumer:
         refs = [parse_spec(ModelRef, r, source="user_config.models") for r in config["models"]]
         models = await asyncio.to_thread(load_models, refs, self._core.tracking_uri)
         self._core.set_models(models, {n: _in_thread(m) for n, m in models.items()})
+        from serve.app import set_router
+
+        # Queued requests are routed by the weights in force when they are answered.
+        self._router_task = set_router(self._core, self._settings, config, self._router_task)
 
     async def drain(self) -> int:
         """Answer queued requests until none is left; returns how many."""

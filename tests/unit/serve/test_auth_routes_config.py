@@ -85,7 +85,14 @@ def test_every_route_has_a_role_and_only_state_changes_and_batch_jobs_are_admin(
     names = {name for _, _, name in routes._TABLE}
     assert names == set(routes.ROLES)
     admin = {n for n, r in routes.ROLES.items() if r == "admin"}
-    assert admin == {"admin_decide", "batch_submit", "batch_status", "batch_list"}
+    assert admin == {
+        "admin_decide",
+        "batch_submit",
+        "batch_status",
+        "batch_list",
+        "traffic_show",
+        "traffic_change",
+    }
     assert routes.match("POST", "/admin/batch/jobs").name == "batch_submit"
     job = routes.match("GET", "/admin/batch/jobs/scores-20261124-101500-a1b2c3")
     assert job.name == "batch_status" and job.params == {"job_id": "scores-20261124-101500-a1b2c3"}

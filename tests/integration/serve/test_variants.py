@@ -1,0 +1,131 @@
+"""Variants on one endpoint over real Serve HTTP: the weighted split, the target header, sticky
+routing keys, weights changed under load with no request dropped, and the admin surface."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from _serve_helpers import KEY, PORT
+from scipy.stats import binom
+
+from serve import deploy
+
+ADMIN_KEY = "admin-key-variants-5551"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+ROW = {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2]}]}
+INFER = "/ab/v2/models/iris/infer"
+
+
+@pytest.fixture()
+def ab(endpoint, iris, monkeypatch, tmp_path):
+    """iris:1 as prod (weight 90) in the endpoint's replicas, iris:2 as cand (10) on its own."""
+    monkeypatch.setenv("RAYMAKER_TEST_ADMIN_KEYS", ADMIN_KEY)
+    spec = {
+        "name": "ab",
+        "route_prefix": "/ab",
+        "variants": [
+            {"name": "prod", "model": "iris:1", "weight": 90},
+            {
+                "name": "cand",
+                "model": "iris:2",
+                "weight": 10,
+                "num_cpus": 0.25,
+                "autoscaling": {"min_replicas": 1, "max_replicas": 1},
+            },
+        ],
+        "auth": {
+            "api_key_envs": ["RAYMAKER_TEST_KEYS"],
+            "admin_key_envs": ["RAYMAKER_TEST_ADMIN_KEYS"],
+        },
+        "traffic_store_url": f"sqlite:///{tmp_path / 'traffic.db'}",
+    }
+    info = deploy(spec, port=PORT)
+    assert sorted(info.models) == ["iris:1", "iris:2"]
+    return endpoint
+
+
+def _send(client: httpx.Client, n: int, headers: dict | None = None) -> list[httpx.Response]:
+    with ThreadPoolExecutor(8) as pool:
+        return list(
+            pool.map(
+                lambda _: client.post(INFER, json=ROW, headers={**AUTH, **(headers or {})}),
+                range(n),
+            )
+        )
+
+
+def _variants(replies: list[httpx.Response]) -> Counter:
+    assert [r.status_code for r in replies] == [200] * len(replies), replies[0].text
+    seen = Counter()
+    for r in replies:
+        variant = r.headers["x-raymaker-variant"]
+        # The answer comes from the version the variant serves.
+        assert r.json()["model_version"] == {"prod": "1", "cand": "2"}[variant]
+        seen[variant] += 1
+    return seen
+
+
+def test_split_pin_sticky_and_weights_changed_under_load(ab, client):
+    n = 1000
+    seen = _variants(_send(client, n))
+    low, high = binom.interval(0.999, n, 0.10)
+    assert low <= seen["cand"] <= high, seen
+
+    # The target header pins any variant; an unknown one is a 400 naming the variants.
+    assert _variants(_send(client, 20, {"X-Raymaker-Target-Variant": "cand"})) == {"cand": 20}
+    r = client.post(INFER, json=ROW, headers={**AUTH, "X-Raymaker-Target-Variant": "nope"})
+    assert r.status_code == 400 and "['prod', 'cand']" in r.json()["error"]
+
+    # The same routing key lands on the same variant; different keys reach both.
+    by_key = {}
+    for key in (f"user-{i}" for i in range(150)):
+        got = {
+            client.post(INFER, json=ROW, headers={**AUTH, "X-Raymaker-Routing-Key": key}).headers[
+                "x-raymaker-variant"
+            ]
+            for _ in range(3)
+        }
+        assert len(got) == 1, (key, got)
+        by_key[key] = got.pop()
+    assert set(by_key.values()) == {"prod", "cand"}
+
+    # Weights are an admin action.
+    body = {"weights": {"prod": 50, "cand": 50}}
+    assert client.post("/ab/admin/traffic", json=body, headers=AUTH).status_code == 403
+    assert client.get("/ab/admin/traffic", headers=ADMIN).json()["shares"]["cand"] == 10.0
+
+    # Changed under load: no request fails, and the new split takes over.
+    failures, sent, stop = [], [0], threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=ab, timeout=30) as c:
+            while not stop.is_set():
+                r = c.post(INFER, json=ROW, headers=AUTH)
+                sent[0] += 1
+                if r.status_code != 200:
+                    failures.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        changed = client.post("/ab/admin/traffic", json=body, headers=ADMIN)
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["shares"] == {"prod": 50.0, "cand": 50.0}
+        bad = client.post("/ab/admin/traffic", json={"weights": {"x": 1}}, headers=ADMIN)
+        assert bad.status_code == 400 and "not variants" in bad.json()["error"]
+        # Every replica takes the store's table within REFRESH_S; then the split is 50/50.
+        _send(client, 50)
+        after = _variants(_send(client, 400))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == [] and sent[0] > 50, (failures[:3], sent)
+    low, high = binom.interval(0.999, 400, 0.5)
+    assert low <= after["cand"] <= high, after
