@@ -142,11 +142,12 @@ def deploy(
         serve.run(build(v.build_args()), name=v.app, route_prefix=None, logging_config=logging)
     app = build(p.build_args())
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
-    if p.traffic is not None:
-        from serve.traffic.store import TrafficStore
+    from serve.traffic.store import TrafficStore
 
-        store = TrafficStore(p.settings.traffic_store_url)
-        store.put(p.traffic, by="deploy", spec=spec.model_dump(mode="json"))
+    # The table this deploy starts from, and the spec a rollout builds on (with the host and
+    # port Serve runs with, which a rollout's redeploys keep).
+    recorded = {**spec.model_dump(mode="json"), "_http": {"host": host, "port": port}}
+    TrafficStore(p.settings.traffic_store_url).put(spec.name, p.traffic, by="deploy", spec=recorded)
     # Variants the spec no longer has: every replica now routes by the new table.
     for app_name in _variant_apps(spec.name) - {v.app for v in p.variants}:
         serve.delete(app_name)

@@ -37,7 +37,7 @@ class ReplicaSettings(BaseModel):
     # relative paths are taken under ``home``, never a replica's Ray working directory.
     storage: str
     home: str
-    # Endpoints with variants: where the traffic table and the per-variant statistics live.
+    # Where the traffic table and the per-variant statistics live (read with variants only).
     traffic_store_url: str | None = None
     fault: FaultSpec | None = None  # a variant's injected faults (drills)
 
@@ -83,9 +83,10 @@ class ReplicaSettings(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _traffic_store(spec: EndpointSpec, home: Path) -> str | None:
-    if spec.variants is None:
-        return None  # one version: nothing to route, no store to poll
+def _traffic_store(spec: EndpointSpec, home: Path) -> str:
+    # Every endpoint knows its store: a rollout turns one version into variants with a change
+    # of user_config only (replicas reconfigure, none restarts). Replicas without variants
+    # never open it.
     from serve.traffic.store import default_url
 
     return spec.traffic_store_url or default_url(str(home))

@@ -79,8 +79,10 @@ def apply(router: VariantRouter, edit, by: str) -> TrafficTable:
         base = stored if stored.deploy_id == router.deployed.deploy_id else router.deployed
         return edit(base)
 
-    if store.get(router.deployed.endpoint) is None:
-        store.put(router.deployed, by="deploy")
+    stored = store.get(router.deployed.endpoint)
+    if stored is None or stored.table is None:  # deployed from a Serve config file
+        spec = stored.spec if stored is not None else None
+        store.put(router.deployed.endpoint, router.deployed, by="deploy", spec=spec)
     new = store.change(router.deployed.endpoint, on_current, by=by)
     router.table = new
     return new

@@ -20,6 +20,7 @@ from ray_apps.cli import (
     monitor,
     registry,
     submit,
+    traffic,
 )
 from ray_apps.errors import RaymakerError
 
@@ -45,6 +46,7 @@ evaluate.attach(app)  # raymaker evaluate
 explain.attach(app)  # raymaker explain
 submit.attach(app)  # raymaker submit (a job on a Ray cluster)
 devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
+traffic.attach(app)  # raymaker traffic …, raymaker rollout …
 
 
 def main(argv: list[str] | None = None) -> None:

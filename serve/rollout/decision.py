@@ -17,9 +17,9 @@ the order they are checked:
      ``max_client_error_excess``. The stable carries most of the traffic, so its point rate
      is the reference; it is judged only while the stable has ``min_requests`` in the step
      (at the 100 % step it has none, and only the 5xx guardrail remains).
-   - latency: judged once candidate and stable each have ``min_requests`` in the step (a p99
-     of fewer than 100 requests is nearly their maximum: keep min_requests >= 100 for a
-     meaningful one); breach when candidate p99 > stable p99 * max_p99_ratio + p99_slack_ms.
+   - latency: judged once candidate and stable each have ``min_requests`` and at least 100
+     requests in the step (a p99 of fewer is nearly their maximum: one cold first request
+     would decide); breach when candidate p99 > stable p99 * max_p99_ratio + p99_slack_ms.
 5. Bake not over: "wait".
 6. Bake over, fewer than ``min_requests`` candidate requests: "hold" (status holding,
    "inconclusive: N of M requests"); once ``max_hold_s`` has passed since the bake ended:
@@ -94,6 +94,10 @@ class Decision:
     candidate_percent: float  # the split the endpoint must have after this decision
     reason: str  # human-readable, with the figures
     figures: Figures  # the numbers behind the reason, for the CLI and JSON
+
+
+# A p99 over fewer requests is about their maximum: a single cold request would decide it.
+P99_MIN_REQUESTS = 100
 
 
 def rate_lower_bound(count: int, total: int, confidence: float) -> float:
@@ -267,7 +271,8 @@ def _figures(spec: RolloutSpec, state: RolloutState, obs: Observations, now: flo
     g = spec.guardrails
     cand, stable = obs.candidate, obs.stable
     stable_enough = stable.requests >= g.min_requests
-    both_enough = stable_enough and cand.requests >= g.min_requests
+    least = max(g.min_requests, P99_MIN_REQUESTS)
+    both_enough = min(stable.requests, cand.requests) >= least
     cand_p99 = cand.quantile_ms(0.99)
     stable_p99 = stable.quantile_ms(0.99)
     limit_4xx = None

@@ -14,6 +14,9 @@
       min_requests: 100              # candidate requests per step before it can pass
       confidence: 0.95               # how sure a breach must be before it rolls back
       on_alert: true                 # a monitor's alert on the candidate rolls back
+    variant: candidate               # the candidate's variant name while it runs
+    num_cpus: 0.25                   # its replicas (default: the endpoint's) ...
+    autoscaling: {max_replicas: 1}   # ... and their count: small beside the stable's
 
 Unknown keys are rejected; ``parse_rollout_spec`` takes a mapping, a YAML path or a spec.
 What each guardrail means to a decision is in ``serve.rollout.decision``.
@@ -28,6 +31,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ray_apps.registry import parse_ref
 from ray_apps.spec import _Strict, spec_from
+from serve.config import AutoscalingSpec, FaultSpec
 
 
 class Guardrails(_Strict):
@@ -59,6 +63,18 @@ class RolloutSpec(_Strict):
     bake_s: float = Field(300, ge=0, description="per step, before it may pass")
     max_hold_s: float | None = Field(None, gt=0, description="inconclusive this long: roll back")
     guardrails: Guardrails = Guardrails()
+    variant: str = Field(
+        "candidate",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+        description="the candidate's variant name while the rollout runs",
+    )
+    num_cpus: float | None = Field(None, gt=0, description="per candidate replica")
+    autoscaling: AutoscalingSpec | None = Field(
+        None, description="the candidate's replicas while it runs beside the stable"
+    )
+    fault: FaultSpec | None = Field(
+        None, description="faults injected into the candidate: rehearse a rollback"
+    )
 
     @field_validator("candidate")
     @classmethod

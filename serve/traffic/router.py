@@ -177,7 +177,11 @@ class VariantRouter:
         if store is None:
             return
         stored = store.get(self.deployed.endpoint)
-        if stored is not None and stored.table.deploy_id == self.deployed.deploy_id:
+        if (
+            stored is not None
+            and stored.table
+            and stored.table.deploy_id == self.deployed.deploy_id
+        ):
             self.table = stored.table
         else:
             self.table = self.deployed

@@ -31,8 +31,8 @@ _tables = sa.Table(
     metadata,
     sa.Column("endpoint", sa.String(64), primary_key=True),
     sa.Column("deploy_id", sa.String(32), nullable=False),
-    sa.Column("data", sa.Text, nullable=False),  # TrafficTable.to_json()
-    sa.Column("spec", sa.Text),  # the EndpointSpec the last `raymaker deploy` applied
+    sa.Column("data", sa.Text),  # TrafficTable.to_json(); null for an endpoint of one version
+    sa.Column("spec", sa.Text),  # the EndpointSpec the last deploy applied, for rollouts
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("updated_by", sa.String(128)),
 )
@@ -56,7 +56,7 @@ _rollouts = sa.Table(
 
 @dataclass(frozen=True)
 class StoredTraffic:
-    table: TrafficTable
+    table: TrafficTable | None
     spec: dict[str, Any] | None
     updated_at: float
     updated_by: str | None
@@ -82,17 +82,25 @@ class TrafficStore:
         if row is None:
             return None
         return StoredTraffic(
-            TrafficTable.from_json(json.loads(row.data)),
+            TrafficTable.from_json(json.loads(row.data)) if row.data else None,
             json.loads(row.spec) if row.spec else None,
             row.updated_at,
             row.updated_by,
         )
 
-    def put(self, table: TrafficTable, *, by: str, spec: Mapping[str, Any] | None = None) -> None:
-        """Write ``table`` (and, from a deploy, the spec it applied)."""
+    def put(
+        self,
+        endpoint: str,
+        table: TrafficTable | None,
+        *,
+        by: str,
+        spec: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write ``table`` (None: the endpoint serves one version) and, from a deploy, the spec
+        it applied."""
         values = {
-            "deploy_id": table.deploy_id,
-            "data": json.dumps(table.to_json()),
+            "deploy_id": table.deploy_id if table is not None else "",
+            "data": json.dumps(table.to_json()) if table is not None else None,
             "updated_at": time.time(),
             "updated_by": by,
         }
@@ -100,10 +108,10 @@ class TrafficStore:
             values["spec"] = json.dumps(spec)
         with self.engine.begin() as c:
             done = c.execute(
-                sa.update(_tables).where(_tables.c.endpoint == table.endpoint).values(**values)
+                sa.update(_tables).where(_tables.c.endpoint == endpoint).values(**values)
             ).rowcount
             if not done:
-                c.execute(sa.insert(_tables).values(endpoint=table.endpoint, **values))
+                c.execute(sa.insert(_tables).values(endpoint=endpoint, **values))
 
     def change(self, endpoint: str, edit, *, by: str) -> TrafficTable:
         """Read, ``edit(table) -> table``, write: one transaction, so two changes never
@@ -115,7 +123,7 @@ class TrafficStore:
             if self.engine.dialect.name != "sqlite":
                 query = query.with_for_update()
             row = c.execute(query).first()
-            if row is None:
+            if row is None or not row.data:
                 raise NotFoundError(
                     f"endpoint {endpoint!r} has no traffic table in {self.url}; deploy it with "
                     "variants (raymaker deploy --config endpoint.yaml) first"
