@@ -402,6 +402,11 @@ class EndpointSpec(_Strict):
                 "routes name it): register the candidate under the same model name"
             )
         first = self.variants[0]
+        if first.fault is not None:
+            raise ValueError(
+                f"variant {first.name!r} has a fault but runs in the endpoint's own replicas; "
+                "inject faults into a variant listed after the first"
+            )
         if (
             len(self.models) != 1
             or self.models[0].name != first.model_name

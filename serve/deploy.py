@@ -146,7 +146,7 @@ def deploy(
 
     # The table this deploy starts from, and the spec a rollout builds on (with the host and
     # port Serve runs with, which a rollout's redeploys keep).
-    recorded = {**spec.model_dump(mode="json"), "_http": {"host": host, "port": port}}
+    recorded = {**_pinned(spec, p), "_http": {"host": host, "port": port}}
     TrafficStore(p.settings.traffic_store_url).put(spec.name, p.traffic, by="deploy", spec=recorded)
     # Variants the spec no longer has: every replica now routes by the new table.
     for app_name in _variant_apps(spec.name) - {v.app for v in p.variants}:
@@ -160,6 +160,19 @@ def deploy(
         models=[f"{name}:{version}" for name, version in served],
         ingress=message,
     )
+
+
+def _pinned(spec: EndpointSpec, p: EndpointPlan) -> dict[str, Any]:
+    """The spec as deployed, every version pinned: a rollout's rollback redeploys exactly this
+    (``fair`` would resolve to the newest Approved version, perhaps the candidate)."""
+    data = spec.model_dump(mode="json")
+    data["models"] = [m.model_dump(mode="json") for m in p.models]
+    if p.traffic is not None:
+        data["variants"] = [
+            {**v, "model": f"{t.model}:{t.version}"}
+            for v, t in zip(data["variants"], p.traffic.variants, strict=True)
+        ]
+    return data
 
 
 def undeploy(name: str, *, tracking_uri: str | None = None) -> None:

@@ -59,7 +59,12 @@ async def change(router: VariantRouter | None, body: bytes, by: str = "admin-rou
             shadow = data["shadow"]
             if shadow is None:
                 table = table.with_shadow(None)
-            elif isinstance(shadow, dict) and isinstance(shadow.get("variant"), str):
+            elif (
+                isinstance(shadow, dict)
+                and isinstance(shadow.get("variant"), str)
+                and set(shadow) <= {"variant", "percent"}
+                and _number(shadow.get("percent", 100))
+            ):
                 table = table.with_shadow(shadow["variant"], float(shadow.get("percent", 100)))
             else:
                 raise SpecError('"shadow" must be {"variant": "<name>", "percent": 0-100} or null')
@@ -86,6 +91,10 @@ def apply(router: VariantRouter, edit, by: str) -> TrafficTable:
     new = store.change(router.deployed.endpoint, on_current, by=by)
     router.table = new
     return new
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _need(router: VariantRouter | None) -> VariantRouter:

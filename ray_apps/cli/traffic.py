@@ -206,7 +206,7 @@ def _follow(endpoint: str, store) -> None:
     from serve.rollout.controller import run_rollout
 
     def show(d: dict) -> None:
-        console.print(f"[{d['action']}] {d['percent']:g}% candidate: {d['reason']}")
+        console.print(f"[{d['action']}] {d['percent']:g}% candidate: {d['reason']}", markup=False)
 
     record = run_rollout(endpoint, store=store, on_decision=show)
     status = record["state"]["status"]
@@ -269,7 +269,7 @@ def status(endpoint: Endpoint, store_url: StoreUrl = None) -> None:
         f"{record['spec']['candidate']}: {record['state']['status']} — {record['state']['reason']}"
     )
     for h in record["history"]:
-        console.print(f"  [{h['action']}] {h['percent']:g}%  {h['reason']}")
+        console.print(f"  [{h['action']}] {h['percent']:g}%  {h['reason']}", markup=False)
 
 
 @rollout_app.command("abort")

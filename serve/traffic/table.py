@@ -122,6 +122,8 @@ def parse_weights(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
+        if name.strip() in out:
+            raise SpecError(f"{name.strip()!r} is given twice; give each variant one weight")
         try:
             out[name.strip()] = float(value)
         except ValueError:

@@ -155,11 +155,6 @@ def test_rollout_status(capsys, url):
     assert len(lines) == 2 and lines[1].endswith("10%  baking at 10%")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ray_apps/cli/traffic.py status() (and _follow's show()) print "
-    "f'[{action}] …' through rich, which takes [start] as markup and drops it",
-)
 def test_rollout_status_names_each_decisions_action(capsys, url):
     TrafficStore(url).put_rollout("ep", RECORD)
     _, out, _ = run(capsys, "rollout", "status", "ep", "--store-url", url)

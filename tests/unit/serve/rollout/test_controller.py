@@ -182,3 +182,27 @@ def test_start_a_version_that_is_not_approved(store, tmp_path):
     with pytest.raises(SpecError, match="fair:1 is Pending; only Approved versions are rolled out"):
         start_rollout(rollout(candidate="fair:1"), store=store)
     assert store.get_rollout("ep") is None  # nothing recorded
+
+
+def test_a_deploy_records_its_versions_pinned_so_a_rollback_restores_exactly_them(tmp_path):
+    """'fair' (newest Approved) would resolve to the candidate once it is Approved: the recorded
+    spec names the versions the deploy resolved, and a rollback redeploys those."""
+    from serve.config import ModelRef, endpoint_spec
+    from serve.deploy import EndpointPlan, _pinned
+    from serve.traffic.table import TrafficTable, VariantTarget
+
+    one = endpoint_spec({"name": "ep", "models": [{"name": "fair"}]})
+    plan = EndpointPlan((ModelRef(name="fair", version=4),), None, {})
+    assert _pinned(one, plan)["models"] == [{"name": "fair", "version": 4, "force": False}]
+    two = endpoint_spec(
+        {
+            "name": "ep",
+            "variants": [{"name": "a", "model": "fair"}, {"name": "b", "model": "fair:5"}],
+        }
+    )
+    table = TrafficTable(
+        "ep", "d", (VariantTarget("a", "fair", 4, "ep"), VariantTarget("b", "fair", 5, "ep--b"))
+    )
+    recorded = _pinned(two, EndpointPlan((ModelRef(name="fair", version=4),), None, {}, table))
+    assert [v["model"] for v in recorded["variants"]] == ["fair:4", "fair:5"]
+    assert endpoint_spec(recorded).models[0].version == 4  # still a valid spec

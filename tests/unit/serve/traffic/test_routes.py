@@ -119,11 +119,6 @@ def test_bad_shadow_forms(router, shadow):
         change(router, {"shadow": shadow})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: serve/traffic_routes.py change() calls float(shadow.get('percent', 100)) "
-    "unchecked: a non-number percent raises ValueError/TypeError (HTTP 500), not SpecError (400)",
-)
 @pytest.mark.parametrize("percent", ["abc", None])
 def test_a_shadow_percent_that_is_not_a_number(router, percent):
     with pytest.raises(SpecError):

@@ -132,12 +132,6 @@ def test_shadow_percent_out_of_range(percent):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: serve/config.py EndpointSpec._variants accepts fault on the first variant, "
-    "and serve/traffic/plan.py carries fault only for variants[1:]: the drill is silently "
-    "not applied",
-)
 def test_fault_on_the_first_variant_is_refused():
     message = refused(variants=[{**PROD, "fault": {"abort_percent": 50}}, CAND])
     assert "fault" in message
