@@ -290,15 +290,36 @@ def build(args: dict[str, Any]) -> serve.Application:
         )
     settings = ReplicaSettings.parse(args["settings"])
     opts = dict(args.get("deployment") or {})
+    # ``serve.deploy`` pins a code version (``code_version``): Serve then applies a change of
+    # user_config alone (other versions, a traffic table) as a reconfigure of running replicas
+    # instead of replacing them, as it does for Serve config files. Without one, every
+    # ``serve.run`` draws a random version and restarts every replica.
+    version = opts.pop("version", None)
+    pinned = {"version": version, "_internal": True} if version else {}
     consumer = None
     if settings.async_inference.enabled:
         consumer_opts = consumer_options(settings)
         if "models" in args:
             consumer_opts["user_config"] = {**opts.get("user_config", {}), "models": args["models"]}
-        consumer = AsyncConsumer.options(**consumer_opts).bind(settings)
+        consumer = AsyncConsumer.options(**consumer_opts, **pinned).bind(settings)
     if "models" in args:
         opts["user_config"] = {**opts.get("user_config", {}), "models": args["models"]}
-    return Endpoint.options(**opts).bind(settings, consumer)
+    return Endpoint.options(**opts, **pinned).bind(settings, consumer)
+
+
+def code_version(settings: ReplicaSettings) -> str:
+    """What a replica runs: its settings and the source of the packages it imports. Equal
+    versions let Serve reconfigure replicas in place; any change of either restarts them."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    digest = hashlib.sha256(json.dumps(settings.to_args(), sort_keys=True).encode())
+    here = Path(__file__).resolve().parent
+    for package in (here, here.parent / "ray_apps"):
+        for source in sorted(package.rglob("*.py")):
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _request_id() -> str:

@@ -128,7 +128,7 @@ def deploy(
     from ray import serve
 
     from ray_apps._ray_runtime import ensure_ray
-    from serve.app import build
+    from serve.app import build, code_version
     from serve.ingress import use_fast_ingress
 
     spec = endpoint_spec(spec)
@@ -139,8 +139,13 @@ def deploy(
     # Per-request access log lines cost the replica more than the model call; errors still log.
     logging = {"enable_access_log": False, "log_level": "WARNING"}
     for v in p.variants:  # before the endpoint that forwards to them
-        serve.run(build(v.build_args()), name=v.app, route_prefix=None, logging_config=logging)
-    app = build(p.build_args())
+        args = v.build_args()
+        args["deployment"] = {**args["deployment"], "version": code_version(v.settings)}
+        serve.run(build(args), name=v.app, route_prefix=None, logging_config=logging)
+    args = p.build_args()
+    # A pinned code version: a change of user_config alone reconfigures the running replicas.
+    args["deployment"] = {**args["deployment"], "version": code_version(p.settings)}
+    app = build(args)
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
     from serve.traffic.store import TrafficStore
 
