@@ -13,8 +13,13 @@
    traffic is captured and labelled over HTTP, a one-shot monitor alerts on the shifted columns
    (with its report path and the labels' model quality), three predictions are explained over
    HTTP, the version's offline evaluation is summarised, and the endpoint shuts down.
-5. Batch transform: the approved model scores a generated 100k-row Parquet file with
-   ``run_batch``, as a notebook would; every row in must come out.
+5. Rolling out the next version: step 2's XGBoost model is registered and approved as the
+   next version, a guarded canary (demo settings: steps 20 % then 100 %, 8 s bakes) moves the
+   endpoint's traffic to it under load, printing each decision with its guardrail figures, and
+   promotes it; then both versions serve at 50/50, the held-out rows are sent with routing keys
+   and labelled over HTTP, and the A/B readout says which is more accurate so far.
+6. Batch transform: the approved model (now the promoted version) scores a generated 100k-row
+   Parquet file with ``run_batch``, as a notebook would; every row in must come out.
 Each leaves a self-contained artifact and an MLflow run.
 
     .venv/bin/python examples/demo.py
@@ -30,8 +35,9 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.demo_batch import batch_demo
+from examples.demo_rollout import rollout_demo
 from examples.demo_serving import serve_demo
-from ray_apps import load_model, load_train_spec, run_training
+from ray_apps import load_model, load_train_spec, registry, run_training
 from ray_apps.cli.console import show_training, show_tuning
 from serve.ingress import use_fast_ingress
 from tuning import run_tuning
@@ -64,7 +70,11 @@ def main() -> int:
     console.rule("[bold]4. Serving the tuned model")
     serve_demo(tuned.artifact_path)
 
-    console.rule("[bold]5. Batch transform with the approved model")
+    console.rule("[bold]5. Rolling out the next version, then an A/B readout")
+    tuned_version = registry.get_version("cancer").version  # newest Approved: what step 4 served
+    rollout_demo(tuned_version, xgb_result.artifact_path)
+
+    console.rule("[bold]6. Batch transform with the approved model")
     scored = batch_demo()
     if scored.summary.rows_out != scored.summary.rows_in:
         console.print(f"[red]batch transform lost rows[/red]: {scored.summary.line()}")
