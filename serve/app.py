@@ -33,7 +33,6 @@ from ray import serve
 
 from ray_apps.errors import SpecError
 from ray_apps.prediction import Prediction
-from ray_apps.spec import parse_spec
 from serve._asgi import make_asgi
 from serve.approval_watch import changes, check_due
 from serve.async_inference.consumer import AsyncConsumer
@@ -41,12 +40,12 @@ from serve.async_inference.consumer import deployment_options as consumer_option
 from serve.async_inference.front import AsyncFront
 from serve.async_inference.store import AsyncStore
 from serve.async_inference.sweep import Sweeper
-from serve.capture import CaptureWriter
-from serve.config import ModelRef
+from serve.capture import capture_writer
 from serve.endpoint import EndpointCore, Predictor
+from serve.model_table import load_models, model_refs, registry_statuses
 from serve.replica_settings import ReplicaSettings
 from serve.served_model import ServedModel
-from serve.traffic.router import Forwarded
+from serve.traffic.router import Forwarded, install_router
 
 logger = logging.getLogger("ray.serve")
 
@@ -87,11 +86,10 @@ class Endpoint:
     async def reconfigure(self, config: dict[str, Any]) -> None:
         """Load the versions ``config["models"]`` names, then swap them in at once; with
         ``config["traffic"]`` (endpoints with variants), route by that table."""
-        refs = [parse_spec(ModelRef, r, source="user_config.models") for r in config["models"]]
-        models = await asyncio.to_thread(load_models, refs, self._core.tracking_uri)
+        models = await asyncio.to_thread(load_models, model_refs(config), self._core.tracking_uri)
         predictors = {n: self._batcher(m) for n, m in models.items()}
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
-        self._router_task = set_router(self._core, self._settings, config, self._router_task)
+        self._router_task = install_router(self._core, self._settings, config, self._router_task)
         for m in models.values():
             self._metrics.approved(m.name, m.version, m.status == "Approved")
         if self._sweeper is not None and self._sweep_task is None:  # on the replica's loop
@@ -142,7 +140,7 @@ class Endpoint:
         """Re-read the served versions' approval status; warn once per change, set the gauge."""
         models = dict(self._core.models)
         try:
-            read = await asyncio.to_thread(_registry_statuses, models, self._core.tracking_uri)
+            read = await asyncio.to_thread(registry_statuses, models, self._core.tracking_uri)
         except Exception as err:  # a registry outage must not fail the health check
             if str(err) != self._registry_error:
                 logger.warning("cannot re-check the registry status of served versions: %s", err)
@@ -187,49 +185,6 @@ class Endpoint:
         return predict_batch
 
 
-def set_router(
-    core: EndpointCore,
-    settings: ReplicaSettings,
-    config: dict[str, Any],
-    task: asyncio.Task | None,
-) -> asyncio.Task | None:
-    """Give ``core`` the variant router ``config["traffic"]`` describes (None: no variants),
-    and keep one refresh task running on the replica's loop; returns that task."""
-    data = config.get("traffic")
-    if data is None:
-        core.router = None
-        if task is not None:
-            task.cancel()
-        return None
-    from serve.traffic.router import VariantRouter
-    from serve.traffic.table import TrafficTable
-
-    table = TrafficTable.from_json(data)
-    replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    router = VariantRouter(
-        table,
-        config.get("variant") or table.local,
-        store_url=settings.traffic_store_url,
-        replica=replica,
-    )
-    if core.router is not None:
-        router.table = core.router.table if core.router.deployed == table else table
-        core.router.close()
-    core.router = router
-    if task is not None:
-        task.cancel()
-    return asyncio.get_running_loop().create_task(router.run())
-
-
-def capture_writer(settings: ReplicaSettings) -> CaptureWriter | None:
-    cap = settings.capture
-    if cap.percent <= 0:
-        return None
-    return CaptureWriter(
-        cap.path, cap.percent, flush_interval_s=cap.flush_interval_s, flush_rows=cap.flush_rows
-    )
-
-
 def _async_front(core: EndpointCore, settings: ReplicaSettings, consumer: Any) -> Sweeper:
     """Give ``core`` the async routes; returns the sweep that wakes ``consumer``."""
     a = settings.async_inference
@@ -243,32 +198,6 @@ def _async_front(core: EndpointCore, settings: ReplicaSettings, consumer: Any) -
     sweeper = Sweeper(store, wake, owner, secret=secret)
     core.async_front = AsyncFront(store, callbacks_on=secret is not None, nudge=sweeper.nudge)
     return sweeper
-
-
-def load_models(refs: list[ModelRef], tracking_uri: str | None) -> dict[str, ServedModel]:
-    """Resolve each pinned version in the registry, verify its artifact, and load it."""
-    from ray_apps import registry
-    from ray_apps.artifact import load_model
-    from ray_apps.errors import ApprovalError
-
-    out = {}
-    for ref in refs:
-        mv = registry.get_version(ref.name, ref.version, tracking_uri=tracking_uri)
-        if not registry.deployable(mv.status, force=ref.force):
-            raise ApprovalError(f"{mv.ref} is {mv.status}; only Approved versions are served")
-        # The learner's serving hint, e.g. one thread per booster: one request, one core.
-        model = load_model(registry.fetch_artifact(mv)).prepare_for_serving()
-        out[mv.name] = ServedModel(mv.name, mv.version, mv.status, model)
-    return out
-
-
-def _registry_statuses(models: dict[str, ServedModel], tracking_uri: str | None) -> dict[str, str]:
-    from ray_apps import registry
-
-    return {
-        n: registry.get_version(n, m.version, tracking_uri=tracking_uri).status
-        for n, m in models.items()
-    }
 
 
 def build(args: dict[str, Any]) -> serve.Application:

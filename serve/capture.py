@@ -163,3 +163,13 @@ class CaptureWriter:
         with fs.open(str(partition(root, model, version, ts) / file_name(ts)), "wb") as f:
             pq.write_table(to_table(rows), f)
         self.written += len(rows)
+
+
+def capture_writer(settings) -> CaptureWriter | None:
+    """The writer a replica with these ``ReplicaSettings`` captures into (None: capture off)."""
+    cap = settings.capture
+    if cap.percent <= 0:
+        return None
+    return CaptureWriter(
+        cap.path, cap.percent, flush_interval_s=cap.flush_interval_s, flush_rows=cap.flush_rows
+    )

@@ -10,7 +10,6 @@ Ray Serve deployment; unit tests call it directly.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -21,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from ray_apps.errors import (
-    ApprovalError,
     NotFoundError,
     PayloadTooLargeError,
     QueueFullError,
@@ -36,12 +34,12 @@ from serve.auth import authorize
 from serve.capture import CaptureWriter
 from serve.explanations import Explanations
 from serve.labels_routes import CapturedIds, post_labels
+from serve.model_table import ModelTable, Predictor
 from serve.served_model import ServedModel
 from serve.traffic.choice import VARIANT_HEADER
 from serve.traffic.router import Forwarded, VariantRouter
 
 logger = logging.getLogger("raymaker.serve")
-Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
 # The async submit routes and the real-time routes that answer them.
 _REAL_TIME = {"v1_predict_async": "v1_predict", "v2_infer_async": "v2_infer"}
 # The routes a variant answers (the rest are the endpoint's own: health, metadata, admin).
@@ -98,11 +96,7 @@ class EndpointCore:
         self.version = version
         self.batch_storage = batch_storage  # run storage of batch jobs started over HTTP
         self.home = home  # their relative paths are taken under it
-        self.models: dict[str, ServedModel] = {}
-        self.predictors: dict[str, Predictor] = {}
-        # The registry status of each served version as last read (load, then the replica's
-        # periodic re-check): a version rejected while serving says so in its metadata.
-        self.registry_status: dict[str, str] = {}
+        self.table = ModelTable(tracking_uri)  # the versions served (serve.model_table)
         self.async_front: AsyncFront | None = None
         self.explanations = Explanations(max_explain_rows)
         self.labels_root = labels_root  # the capture root: posted labels are kept under it
@@ -115,14 +109,27 @@ class EndpointCore:
         front = self.async_front
         return max(self.max_body_bytes, front.max_body_bytes if front else 0)
 
+    @property
+    def models(self) -> dict[str, ServedModel]:
+        return self.table.models
+
+    @property
+    def predictors(self) -> dict[str, Predictor]:
+        return self.table.predictors
+
+    @property
+    def registry_status(self) -> dict[str, str]:
+        return self.table.registry_status
+
+    @registry_status.setter
+    def registry_status(self, value: dict[str, str]) -> None:
+        self.table.registry_status = value
+
     def set_models(
         self, models: dict[str, ServedModel], predictors: dict[str, Predictor] | None = None
     ) -> None:
         """Swap the served versions in one assignment: requests see old or new, never neither."""
-        predictors = predictors or {}
-        self.predictors = {n: predictors.get(n) or _direct(m) for n, m in models.items()}
-        self.registry_status = {n: m.status for n, m in models.items()}
-        self.models = dict(models)
+        self.table.swap(models, predictors)
 
     async def handle(
         self,
@@ -394,32 +401,7 @@ class EndpointCore:
         return Reply(202, payload, {"location": payload["status_url"]})
 
     async def _model(self, name: str, version: str | None) -> ServedModel:
-        model = self.models.get(name)
-        if model is None:
-            raise NotFoundError(
-                f"model {name!r} is not served here; served models are {sorted(self.models)}"
-            )
-        if version is None or version == str(model.version):
-            return model
-        if not version.isdigit():
-            raise SpecError(f"version {version!r} must be a positive integer")
-        status = await asyncio.to_thread(self._registry_status, name, int(version))
-        if status not in (None, "Approved"):
-            raise ApprovalError(
-                f"{name}:{version} is {status}; only Approved versions are served (this "
-                f"endpoint serves {name}:{model.version}); approve it and roll it out"
-            )
-        raise NotFoundError(
-            f"{name}:{version} is not served here; this endpoint serves {name}:{model.version}"
-        )
-
-    def _registry_status(self, name: str, version: int) -> str | None:
-        from ray_apps import registry
-
-        try:
-            return registry.get_version(name, version, tracking_uri=self.tracking_uri).status
-        except RaymakerError:
-            return None
+        return await self.table.resolve(name, version)
 
     async def _body(
         self,
@@ -447,13 +429,6 @@ class EndpointCore:
             f"{self.max_body_bytes} (max_body_bytes): send fewer rows per request; the async "
             "routes (:predict-async, /infer-async) take larger bodies"
         )
-
-
-def _direct(model: ServedModel) -> Predictor:
-    async def predict(x: np.ndarray) -> tuple[Prediction, int]:
-        return model.predict(x), 0
-
-    return predict
 
 
 def _with_batch(reply: Reply, batch: int) -> Reply:

@@ -22,10 +22,8 @@ import numpy as np
 from ray import serve
 
 from ray_apps.prediction import Prediction
-from ray_apps.spec import parse_spec
 from serve.async_inference.store import AsyncStore
 from serve.async_inference.worker import Worker
-from serve.config import ModelRef
 from serve.endpoint import EndpointCore, Predictor
 from serve.replica_settings import ReplicaSettings
 from serve.served_model import ServedModel
@@ -37,7 +35,7 @@ NAME = "async-consumer"
 @serve.deployment(name=NAME, health_check_period_s=5, graceful_shutdown_timeout_s=5)
 class AsyncConsumer:
     def __init__(self, settings: ReplicaSettings):
-        from serve.app import capture_writer
+        from serve.capture import capture_writer
         from serve.metrics import EndpointMetrics
 
         a = settings.async_inference
@@ -53,15 +51,14 @@ class AsyncConsumer:
         self._worker = Worker(AsyncStore(a, settings.endpoint), self._core, owner)
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
-        from serve.app import load_models
+        from serve.model_table import load_models, model_refs
 
-        refs = [parse_spec(ModelRef, r, source="user_config.models") for r in config["models"]]
-        models = await asyncio.to_thread(load_models, refs, self._core.tracking_uri)
+        models = await asyncio.to_thread(load_models, model_refs(config), self._core.tracking_uri)
         self._core.set_models(models, {n: _in_thread(m) for n, m in models.items()})
-        from serve.app import set_router
+        from serve.traffic.router import install_router
 
         # Queued requests are routed by the weights in force when they are answered.
-        self._router_task = set_router(self._core, self._settings, config, self._router_task)
+        self._router_task = install_router(self._core, self._settings, config, self._router_task)
 
     async def drain(self) -> int:
         """Answer queued requests until none is left; returns how many."""

@@ -205,3 +205,40 @@ class VariantRouter:
             self.flush()
         except Exception as err:  # noqa: BLE001 — shutting down: say it, lose only the counts
             logger.warning("could not flush variant statistics: %s", err)
+
+
+def install_router(
+    core: Any,
+    settings: Any,
+    config: Mapping[str, Any],
+    task: asyncio.Task | None,
+) -> asyncio.Task | None:
+    """Give ``core`` (an ``EndpointCore``) the router ``config["traffic"]`` describes (None:
+    no variants) and keep one refresh task on the replica's loop; returns that task.
+    ``settings``: the replica's ``ReplicaSettings`` (its ``traffic_store_url``)."""
+    import os
+    import socket
+    import uuid
+
+    from serve.traffic.table import TrafficTable
+
+    if task is not None:
+        task.cancel()
+    data = config.get("traffic")
+    if data is None:
+        core.router = None
+        return None
+    table = TrafficTable.from_json(data)
+    replica = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    router = VariantRouter(
+        table,
+        config.get("variant") or table.local,
+        store_url=settings.traffic_store_url,
+        replica=replica,
+    )
+    if core.router is not None:
+        # A reconfigure of the same deploy keeps the table the store gave; flush the counts.
+        router.table = core.router.table if core.router.deployed == table else table
+        core.router.close()
+    core.router = router
+    return asyncio.get_running_loop().create_task(router.run())
