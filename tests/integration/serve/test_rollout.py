@@ -140,8 +140,10 @@ def test_a_healthy_candidate_is_promoted_and_a_killed_controller_resumes(ro, end
             start_new_session=True,
         )
         try:
-            wait_for(lambda: any(s[2] == "candidate" for s in load.seen), 60, "candidate traffic")
-            time.sleep(1)
+            # Killed once the candidate has taken some traffic: mid-step, mid-bake.
+            wait_for(
+                lambda: sum(s[2] == "candidate" for s in load.seen) >= 10, 60, "candidate traffic"
+            )
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             out = proc.communicate()[0].decode(errors="replace")

@@ -83,7 +83,7 @@ def test_split_pin_sticky_and_weights_changed_under_load(ab, client):
 
     # The same routing key lands on the same variant; different keys reach both.
     by_key = {}
-    for key in (f"user-{i}" for i in range(150)):
+    for key in (f"user-{i}" for i in range(80)):  # P(no key on cand) = 0.9**80 = 2e-4
         got = {
             client.post(INFER, json=ROW, headers={**AUTH, "X-Raymaker-Routing-Key": key}).headers[
                 "x-raymaker-variant"
