@@ -21,6 +21,7 @@ def test_public_names():
             "TrainJobSpec",
             "TrainResult",
             "TrainingError",
+            "ab_readout",
             "load_model",
             "load_train_spec",
             "load_tune_spec",
@@ -31,6 +32,7 @@ def test_public_names():
             "run_monitor",
             "run_training",
             "run_tuning",
+            "shadow_report",
             "TuneJobSpec",
             "TuneResult",
         ]
