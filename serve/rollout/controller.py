@@ -216,7 +216,22 @@ def _observe(store, spec, record, state: RolloutState, now: float) -> Observatio
         candidate=stats.get(spec.variant, VariantStats()),
         stable=stats.get(record["stable"], VariantStats()),
         candidate_registry_status=status,
+        alerts=_monitor_alerts(spec, state.step_started_at),
     )
+
+
+def _monitor_alerts(spec: RolloutSpec, since: float) -> tuple[str, ...]:
+    """Violations monitors of the candidate's version decided during this step."""
+    from datetime import UTC, datetime
+
+    from ray_apps import settings
+    from ray_apps.monitoring.verdicts import violations_since
+
+    if not spec.guardrails.on_alert:
+        return ()
+    root = spec.monitor_reports or str(settings.home() / "monitor")
+    started = datetime.fromtimestamp(since, UTC)
+    return tuple(violations_since(root, spec.model, spec.version, started))
 
 
 def _deploy(endpoint_spec: dict[str, Any]) -> None:

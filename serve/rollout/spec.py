@@ -17,6 +17,7 @@
     variant: candidate               # the candidate's variant name while it runs
     num_cpus: 0.25                   # its replicas (default: the endpoint's) ...
     autoscaling: {max_replicas: 1}   # ... and their count: small beside the stable's
+    monitor_reports: /data/monitor   # a monitor's violation on the candidate rolls back
 
 Unknown keys are rejected; ``parse_rollout_spec`` takes a mapping, a YAML path or a spec.
 What each guardrail means to a decision is in ``serve.rollout.decision``.
@@ -71,6 +72,11 @@ class RolloutSpec(_Strict):
     num_cpus: float | None = Field(None, gt=0, description="per candidate replica")
     autoscaling: AutoscalingSpec | None = Field(
         None, description="the candidate's replicas while it runs beside the stable"
+    )
+    monitor_reports: str | None = Field(
+        None,
+        description="where monitors of the candidate write (default: $RAYMAKER_HOME/monitor); "
+        "their violations during a step roll back when guardrails.on_alert",
     )
     fault: FaultSpec | None = Field(
         None, description="faults injected into the candidate: rehearse a rollback"
