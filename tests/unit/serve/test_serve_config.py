@@ -74,3 +74,36 @@ def test_the_interval_checked_against_is_rays_default_and_ray_takes_our_configs_
         warnings.simplefilter("error")  # Ray's FutureWarning on a too short window, say
         for ours in (AutoscalingSpec(look_back_period_s=10.5), AsyncConsumerSpec()):
             AutoscalingConfig(**ours.to_serve())
+
+
+def test_a_serve_config_with_variants_holds_one_application_per_variant(tmp_path):
+    """`serve deploy` (and the KubeRay RayService, which embeds this config) gets the endpoint
+    and an application without an HTTP route for each variant after the first."""
+    from ray.serve.schema import ServeDeploySchema
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    art = xgboost_artifact(tmp_path / "a")
+    for v in (1, 2):
+        registry.register(art, "iris", tracking_uri=uri)
+        registry.approve("iris", v, by="t", tracking_uri=uri)
+    spec = {
+        "name": "ab",
+        "tracking_uri": uri,
+        "variants": [
+            {"name": "prod", "model": "iris:1", "weight": 90},
+            {"name": "cand", "model": "iris:2", "weight": 10, "num_cpus": 0.25},
+        ],
+    }
+    path = write_serve_config(spec, tmp_path / "serve.yaml")
+    config = ServeDeploySchema.model_validate(yaml.safe_load(path.read_text()))
+    cand, ab = config.applications
+    assert (cand.name, cand.route_prefix, ab.name, ab.route_prefix) == ("ab--cand", None, "ab", "/")
+    (dep,) = cand.deployments
+    assert dep.user_config == {"models": [{"name": "iris", "version": 2, "force": False}]}
+    assert dep.ray_actor_options.num_cpus == 0.25
+    traffic = ab.deployments[0].user_config["traffic"]
+    assert traffic["weights"] == {"prod": 90.0, "cand": 10.0}
+    assert [(v["name"], v["version"], v["app"]) for v in traffic["variants"]] == [
+        ("prod", 1, "ab"),
+        ("cand", 2, "ab--cand"),
+    ]
