@@ -36,7 +36,7 @@ format: setup
 # The suite runs with a private TMPDIR, removed afterwards; anything it leaves in the system
 # temp folder fails the run (tests/_tmp_guard.py).
 test: lint
-	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider
+	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
