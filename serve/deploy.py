@@ -153,9 +153,11 @@ def deploy(
     # port Serve runs with, which a rollout's redeploys keep).
     recorded = {**_pinned(spec, p), "_http": {"host": host, "port": port}}
     TrafficStore(p.settings.traffic_store_url).put(spec.name, p.traffic, by="deploy", spec=recorded)
-    # Variants the spec no longer has: every replica now routes by the new table.
+    # Variants the spec no longer has: every replica now routes by the new table. Their
+    # replicas drain in the background (with the fast ingress Serve holds each for its 30 s
+    # direct-ingress drain period, though these apps have no route).
     for app_name in _variant_apps(spec.name) - {v.app for v in p.variants}:
-        serve.delete(app_name)
+        serve.delete(app_name, _blocking=False)
     served = p.served()
     registry.record_endpoint(spec.name, served, tracking_uri=p.settings.tracking_uri)
     prefix = spec.route_prefix.rstrip("/")
@@ -187,10 +189,22 @@ def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
     """
     from ray import serve
 
+    variants = _variant_apps(name)
+    for app_name in variants:  # drained beside the endpoint, not one after the other
+        serve.delete(app_name, _blocking=False)
     serve.delete(name)
-    for app_name in _variant_apps(name):
-        serve.delete(app_name)
+    _wait_gone(variants)
     registry.record_endpoint(name, [], tracking_uri=tracking.resolve_uri(tracking_uri))
+
+
+def _wait_gone(apps: set[str], timeout_s: float = 120.0) -> None:
+    import time
+
+    from ray import serve
+
+    deadline = time.monotonic() + timeout_s
+    while apps & set(serve.status().applications) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _variant_apps(endpoint: str) -> set[str]:

@@ -51,6 +51,9 @@ async def change(router: VariantRouter | None, body: bytes, by: str = "admin-rou
         )
 
     def edit(table: TrafficTable) -> TrafficTable:
+        # Stopping a shadow comes first, so one call may stop it and give that variant weight.
+        if "shadow" in data and data["shadow"] is None:
+            table = table.with_shadow(None)
         if "weights" in data:
             if not isinstance(data["weights"], dict):
                 raise SpecError('"weights" must be an object {"<variant>": <weight>}')
@@ -58,7 +61,7 @@ async def change(router: VariantRouter | None, body: bytes, by: str = "admin-rou
         if "shadow" in data:
             shadow = data["shadow"]
             if shadow is None:
-                table = table.with_shadow(None)
+                pass
             elif (
                 isinstance(shadow, dict)
                 and isinstance(shadow.get("variant"), str)

@@ -179,3 +179,25 @@ def test_another_routers_change_reaches_this_one_on_refresh(url):
     assert two.table.weights["cand"] == 10.0
     two.refresh()
     assert two.table == one.table and two.choose({}, None).answer in ("prod", "cand")
+
+
+def test_one_call_stops_a_shadow_and_gives_that_variant_weight(tmp_path):
+    import asyncio
+    import json
+
+    from serve import traffic_routes
+    from serve.traffic.router import VariantRouter
+    from serve.traffic.table import TrafficTable, VariantTarget
+
+    table = TrafficTable(
+        "ep",
+        "d",
+        (VariantTarget("prod", "m", 1, "ep"), VariantTarget("cand", "m", 2, "ep--cand")),
+        {"prod": 1.0, "cand": 0.0},
+        shadow="cand",
+        shadow_percent=100.0,
+    )
+    router = VariantRouter(table, "prod", store_url=f"sqlite:///{tmp_path / 't.db'}", replica="r")
+    body = json.dumps({"shadow": None, "weights": {"prod": 90, "cand": 10}}).encode()
+    out = asyncio.run(traffic_routes.change(router, body))
+    assert out["shadow"] is None and out["shares"] == {"prod": 90.0, "cand": 10.0}
