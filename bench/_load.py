@@ -17,7 +17,9 @@ class Figures:
     errors: int
 
 
-async def _run(url: str, body: bytes, headers: dict, clients: int, seconds: float) -> Figures:
+async def _run(
+    url: str, body: bytes, headers: dict, clients: int, seconds: float, warmup_s: float
+) -> Figures:
     import aiohttp
 
     lat: list[float] = []
@@ -45,7 +47,7 @@ async def _run(url: str, body: bytes, headers: dict, clients: int, seconds: floa
             while time.perf_counter() < until:
                 await one(record)
 
-        warm = time.perf_counter() + 1.0
+        warm = time.perf_counter() + warmup_s
         await asyncio.gather(*(worker(warm, False) for _ in range(clients)))
         start = time.perf_counter()
         await asyncio.gather(*(worker(start + seconds, True) for _ in range(clients)))
@@ -58,8 +60,10 @@ async def _run(url: str, body: bytes, headers: dict, clients: int, seconds: floa
     )
 
 
-def measure(url: str, body: bytes, headers: dict, clients: int, seconds: float) -> Figures:
-    return asyncio.run(_run(url, body, headers, clients, seconds))
+def measure(
+    url: str, body: bytes, headers: dict, clients: int, seconds: float, warmup_s: float = 1.0
+) -> Figures:
+    return asyncio.run(_run(url, body, headers, clients, seconds, warmup_s))
 
 
 def wait_http(url: str, timeout_s: float = 120, alive=lambda: True) -> None:

@@ -11,9 +11,15 @@ One XGBoost model (breast cancer, 30 features, 50 rounds), one client (aiohttp, 
   mlflow    `mlflow models serve` (one uvicorn worker), {"instances": …}
   raymaker  V1 and V2 routes, API key and data capture on, one replica, the fast ingress
             (HAProxy) when its binary is found
+  variants  then, on the same Ray, endpoints with variants (bench/_variants.py says which and
+            how they are judged), measured in interleaved rounds with the single-version one
 Goals: raymaker p50 <= 1.3x FastAPI and <= the best of MLServer and mlflow; req/s at 8 clients
->= FastAPI, MLServer and mlflow. The last line folds every goal into one figure: the worst
-ratio of raymaker to its goal (<= 1 meets every goal).
+>= FastAPI, MLServer and mlflow, folded into one figure: the worst ratio of raymaker to its goal
+(<= 1 meets every goal). Variants, each a median over rounds of a ratio to the single-version
+endpoint in the same round: unused variants (prod 100 / cand 0) p50 <= 1.10x; a 90/10 split
+p50 <= 1.25x and req/s >= 0.85x; a 100 % shadow p50 <= 1.15x. One RESULT line per goal; exit 1
+on any MISS. ``--raymaker-only`` measures raymaker alone (no RESULT), ``--variants-only`` the
+variant rows alone (their RESULT lines); the full run takes about 6 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 from _load import measure, wait_http  # noqa: E402
+from _variants import check_routing, deploy_variants, run_rounds, shadow_mirrored  # noqa: E402
+from _variants import report as variant_report  # noqa: E402
 
 SECONDS = 4.0
 CLIENTS = (1, 8)
@@ -234,7 +242,9 @@ def bench_mlflow(artifact: Path, body: dict, folder: Path) -> dict:
         return run_clients("mlflow serve", f"http://127.0.0.1:{port}/invocations", body)
 
 
-def bench_raymaker(artifact: Path, v1: dict, v2: dict, folder: Path) -> dict:
+def bench_raymaker(
+    artifact: Path, v1: dict, v2: dict, folder: Path, *, single: bool = True, variants: bool = True
+) -> dict:
     from ray import serve as ray_serve
 
     from ray_apps import registry
@@ -257,11 +267,19 @@ def bench_raymaker(artifact: Path, v1: dict, v2: dict, folder: Path) -> dict:
     info = deploy(spec, port=port)
     wait_http(f"{info.url}v2/health/ready")
     auth = {"Authorization": f"Bearer {KEY}"}
+    out = {}
     try:
-        return {
-            "v1": run_clients("raymaker V1", f"{info.url}v1/models/cancer:predict", v1, auth),
-            "v2": run_clients("raymaker V2", f"{info.url}v2/models/cancer/infer", v2, auth),
-        }
+        if single:
+            out["v1"] = run_clients("raymaker V1", f"{info.url}v1/models/cancer:predict", v1, auth)
+            out["v2"] = run_clients("raymaker V2", f"{info.url}v2/models/cancer/infer", v2, auth)
+        if variants:  # deployed after the rows above, which they would otherwise share CPUs with
+            rows = deploy_variants(spec, artifact, port, info.url)
+            body = json.dumps(v1).encode()
+            check_routing(rows, body, auth)
+            since = time.time()
+            out["variants"] = run_rounds(rows, body, auth)
+            print(shadow_mirrored(Path(os.environ["RAYMAKER_HOME"]), since), flush=True)
+        return out
     finally:
         ray_serve.shutdown()
         import ray
@@ -287,8 +305,11 @@ def main() -> int:
             "inputs": [{"name": "input-0", "shape": [1, len(row)], "datatype": "FP32", "data": row}]
         }
         if "--raymaker-only" in sys.argv:  # for tuning raymaker alone; no RESULT line
-            bench_raymaker(artifact, v1, v2, folder)
+            bench_raymaker(artifact, v1, v2, folder, variants=False)
             return 0
+        if "--variants-only" in sys.argv:  # the variant rows and their RESULT lines
+            out = bench_raymaker(artifact, v1, v2, folder, single=False)
+            return 1 if variant_report(out["variants"]) else 0
         raw_floor(artifact, row)
         fastapi = bench_fastapi(artifact, v1)
         mlserver = bench_mlserver(artifact, v2, folder)
@@ -296,7 +317,8 @@ def main() -> int:
         split = {"dataframe_split": {"columns": data.feature_names, "data": [row]}}
         mlflow = bench_mlflow(artifact, split, folder)
         ray = bench_raymaker(artifact, v1, v2, folder)
-    return report(fastapi, mlserver, mlflow, ray)
+    code = report(fastapi, mlserver, mlflow, ray)
+    return 1 if variant_report(ray["variants"]) else code
 
 
 def report(fastapi: dict, mlserver: dict, mlflow: dict, ray: dict) -> int:
