@@ -126,6 +126,12 @@ class Endpoint:
         )
         return reply.status, reply.payload, reply.headers
 
+    async def answer_many(self, items: list[tuple]) -> list[int]:
+        """Shadow copies sent together (``VariantRouter.mirror``): answered concurrently and
+        captured here; only their statuses go back."""
+        replies = await asyncio.gather(*(self.answer(*item) for item in items))
+        return [status for status, _, _ in replies]
+
     async def check_health(self) -> None:
         if not self._core.models:
             raise RuntimeError("no model loaded yet")
