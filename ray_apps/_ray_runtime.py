@@ -6,7 +6,7 @@ import os
 from collections.abc import MutableMapping
 
 from ray_apps._ray_output import filter_worker_output, quiet_ray
-from ray_apps._ray_watchdog import watch_local_ray
+from ray_apps._ray_watchdog import note_session_dir, watch_local_ray
 
 # Ray Data's read/split tasks and Train's controller need CPU slots beside the training
 # workers; on a 2-core box two workers would otherwise starve them. Logical CPUs only
@@ -55,6 +55,7 @@ def ensure_ray() -> None:
         log_to_driver=True,
         runtime_env={"worker_process_setup_hook": _WORKER_SETUP_HOOK},
     )
+    note_session_dir(context.address_info["session_dir"])
     filter_worker_output()
     print(f"[raymaker] local Ray started; dashboard http://{context.dashboard_url}", flush=True)
 

@@ -16,12 +16,20 @@ the driver's exit, however it comes, closes it. It then SIGKILLs every process s
 the tag, by PID, and exits. Another Ray on the host carries another tag or none, so it is never
 touched (never ``ray stop``). Linux only (it reads ``/proc``); elsewhere Ray's own clean-up is
 what there is.
+
+The tag alone missed the two agents in about half of the full test runs: the raylet starts them
+with its environment in hash-map order, and Ray's ``setproctitle("ray::DashboardAgent")`` zeroes
+the first ~500 bytes of the environment block, so the tag was gone whenever it landed there.
+So the driver also sends its Ray's session folder down the pipe once ``ray.init`` has made it
+(``note_session_dir``), and a process whose title starts with ``ray::`` and that holds a file
+open under that folder is this Ray's too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
@@ -58,6 +66,13 @@ def watch_local_ray() -> None:
     _pipe = write_end
 
 
+def note_session_dir(path: str) -> None:
+    """Tell the watchdog the session folder of the Ray this process started."""
+    if _pipe is not None:
+        # As /proc/<pid>/fd shows paths: symbolic links resolved.
+        os.write(_pipe, f"{os.path.realpath(path)}\n".encode())
+
+
 def tagged(tag: str, *, exclude: int | None = None) -> list[int]:
     """PIDs of the processes whose environment carries ``tag`` (those readable by us)."""
     entry = f"{ENV}={tag}".encode()
@@ -77,11 +92,14 @@ def tagged(tag: str, *, exclude: int | None = None) -> list[int]:
 def _reap(tag: str) -> None:
     """Wait for the driver to be gone, then kill what is left of its Ray."""
     driver = int(tag.split("-", 1)[0])
-    _wait_for_exit(driver)
+    sessions = _wait_for_exit(driver)
     me, quiet = os.getpid(), 0
     deadline = time.monotonic() + 30
     while quiet < 2 and time.monotonic() < deadline:  # two clean passes: none was starting
-        left = tagged(tag, exclude=me)
+        left = set(tagged(tag, exclude=me))
+        for pid in left:  # a worker still alive says where its session is, if the pipe did not
+            sessions |= _session_dirs(pid)
+        left |= set(_titled_in(sessions))
         quiet = 0 if left else quiet + 1
         for pid in left:
             with contextlib.suppress(OSError):  # gone by itself meanwhile
@@ -89,14 +107,54 @@ def _reap(tag: str) -> None:
         time.sleep(0.2)
 
 
-def _wait_for_exit(driver: int) -> None:
+_SESSION = re.compile(r"^(/.*/session_[^/]+)/")
+
+
+def _session_dirs(pid: int) -> set[str]:
+    """The Ray session folders ``pid`` holds files open under."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                match = _SESSION.match(os.readlink(f"/proc/{pid}/fd/{fd}"))
+                if match:
+                    found.add(match.group(1))
+    return found
+
+
+def _titled_in(sessions: set[str]) -> list[int]:
+    """PIDs of the ``ray::`` processes that hold a file open under one of ``sessions``."""
+    if not sessions:
+        return []
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if f.read(5) != b"ray::":
+                    continue
+        except OSError:
+            continue
+        if _session_dirs(int(name)) & sessions:
+            found.append(int(name))
+    return found
+
+
+def _wait_for_exit(driver: int) -> set[str]:
     """Until the pipe's end (the driver's exit closes it) or the driver is gone: a child that
-    the driver forked without exec'ing keeps its copy of the pipe open after the driver dies."""
+    the driver forked without exec'ing keeps its copy of the pipe open after the driver dies.
+    Returns the session folders the driver sent meanwhile."""
     import select
 
+    received = b""
     while _alive(driver):
-        if select.select([0], [], [], 1.0)[0] and not os.read(0, 4096):
-            return  # nothing is ever written: readable means EOF
+        if select.select([0], [], [], 1.0)[0]:
+            chunk = os.read(0, 4096)
+            if not chunk:
+                break
+            received += chunk
+    return {line for line in received.decode(errors="replace").splitlines() if line}
 
 
 def _alive(pid: int) -> bool:

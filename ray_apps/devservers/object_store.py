@@ -40,6 +40,7 @@ _PORT_FLAGS = (
     "metricsPort",
     "s3.metricsPort",
 )
+_GRPC_SERVERS = ("master", "volume", "filer", "s3", "admin")
 REGION = "us-east-1"
 
 
@@ -53,6 +54,10 @@ class ObjectStore:
     secret_key: str
     root: Path
     process: subprocess.Popen
+    # weed names each gRPC server's Unix socket /tmp/seaweedfs-<server>-grpc-<port>.sock, a
+    # path no flag or TMPDIR moves; a store that dies unclean leaves them, so stop() removes
+    # the ones of this store's ports.
+    grpc_ports: tuple[int, ...] = ()
 
     def env(self) -> dict[str, str]:
         """The variables every S3 client here reads to reach this store."""
@@ -82,6 +87,9 @@ class ObjectStore:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for port in self.grpc_ports:
+            for server in _GRPC_SERVERS:
+                Path(f"/tmp/seaweedfs-{server}-grpc-{port}.sock").unlink(missing_ok=True)
 
 
 def weed_binary() -> str:
@@ -115,6 +123,7 @@ def start_object_store(root: Path, bucket: str = "raymaker", timeout_s: float = 
     )
     config.chmod(0o600)
     s3_port = free_port()
+    ports = {flag: free_port() for flag in _PORT_FLAGS}
     args = [
         weed_binary(),
         # Its log goes to stderr, i.e. weed.log below: by default glog writes weed.* files
@@ -133,11 +142,14 @@ def start_object_store(root: Path, bucket: str = "raymaker", timeout_s: float = 
         # behind when the store stops. ``root`` is short: PostgreSQL's socket needs that too.
         f"-s3.localSocket={root / 's3.sock'}",
         f"-filer.localSocket={root / 'filer.sock'}",
-        *(f"-{flag}={free_port()}" for flag in _PORT_FLAGS),
+        *(f"-{flag}={port}" for flag, port in ports.items()),
     ]
     log = (root / "weed.log").open("ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    store = ObjectStore(f"http://127.0.0.1:{s3_port}", bucket, access, secret, root, process)
+    grpc_ports = tuple(port for flag, port in ports.items() if flag.endswith(".grpc"))
+    store = ObjectStore(
+        f"http://127.0.0.1:{s3_port}", bucket, access, secret, root, process, grpc_ports
+    )
     _wait_for_bucket(store, timeout_s)
     return store
 

@@ -3,6 +3,7 @@ nothing else does."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,3 +84,61 @@ def test_a_driver_that_exits_normally_leaves_nothing_either():
     driver = subprocess.run(_driver("sys.exit(0)"), capture_output=True, text=True, timeout=60)
     child = int(driver.stdout.split()[0])
     wait_for(lambda: not _running(child), 10, "the exited driver's child to be killed", 0.05)
+
+
+def test_a_ray_process_whose_title_hid_the_tag_is_found_by_its_session_folder(tmp_path):
+    """Ray's setproctitle zeroes the start of the environment block, where the raylet may have
+    put the tag: such a ``ray::`` process is known by the session folder it holds files in."""
+    logs = tmp_path / "session_2026-12-02_00-00-00_000000_1" / "logs"
+    logs.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    untagged = {k: v for k, v in os.environ.items() if k != ENV}
+
+    def holding(title: str, folder: Path) -> str:
+        # argv[0] is what /proc/<pid>/cmdline starts with, as after Ray's setproctitle.
+        child = f"import time; f = open({str(folder / 'a.log')!r}, 'a'); time.sleep(600)"
+        return (
+            f"subprocess.Popen([{title!r}, '-c', {child!r}], executable=sys.executable, "
+            f"env={untagged!r}).pid"
+        )
+
+    code = (
+        "import subprocess, sys, time\n"
+        "from ray_apps._ray_watchdog import note_session_dir, watch_local_ray\n"
+        "watch_local_ray()\n"
+        f"note_session_dir({str(logs.parent)!r})\n"
+        f"print({holding('ray::DashboardAgent', logs)}, flush=True)\n"
+        f"print({holding('ray::Other', elsewhere)}, flush=True)\n"
+        f"print({holding('tail', logs)}, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    agent = other = tail = None
+    try:
+        agent, other, tail = (int(driver.stdout.readline()) for _ in range(3))
+        wait_for(lambda: all(_holds(p) for p in (agent, other, tail)), 20, "files open", 0.05)
+        assert f"{ENV}=".encode() not in Path(f"/proc/{agent}/environ").read_bytes()
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        wait_for(lambda: not _running(agent), 10, "the untagged ray:: process to be killed", 0.05)
+        # Only a ray:: process with a file in that session: the others live on.
+        assert _running(other) and _running(tail)
+    finally:
+        driver.kill()
+        driver.wait()
+        for pid in (agent, other, tail):
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _holds(pid: int) -> bool:
+    """Whether ``pid`` has opened its log file yet."""
+    try:
+        return any(
+            os.readlink(f"/proc/{pid}/fd/{fd}").endswith("a.log")
+            for fd in os.listdir(f"/proc/{pid}/fd")
+        )
+    except OSError:
+        return False
