@@ -62,10 +62,6 @@ class ModelTable:
             f"{name}:{version} is not served here; this endpoint serves {name}:{model.version}"
         )
 
-    def read_statuses(self) -> dict[str, str]:
-        """The registry's status now of every served version (blocking; run off the loop)."""
-        return registry_statuses(dict(self.models), self.tracking_uri)
-
     def _status(self, name: str, version: int) -> str | None:
         from ray_apps import registry
 

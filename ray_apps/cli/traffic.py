@@ -46,9 +46,9 @@ def attach(app: typer.Typer) -> None:
 
 
 def _store(url: str | None):
-    from serve.rollout.controller import store_for
+    from serve.traffic.store import open_store  # imported on use: the CLI starts fast
 
-    return store_for({"traffic_store_url": url} if url else None)
+    return open_store(url)
 
 
 def _table(store, endpoint: str):

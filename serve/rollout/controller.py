@@ -36,11 +36,9 @@ TICK_S = 1.0
 
 def store_for(endpoint_spec: dict[str, Any] | None = None) -> TrafficStore:
     """The traffic store an endpoint uses (its spec's ``traffic_store_url`` or the default)."""
-    from ray_apps import settings
-    from serve.traffic.store import default_url
+    from serve.traffic.store import open_store
 
-    url = (endpoint_spec or {}).get("traffic_store_url") or default_url(str(settings.home()))
-    return TrafficStore(url)
+    return open_store((endpoint_spec or {}).get("traffic_store_url"))
 
 
 def start_rollout(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from serve.traffic.store import open_store
 from serve.traffic.table import TrafficTable
 
 
 def traffic_table(endpoint: str, *, store_url: str | None = None) -> TrafficTable:
     from ray_apps.errors import NotFoundError
 
-    stored = _store(store_url).get(endpoint)
+    stored = open_store(store_url).get(endpoint)
     if stored is None or stored.table is None:
         raise NotFoundError(f"endpoint {endpoint!r} has no variants; deploy it with variants")
     return stored.table
@@ -28,7 +29,7 @@ def set_weights(
     endpoint: str, weights: Mapping[str, float], *, store_url: str | None = None, by: str = "api"
 ) -> TrafficTable:
     """New weights for some or all variants (share = weight ÷ sum of weights)."""
-    return _store(store_url).change(endpoint, lambda t: t.with_weights(weights), by=by)
+    return open_store(store_url).change(endpoint, lambda t: t.with_weights(weights), by=by)
 
 
 def set_shadow(
@@ -40,10 +41,4 @@ def set_shadow(
     by: str = "api",
 ) -> TrafficTable:
     """Mirror ``percent`` of requests to ``variant`` (weight 0); None stops mirroring."""
-    return _store(store_url).change(endpoint, lambda t: t.with_shadow(variant, percent), by=by)
-
-
-def _store(url: str | None):
-    from serve.rollout.controller import store_for
-
-    return store_for({"traffic_store_url": url} if url else None)
+    return open_store(store_url).change(endpoint, lambda t: t.with_shadow(variant, percent), by=by)

@@ -100,12 +100,11 @@ class VariantRouter:
         *,
         root_path: str,
         capture: bool,
-        shadow: bool = False,
     ) -> tuple[int, Any, dict[str, str]]:
         """Answer on ``variant``'s replicas; (status, payload, headers). A variant that cannot
         be reached is a 503 naming it (the caller may retry; a rollout counts it)."""
         kept = {k: v for k, v in headers.items() if k in _FORWARDED_HEADERS}
-        how = Forwarded(variant, capture, shadow)
+        how = Forwarded(variant, capture)
         try:
             handle = self._handle(variant)
             return await handle.answer.remote(method, path, kept, body, request_id, root_path, how)
@@ -173,9 +172,10 @@ class VariantRouter:
     # -- the store -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Refresh the table and flush statistics until cancelled (on the replica's loop)."""
-        from serve.traffic.store import REFRESH_S, STATS_FLUSH_S
+        from serve.traffic.store import REFRESH_S, STATS_FLUSH_S, STATS_PRUNE_S
 
         last_flush = time.monotonic()
+        last_prune = float("-inf")  # once at start, then hourly: reports are kept a week
         while True:
             await asyncio.sleep(REFRESH_S)
             try:
@@ -183,6 +183,9 @@ class VariantRouter:
                 if time.monotonic() - last_flush >= STATS_FLUSH_S:
                     last_flush = time.monotonic()
                     await asyncio.to_thread(self.flush)
+                if time.monotonic() - last_prune >= STATS_PRUNE_S and self.store() is not None:
+                    last_prune = time.monotonic()
+                    await asyncio.to_thread(self.store().prune_stats, time.time())
                 self._last_error = None
             except Exception as err:  # noqa: BLE001 — a store outage keeps the last table
                 if str(err) != self._last_error:

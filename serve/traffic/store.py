@@ -24,6 +24,7 @@ from serve.traffic.table import TrafficTable
 REFRESH_S = 0.5
 STATS_FLUSH_S = 1.0
 _STATS_KEEP_S = 7 * 86400.0
+STATS_PRUNE_S = 3600.0  # each replica deletes reports older than _STATS_KEEP_S this often
 
 metadata = sa.MetaData()
 _tables = sa.Table(
@@ -66,6 +67,13 @@ def default_url(home: str) -> str:
     from pathlib import Path
 
     return f"sqlite:///{Path(home).resolve() / 'traffic.db'}"
+
+
+def open_store(url: str | None = None) -> TrafficStore:
+    """The traffic store at ``url``, or the default one under ``RAYMAKER_HOME``."""
+    from ray_apps import settings
+
+    return TrafficStore(url or default_url(str(settings.home())))
 
 
 class TrafficStore:
