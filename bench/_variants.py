@@ -1,17 +1,20 @@
 """The variant rows of bench/serve_latency.py (issue 16): what variants cost a request.
 
-Three endpoints join the single-version one ("bench", measured above) on the same Ray, each
+Four endpoints join the single-version one ("bench", measured above) on the same Ray, each
 one replica with its auth and capture; the model is registered a second time (cancer:2 is the
-same booster as cancer:1, so a difference is routing, not the model). The candidate runs in
-its own Serve app ("<endpoint>--cand", one replica, 0.25 CPU):
-  single  the single-version endpoint (/)
-  ab0     variants prod 100 / cand 0 (/ab0): the router's choice, its header and its
-          statistics on every request, nothing forwarded
-  split   prod 90 / cand 10 (/split): one request in ten forwarded to the candidate's app
-          through a deployment handle (the second hop)
-  shadow  prod 100 / cand 0, shadow cand 100 % (/shadow): every request mirrored after its
-          answer is ready; the caller is answered by prod
-  pinned  /split with X-Raymaker-Target-Variant: cand: every request on the second hop
+same booster as cancer:1, so a difference is routing, not the model). A variant either shares
+the endpoint's replicas (loaded beside prod: answered where the request arrives) or runs in its
+own Serve app ("<endpoint>--cand", one replica, 0.25 CPU), reached through a deployment handle:
+  single     the single-version endpoint (/)
+  ab0        prod 100 / cand 0, cand shared (/ab0): the router's choice, its header and its
+             statistics on every request, nothing forwarded
+  split      prod 90 / cand 10, cand shared (/split): one hop for both
+  shadow     prod 100 / cand 0 on its own replicas, shadow cand 100 % (/shadow): every request
+             mirrored after its answer is ready; the caller is answered by prod. A shadow gets
+             replicas of its own: shared, it would double the work of prod's.
+  split_own  prod 90 / cand 10, cand on its own replicas (/split-own): one request in ten on
+             the second hop (not judged: what isolation costs)
+  pinned     /split-own with X-Raymaker-Target-Variant: cand: every request on the second hop
 ROUNDS rounds; in each, every row at 1 then 8 clients, the order rotated by one per round. A
 ratio is taken per round against the single-version row of that round; the median over rounds
 is judged, min–max is the spread.
@@ -24,8 +27,9 @@ which an endpoint without variants skips (``router is None``). ab0 ≤ 1.10x sin
 Seen on the 2-core box (Ray 2.60, HAProxy): a forwarded request costs about +2-3 ms at one
 client and 2.5x the CPU of one answered in place (prod +0.8 ms: Serve's router and gRPC client;
 cand 1.5 ms: gRPC server, Serve's replica path, the answer); Serve's own two-deployment hop
-costs as much. With RAY_SERVE_USE_GRPC_BY_DEFAULT=0 (actor calls) it is +6.8 ms. So the split's
-req/s and the shadow's p50 are bound by CPU here: a 100 % shadow doubles the work per request.
+costs as much. With RAY_SERVE_USE_GRPC_BY_DEFAULT=0 (actor calls) it is +6.8 ms. So a split to
+a candidate on its own replicas gave 0.75x the req/s of one version here (CPU-bound): that is
+the price of isolation, and why a variant without replica settings shares the endpoint's.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ ROUNDS = int(os.environ.get("RAYMAKER_BENCH_VARIANT_ROUNDS", 8))
 SECONDS = float(os.environ.get("RAYMAKER_BENCH_VARIANT_SECONDS", 1.5))
 WARMUP_S = 0.3  # per row and client count: new connections; the replicas are warm
 CLIENTS = (1, 8)
-ROWS = ("single", "ab0", "split", "shadow", "pinned")
+ROWS = ("single", "ab0", "split", "shadow", "split_own", "pinned")
 PINNED = {"X-Raymaker-Target-Variant": "cand"}
 # (figure, row, measure, clients, op, target): each judged as row / single, same round.
 GOALS = (
@@ -69,20 +73,21 @@ def deploy_variants(base: dict, artifact: Path, port: int, single_url: str) -> d
     mv = registry.register(artifact, "cancer")
     registry.approve("cancer", mv.version, by="bench", reason="benchmark candidate")
     prod = {"name": "prod", "model": "cancer:1"}
-    cand = {
-        "name": "cand",
-        "model": f"cancer:{mv.version}",
-        "num_cpus": 0.25,
-        "autoscaling": {"min_replicas": 1, "max_replicas": 1},
+    shared = {"name": "cand", "model": f"cancer:{mv.version}"}
+    own = {**shared, "num_cpus": 0.25, "autoscaling": {"min_replicas": 1, "max_replicas": 1}}
+    endpoints = {  # row: (cand's placement, prod's weight, cand's weight)
+        "ab0": (shared, 100, 0),
+        "split": (shared, 90, 10),
+        "shadow": (own, 100, 0),
+        "split_own": (own, 90, 10),
     }
-    weights = {"ab0": (100, 0), "split": (90, 10), "shadow": (100, 0)}
     urls = {"single": single_url}
-    for name, (w_prod, w_cand) in weights.items():
+    for name, (cand, w_prod, w_cand) in endpoints.items():
         spec = {
             **{k: v for k, v in base.items() if k not in ("models", "capture")},
-            "name": name,
-            "route_prefix": f"/{name}",
-            "num_cpus": 0.5,  # Ray's logical CPUs (4 on this box): four endpoints must fit
+            "name": name.replace("_", "-"),
+            "route_prefix": f"/{name.replace('_', '-')}",
+            "num_cpus": 0.5,  # Ray's logical CPUs (4 on this box): the endpoints must fit
             "capture": {**base["capture"], "path": f"{base['capture']['path']}-{name}"},
             "variants": [{**prod, "weight": w_prod}, {**cand, "weight": w_cand}],
         }
@@ -92,7 +97,7 @@ def deploy_variants(base: dict, artifact: Path, port: int, single_url: str) -> d
         urls[name] = deploy(spec, port=port).url
         print(f"deployed {name} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = {n: Row(f"{urls[n]}v1/models/cancer:predict", {}) for n in urls}
-    rows["pinned"] = Row(rows["split"].url, PINNED)
+    rows["pinned"] = Row(rows["split_own"].url, PINNED)
     return rows
 
 
@@ -105,6 +110,7 @@ def check_routing(rows: dict[str, Row], body: bytes, headers: dict, n: int = 100
         "ab0": {"prod"},
         "split": {"prod", "cand"},
         "shadow": {"prod"},
+        "split_own": {"prod", "cand"},
         "pinned": {"cand"},
     }
     with httpx.Client(timeout=30, headers={"Content-Type": "application/json", **headers}) as c:
@@ -170,7 +176,7 @@ def _spread(values: list[float], fmt: str = ".2f") -> str:
 def report(out: dict) -> int:
     """Print the table and the RESULT lines; the number of goals missed."""
     print(f"\nvariants: {ROUNDS} rounds, {SECONDS:g} s per row; median (min–max) over rounds")
-    print(f"{'row':8s} {'p50 ms @1':>20s} {'p50 ms @8':>20s} {'req/s @8':>20s}  errors")
+    print(f"{'row':10s} {'p50 ms @1':>20s} {'p50 ms @8':>20s} {'req/s @8':>20s}  errors")
     for name in out:
         cells = [
             _spread([f.p50_ms for f in out[name][1]]),
@@ -178,7 +184,7 @@ def report(out: dict) -> int:
             _spread([f.rps for f in out[name][8]], ".0f"),
         ]
         errors = sum(f.errors for n in CLIENTS for f in out[name][n])
-        print(f"{name:8s} " + " ".join(f"{c:>20s}" for c in cells) + f"  {errors}")
+        print(f"{name:10s} " + " ".join(f"{c:>20s}" for c in cells) + f"  {errors}")
     print("\nratios to the single-version endpoint, same round: median (min–max)")
     for name in ROWS[1:]:
         print(
@@ -190,7 +196,10 @@ def report(out: dict) -> int:
     extra = statistics.median(
         a.p50_ms - b.p50_ms for a, b in zip(out["pinned"][1], out["single"][1], strict=True)
     )
-    print(f"second hop alone (pinned to cand) p50 = {pinned:.2f}x single (+{extra:.2f} ms)")
+    print(
+        f"second hop alone (pinned to its own replicas) p50 = {pinned:.2f}x single "
+        f"(+{extra:.2f} ms)"
+    )
     missed = 0
     for figure, name, key, n, op, target in GOALS:
         value = statistics.median(_ratios(out, name, key, n))

@@ -42,7 +42,7 @@ from serve.async_inference.store import AsyncStore
 from serve.async_inference.sweep import Sweeper
 from serve.capture import capture_writer
 from serve.endpoint import EndpointCore, Predictor
-from serve.model_table import load_models, model_refs, registry_statuses
+from serve.model_table import load_models, load_shared_variants, model_refs, registry_statuses
 from serve.replica_settings import ReplicaSettings
 from serve.served_model import ServedModel
 from serve.traffic.router import Forwarded, install_router
@@ -87,10 +87,16 @@ class Endpoint:
         """Load the versions ``config["models"]`` names, then swap them in at once; with
         ``config["traffic"]`` (endpoints with variants), route by that table."""
         models = await asyncio.to_thread(load_models, model_refs(config), self._core.tracking_uri)
+        shared = await asyncio.to_thread(
+            load_shared_variants, config.get("shared_variants") or {}, self._core.tracking_uri
+        )
         predictors = {n: self._batcher(m) for n, m in models.items()}
         self._core.set_models(models, {n: p for n, p in predictors.items() if p})
+        self._core.set_shared_variants(
+            {v: (m, {n: self._batcher(x) for n, x in m.items()}) for v, m in shared.items()}
+        )
         self._router_task = install_router(self._core, self._settings, config, self._router_task)
-        for m in models.values():
+        for m in [*models.values(), *(x for loaded in shared.values() for x in loaded.values())]:
             self._metrics.approved(m.name, m.version, m.status == "Approved")
         if self._sweeper is not None and self._sweep_task is None:  # on the replica's loop
             self._sweep_task = asyncio.get_running_loop().create_task(self._sweeper.run())

@@ -43,7 +43,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -282,11 +282,19 @@ class FaultSpec(_Strict):
     delay_percent: float = Field(100.0, ge=0, le=100)
 
 
+_OWN_SETTINGS = ("autoscaling", "num_cpus", "resources", "fault")  # only own replicas have them
+
+
 class VariantSpec(_Strict):
     """One version of the endpoint's model with a share of its traffic.
 
-    Share = weight ÷ the sum of weights (as SageMaker's production variants). Replica settings
-    left out are the endpoint's; the first variant always runs in the endpoint's own replicas.
+    Share = weight ÷ the sum of weights (as SageMaker's production variants). The first variant
+    runs in the endpoint's own replicas. Another variant either shares them (``replicas:
+    shared``: every replica also loads its version; a request for it is answered where it
+    arrives, one hop) or has replicas of its own (``replicas: own``: a Serve application beside
+    the endpoint's, with its own ``autoscaling``/``num_cpus``/``resources``; isolated, a second
+    hop). Default: own when any of those or ``fault`` is given, else shared. A large candidate
+    gets its own replicas, so it does not double every replica's memory.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -297,6 +305,28 @@ class VariantSpec(_Strict):
     num_cpus: float | None = Field(None, gt=0)
     resources: dict[str, float] | None = None
     fault: FaultSpec | None = Field(None, description="injected faults, for drills")
+    replicas: Literal["own", "shared"] | None = Field(
+        None, description="own replicas or the endpoint's (default: own when settings are given)"
+    )
+
+    @model_validator(mode="after")
+    def _shared_takes_no_settings(self) -> VariantSpec:
+        if self.replicas == "shared":
+            given = [f for f in _OWN_SETTINGS if getattr(self, f) is not None]
+            if given:
+                raise ValueError(
+                    f"variant {self.name!r} shares the endpoint's replicas (replicas: shared) "
+                    f"but sets {given}, which only replicas of its own have: drop them or set "
+                    "replicas: own"
+                )
+        return self
+
+    @property
+    def shares_replicas(self) -> bool:
+        """Whether this variant is loaded into the endpoint's replicas (see the class doc)."""
+        if self.replicas is not None:
+            return self.replicas == "shared"
+        return all(getattr(self, f) is None for f in _OWN_SETTINGS)
 
     @field_validator("model")
     @classmethod

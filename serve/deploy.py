@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +55,27 @@ class EndpointPlan:
     settings: ReplicaSettings
     deployment: dict[str, Any]  # Serve's deployment options, as Serve spells them
     traffic: TrafficTable | None = None  # endpoints with variants
-    variants: tuple[VariantPlan, ...] = ()  # the variants after the first, each its own app
+    variants: tuple[VariantPlan, ...] = ()  # the variants with replicas of their own
+    shared: dict[str, ModelRef] = field(default_factory=dict)  # loaded into the endpoint's
 
     def user_config(self) -> dict[str, Any]:
         """Serve's ``user_config`` (JSON for Serve): the versions, swapped in on a rollout,
-        and with variants the traffic table this deploy starts from."""
+        and with variants the traffic table this deploy starts from and the versions of the
+        variants that share the endpoint's replicas."""
         config: dict[str, Any] = {"models": [m.model_dump() for m in self.models]}
         if self.traffic is not None:
             config["traffic"] = self.traffic.to_json()
             config["variant"] = self.traffic.local
+        if self.shared:
+            config["shared_variants"] = {n: m.model_dump() for n, m in self.shared.items()}
         return config
 
     def served(self) -> list[tuple[str, int]]:
         """Every (model, version) the endpoint serves, its variants' included."""
         out = [(m.name, m.version) for m in self.models]
-        return out + [(v.model.name, v.model.version) for v in self.variants]
+        out += [(m.name, m.version) for m in self.shared.values()]
+        out += [(v.model.name, v.model.version) for v in self.variants]
+        return list(dict.fromkeys(out))  # two variants may serve one version
 
     def build_args(self) -> dict[str, Any]:
         config = self.user_config()
@@ -111,8 +117,12 @@ def plan(
         "ray_actor_options": spec.ray_actor_options(),
         **spec.placement(),
     }
-    traffic, variants = plan_variants(spec, settings, deployment, resolve)
-    return EndpointPlan(tuple(models), settings, deployment, traffic, variants)
+    planned = plan_variants(spec, settings, deployment, resolve)
+    if planned is None:
+        return EndpointPlan(tuple(models), settings, deployment)
+    return EndpointPlan(
+        tuple(models), settings, deployment, planned.table, planned.own, planned.shared
+    )
 
 
 def deploy(

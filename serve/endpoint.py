@@ -102,6 +102,8 @@ class EndpointCore:
         self.labels_root = labels_root  # the capture root: posted labels are kept under it
         self._captured_ids = CapturedIds(labels_root) if labels_root else None
         self.router: VariantRouter | None = None  # endpoints with variants
+        # The variants that share these replicas (not the first, which is ``table``).
+        self.variant_tables: dict[str, ModelTable] = {}
 
     @property
     def max_read_bytes(self) -> int:
@@ -130,6 +132,23 @@ class EndpointCore:
     ) -> None:
         """Swap the served versions in one assignment: requests see old or new, never neither."""
         self.table.swap(models, predictors)
+
+    def set_shared_variants(
+        self, loaded: Mapping[str, tuple[dict[str, ServedModel], Mapping[str, Predictor | None]]]
+    ) -> None:
+        """{variant: (its models, their batching predictors)}: swapped in as one table each."""
+        tables = {}
+        for variant, (models, predictors) in loaded.items():
+            table = ModelTable(self.tracking_uri)
+            table.swap(models, {n: p for n, p in predictors.items() if p})
+            tables[variant] = table
+        self.variant_tables = tables
+
+    def _table_of(self, call: _Call) -> ModelTable:
+        """The versions that answer ``call``: its variant's when that one shares this replica."""
+        if call.variant is None:
+            return self.table
+        return self.variant_tables.get(call.variant, self.table)
 
     async def handle(
         self,
@@ -242,18 +261,19 @@ class EndpointCore:
                 return Reply(200, await front.status(p["id"]))
             return Reply(*await front.result(p["id"]))
         if route.name in ("v1_predict", "v2_infer"):
-            model = await self._model(p["name"], p.get("version"))
+            table = self._table_of(call)
+            model = await table.resolve(p["name"], p.get("version"))
             call.model, call.version = model.name, str(model.version)
             features = call.features = model.features
             body = call.body = await self._body(headers, read_body)
             if route.name == "v1_predict":
                 x = call.inputs = protocol_v1.parse_request(body, features)
-                pred, batch = await self.predictors[model.name](x)
+                pred, batch = await table.predictors[model.name](x)
                 call.prediction = pred
                 return _with_batch(Reply(200, protocol_v1.build_response(model, pred)), batch)
             req = protocol_v2.parse_request(body, features, _header_length(headers))
             call.inputs = req.x
-            pred, batch = await self.predictors[model.name](req.x)
+            pred, batch = await table.predictors[model.name](req.x)
             call.prediction = pred
             payload = protocol_v2.build_response(model, pred, req, request_id)
             return _with_batch(Reply(200, payload), batch)
@@ -352,7 +372,7 @@ class EndpointCore:
     async def _explain(self, route, headers, read_body, call: _Call, request_id: str) -> Reply:
         """SHAP values of the rows, as V1 or V2; explain calls are not captured as traffic."""
         p = route.params
-        model = await self._model(p["name"], p.get("version"))
+        model = await self._table_of(call).resolve(p["name"], p.get("version"))
         call.model, call.version = model.name, str(model.version)
         body = await self._body(headers, read_body)
         if route.name == "v1_explain":

@@ -94,6 +94,14 @@ def load_models(refs: list[ModelRef], tracking_uri: str | None) -> dict[str, Ser
     return out
 
 
+def load_shared_variants(
+    refs: Mapping[str, Mapping[str, Any]], tracking_uri: str | None
+) -> dict[str, dict[str, ServedModel]]:
+    """{variant: its loaded models} for the variants that share the endpoint's replicas
+    (``user_config["shared_variants"]``: {variant: ModelRef as JSON})."""
+    return {v: load_models([ModelRef(**ref)], tracking_uri) for v, ref in refs.items()}
+
+
 def registry_statuses(models: Mapping[str, ServedModel], tracking_uri: str | None) -> dict:
     from ray_apps import registry
 

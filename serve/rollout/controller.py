@@ -254,7 +254,12 @@ def _variants(endpoint_spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _with_candidate(before: dict[str, Any], spec: RolloutSpec) -> dict[str, Any]:
     variants = _variants(before)
-    candidate = {"name": spec.variant, "model": spec.candidate, "weight": 0.0}
+    candidate = {
+        "name": spec.variant,
+        "model": spec.candidate,
+        "weight": 0.0,
+        "replicas": spec.replicas,
+    }
     if spec.num_cpus is not None:
         candidate["num_cpus"] = spec.num_cpus
     if spec.autoscaling is not None:

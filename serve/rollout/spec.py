@@ -69,6 +69,11 @@ class RolloutSpec(_Strict):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
         description="the candidate's variant name while the rollout runs",
     )
+    # A canary's point is its small blast radius: a candidate that crashes its process must
+    # not take the stable's replicas with it, so by default it runs in replicas of its own.
+    replicas: Literal["own", "shared"] = Field(
+        "own", description="the candidate's own replicas, or loaded into the stable's (one hop)"
+    )
     num_cpus: float | None = Field(None, gt=0, description="per candidate replica")
     autoscaling: AutoscalingSpec | None = Field(
         None, description="the candidate's replicas while it runs beside the stable"

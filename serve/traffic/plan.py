@@ -1,11 +1,14 @@
-"""What deploying an endpoint with variants means: each variant's pinned version, the Serve
-application and replica options of every variant after the first, and the traffic table.
+"""What deploying an endpoint with variants means: each variant's pinned version, where it
+runs, the Serve application and replica options of each variant with replicas of its own, and
+the traffic table.
 
-The first variant runs in the endpoint's own application (its ``models``); each other variant
-is an application of its own, ``<endpoint>--<variant>``, without an HTTP route (reached only
-through the endpoint), with the endpoint's replica settings overridden by the variant's
-(``autoscaling``, ``num_cpus``, ``resources``): a candidate on one small replica beside
-production on eight does not double every replica's memory.
+The first variant runs in the endpoint's own application (its ``models``). A variant that shares
+the endpoint's replicas (``VariantSpec.shares_replicas``) is loaded into them too: the table
+names the endpoint's application for it and requests for it are answered where they arrive.
+Each other variant is an application of its own, ``<endpoint>--<variant>``, without an HTTP
+route (reached only through the endpoint), with the endpoint's replica settings overridden by
+the variant's (``autoscaling``, ``num_cpus``, ``resources``): a candidate on one small replica
+beside production on eight does not double every replica's memory.
 """
 
 from __future__ import annotations
@@ -46,20 +49,30 @@ class VariantPlan:
         }
 
 
+@dataclass(frozen=True)
+class VariantsPlan:
+    table: TrafficTable
+    shared: dict[str, ModelRef]  # variants loaded into the endpoint's replicas (not the first)
+    own: tuple[VariantPlan, ...]  # variants with replicas of their own
+
+
 def plan_variants(
     spec: EndpointSpec,
     settings: ReplicaSettings,
     deployment: dict[str, Any],
     resolve,
-) -> tuple[TrafficTable | None, tuple[VariantPlan, ...]]:
+) -> VariantsPlan | None:
     """``resolve(name, version, force) -> ModelRef`` pins a version (approved-only unless
     forced); ``deployment``: the endpoint's own Serve options, the variants' defaults."""
     if spec.variants is None:
-        return None, ()
+        return None
     pinned = [resolve(v.model_name, v.version, v.force) for v in spec.variants]
     targets = [
         VariantTarget(
-            v.name, ref.name, ref.version, spec.name if i == 0 else variant_app(spec.name, v.name)
+            v.name,
+            ref.name,
+            ref.version,
+            spec.name if i == 0 or v.shares_replicas else variant_app(spec.name, v.name),
         )
         for i, (v, ref) in enumerate(zip(spec.variants, pinned, strict=True))
     ]
@@ -79,6 +92,7 @@ def plan_variants(
             "traffic_store_url": None,
         }
     )
+    rest = list(zip(spec.variants[1:], targets[1:], pinned[1:], strict=True))
     plans = tuple(
         VariantPlan(
             t.name,
@@ -87,9 +101,11 @@ def plan_variants(
             own.model_copy(update={"fault": v.fault}),
             _options(v, spec, deployment),
         )
-        for v, t, ref in zip(spec.variants[1:], targets[1:], pinned[1:], strict=True)
+        for v, t, ref in rest
+        if not v.shares_replicas
     )
-    return table, plans
+    shared = {v.name: ref for v, _, ref in rest if v.shares_replicas}
+    return VariantsPlan(table, shared, plans)
 
 
 def _options(v: VariantSpec, spec: EndpointSpec, deployment: dict[str, Any]) -> dict[str, Any]:

@@ -83,7 +83,10 @@ class VariantRouter:
         )
 
     def is_local(self, variant: str) -> bool:
-        return variant == self.local
+        """Whether this replica answers ``variant`` itself (the first, or one sharing it)."""
+        return variant == self.local or (
+            self.table.target(variant).app == self.table.target(self.local).app
+        )
 
     def observe(self, variant: str, status: int, ms: float) -> None:
         self._stats.observe(variant, status, ms)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from _serve_helpers import KEY, PORT
+from _serve_helpers import KEY, PORT, wait_for
 from scipy.stats import binom
 
 from serve import deploy
@@ -129,3 +129,60 @@ def test_split_pin_sticky_and_weights_changed_under_load(ab, client):
     assert failures == [] and sent[0] > 50, (failures[:3], sent)
     low, high = binom.interval(0.999, 400, 0.5)
     assert low <= after["cand"] <= high, after
+
+
+def test_a_variant_without_replica_settings_is_answered_in_the_endpoints_replicas(
+    endpoint, iris, client, tmp_path
+):
+    """cand (iris:2) and a shadow (iris:2 again) loaded beside prod (iris:1): no app of their
+    own, each request answered by the version of the variant it was sent to, the shadow's
+    answers captured as such."""
+    from ray import serve
+
+    from ray_apps.capture.reader import read_capture
+    from ray_apps.errors import NotFoundError
+
+    spec = {
+        "name": "shared",
+        "route_prefix": "/shared",
+        "variants": [
+            {"name": "prod", "model": "iris:1", "weight": 50},
+            {"name": "cand", "model": "iris:2", "weight": 50},
+            {"name": "dark", "model": "iris:2", "weight": 0},
+        ],
+        "shadow": {"variant": "dark", "percent": 100},
+        "auth": {"api_key_envs": ["RAYMAKER_TEST_KEYS"]},
+        "capture": {"percent": 100, "path": str(tmp_path / "capture"), "flush_interval_s": 0.2},
+        "traffic_store_url": f"sqlite:///{tmp_path / 'traffic.db'}",
+    }
+    info = deploy(spec, port=PORT)
+    assert sorted(info.models) == ["iris:1", "iris:2"]
+    assert not [a for a in serve.status().applications if a.startswith("shared--")]
+    infer = "/shared/v2/models/iris/infer"
+    replies = [client.post(infer, json=ROW, headers=AUTH) for _ in range(60)]
+    seen = Counter()
+    for r in replies:
+        assert r.status_code == 200, r.text
+        variant = r.headers["x-raymaker-variant"]
+        assert r.json()["model_version"] == {"prod": "1", "cand": "2"}[variant]
+        seen[variant] += 1
+    assert set(seen) == {"prod", "cand"}, seen  # P(one side never drawn) = 2 * 0.5**60
+    # Pinned by header or by the version in the path: answered here, by that version.
+    pinned = client.post(infer, json=ROW, headers={**AUTH, "X-Raymaker-Target-Variant": "cand"})
+    assert (pinned.headers["x-raymaker-variant"], pinned.json()["model_version"]) == ("cand", "2")
+    by_path = client.post("/shared/v2/models/iris/versions/2/infer", json=ROW, headers=AUTH)
+    assert by_path.status_code == 200 and by_path.json()["model_version"] == "2"
+    assert by_path.headers["x-raymaker-variant"] in ("cand", "dark")
+
+    ids = {r.headers["x-request-id"] for r in replies}
+
+    def shadowed():
+        try:
+            frame = read_capture(tmp_path / "capture", "iris", version=2)
+        except NotFoundError:  # nothing flushed yet
+            return None
+        frame = frame[frame.shadow & frame.request_id.isin(ids)]
+        return [frame] if len(frame) == len(ids) else None
+
+    (frame,) = wait_for(shadowed, 30, "a shadow answer for every request")
+    assert set(frame.variant) == {"dark"}

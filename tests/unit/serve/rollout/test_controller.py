@@ -68,7 +68,14 @@ def test_with_candidate_adds_it_at_weight_zero_as_a_valid_endpoint_spec():
 def test_with_candidate_beside_existing_variants_keeps_them():
     out = _with_candidate(VARIANTS_SPEC, rollout(variant="green"))
     assert [v["name"] for v in out["variants"]] == ["prod", "blue", "green"]
-    assert out["variants"][2] == {"name": "green", "model": "fair:5", "weight": 0.0}
+    # A canary runs in replicas of its own unless the rollout says otherwise.
+    assert out["variants"][2] == {
+        "name": "green",
+        "model": "fair:5",
+        "weight": 0.0,
+        "replicas": "own",
+    }
+    assert endpoint_spec(out).variants[2].shares_replicas is False
     assert endpoint_spec(out).variants[2].weight == 0.0
     assert MODELS_SPEC["models"] == [{"name": "fair", "version": 4}]  # inputs untouched
 

@@ -1,4 +1,5 @@
-"""What deploying variants means: pinned versions, one Serve app per extra variant, the table."""
+"""What deploying variants means: pinned versions, where each variant runs (the endpoint's
+replicas or an app of its own), the table."""
 
 import re
 
@@ -39,8 +40,10 @@ def build(tmp_path, **fields):
         **spec.placement(),
     }
     resolve, calls = resolve_log()
-    table, plans = plan_variants(spec, settings, deployment, resolve)
-    return spec, settings, deployment, table, plans, calls
+    planned = plan_variants(spec, settings, deployment, resolve)
+    if planned is None:
+        return spec, settings, deployment, None, (), calls
+    return spec, settings, deployment, planned.table, planned.own, calls
 
 
 VARIANTS = [
@@ -55,7 +58,7 @@ VARIANTS = [
         "autoscaling": {"max_replicas": 1},
         "fault": {"abort_percent": 10},
     },
-    {"name": "dark", "model": "fair:6", "weight": 0},
+    {"name": "dark", "model": "fair:6", "weight": 0, "replicas": "own"},
 ]
 
 
@@ -128,6 +131,34 @@ def test_build_args_hand_the_variant_its_model_settings_and_options(tmp_path):
     args = plans[0].build_args()
     assert args["models"] == [{"name": "fair", "version": 5, "force": True}]
     assert args["settings"] is plans[0].settings and args["deployment"] is plans[0].deployment
+
+
+def test_a_variant_without_replica_settings_shares_the_endpoints_replicas(tmp_path):
+    variants = [
+        {"name": "prod", "model": "fair:4"},
+        {"name": "cand", "model": "fair:5", "weight": 0},
+        {"name": "big", "model": "fair:6", "weight": 0, "num_cpus": 2},
+    ]
+    spec = endpoint_spec({"name": "ep", "variants": variants})
+    settings = ReplicaSettings.from_spec(spec, tracking_uri="sqlite:///x.db", home=tmp_path)
+    deployment = {"autoscaling_config": {}, "ray_actor_options": {"num_cpus": 0.5}}
+    planned = plan_variants(spec, settings, deployment, resolve_log()[0])
+    assert [v.app for v in planned.table.variants] == ["ep", "ep", "ep--big"]
+    assert planned.shared == {"cand": ModelRef(name="fair", version=5)}
+    assert [p.name for p in planned.own] == ["big"]
+
+
+def test_shared_replicas_take_no_replica_settings():
+    with pytest.raises(ValueError, match=r"replicas: shared.*\['num_cpus'\].*replicas: own"):
+        endpoint_spec(
+            {
+                "name": "ep",
+                "variants": [
+                    {"name": "prod", "model": "fair:4"},
+                    {"name": "cand", "model": "fair:5", "replicas": "shared", "num_cpus": 1},
+                ],
+            }
+        )
 
 
 @pytest.mark.parametrize("n", [1, 2])
