@@ -18,6 +18,7 @@ from ray_apps.cli import (
     explain,
     jobs,
     monitor,
+    pipeline,
     registry,
     submit,
     traffic,
@@ -47,6 +48,7 @@ explain.attach(app)  # raymaker explain
 submit.attach(app)  # raymaker submit (a job on a Ray cluster)
 devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
 traffic.attach(app)  # raymaker traffic …, raymaker rollout …
+pipeline.attach(app)  # raymaker pipeline …
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,9 +78,12 @@ def register(
     name: str,
     *,
     description: str = "",
+    lineage: dict[str, Any] | None = None,
     tracking_uri: str | None = None,
 ) -> ModelVersion:
-    """Register an artifact folder as the next version of ``name`` (status Pending)."""
+    """Register an artifact folder as the next version of ``name`` (status Pending).
+
+    ``lineage``: added to the artifact's own (e.g. the pipeline run and step that made it)."""
     name, _ = parse_ref(name)
     artifact_uri = str(artifact_path)
     with local_copy(artifact_uri) as local:  # read only here: a fetched copy goes after
@@ -89,7 +92,7 @@ def register(
         meta = {
             "metrics": _read_json(local / "metrics.json"),
             "params": _read_json(local / "job.json"),
-            "lineage": _read_json(local / "lineage.json"),
+            "lineage": {**_read_json(local / "lineage.json"), **(lineage or {})},
         }
     run_id = meta["lineage"].get("mlflow_run_id") or None
     uri = tracking.resolve_uri(tracking_uri)

@@ -11,6 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _loaders():
+    from pipelines import load_pipeline, validate
     from ray_apps.monitoring.spec import parse_monitor_spec
     from ray_apps.spec import load_train_spec
     from serve.config import load_endpoint_spec
@@ -23,6 +24,7 @@ def _loaders():
         "monitor_": parse_monitor_spec,
         "endpoint_": load_endpoint_spec,
         "rollout": parse_rollout_spec,
+        "pipeline_": lambda p: validate(load_pipeline(p)),
     }
 
 

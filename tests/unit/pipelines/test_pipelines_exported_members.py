@@ -19,6 +19,9 @@ def test_public_names():
         "bind_parameters",
         "describe",
         "load_pipeline",
+        "pipeline_status",
+        "resume_pipeline",
+        "run_pipeline",
         "validate",
     ]
     assert all(hasattr(pipelines, name) for name in pipelines.__all__)

@@ -1,0 +1,130 @@
+"""``raymaker pipeline …``: run a DAG of raymaker jobs on Ray, with caching and resume.
+
+raymaker pipeline run examples/pipeline_retrain.yaml [--param min_auc=0.95] [--dry-run]
+raymaker pipeline resume RUN                # after a killed driver: finished steps are kept
+raymaker pipeline status RUN [--json]
+raymaker pipeline list
+raymaker pipeline graph FILE|RUN            # the DAG, with states and durations for a run
+
+Runs are recorded under the run storage (RAYMAKER_STORAGE or --storage) in pipelines/<RUN>/.
+Exit codes: 0 the run succeeded, 1 a step failed (the summary names it and why), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ray_apps.errors import SpecError
+
+pipeline_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Pipelines: DAGs of raymaker jobs on Ray."
+)
+Storage = Annotated[str | None, typer.Option(help="run storage path or URI")]
+Run = Annotated[str, typer.Argument(help="a run id (raymaker pipeline list)")]
+
+
+def attach(app: typer.Typer) -> None:
+    app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="the pipeline YAML")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, repeatable")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="validate and print the DAG only")] = False,
+    storage: Storage = None,
+) -> None:
+    """Validate the pipeline, then run it on Ray (joins RAY_ADDRESS if set)."""
+    from pipelines import bind_parameters, describe, load_pipeline, run_pipeline, validate
+
+    spec = load_pipeline(file)
+    given = _params(param or [])
+    bind_parameters(spec, given)
+    graph = validate(spec)
+    if dry_run:
+        print(describe(graph, spec))
+        return
+    _exit(run_pipeline(spec, given, storage=storage))
+
+
+@pipeline_app.command()
+def resume(run_id: Run, storage: Storage = None) -> None:
+    """Continue a run: steps that finished keep their outputs, the rest run."""
+    from pipelines import resume_pipeline
+
+    _exit(resume_pipeline(run_id, storage=storage))
+
+
+@pipeline_app.command()
+def status(
+    run_id: Run,
+    as_json: Annotated[bool, typer.Option("--json", help="the whole record as JSON")] = False,
+    storage: Storage = None,
+) -> None:
+    """Each step's state, duration, error or cache source."""
+    from dataclasses import asdict
+
+    from pipelines import pipeline_status, validate
+    from pipelines.runner import _summary
+    from pipelines.spec import load_pipeline
+
+    record = pipeline_status(run_id, storage=storage)
+    if as_json:
+        print(json.dumps(asdict(record), indent=1, default=str))
+        return
+    print(_summary(record, validate(load_pipeline(record.spec))))
+
+
+@pipeline_app.command("list")
+def list_runs(storage: Storage = None) -> None:
+    """Pipeline runs in the run storage, newest last, with their state."""
+    from pipelines.record import RunStore
+    from ray_apps import settings
+
+    store = RunStore(storage or settings.storage_path())
+    for run_id in store.list_runs():
+        record = store.load(run_id)
+        print(f"{run_id:50s} {record.state}")
+
+
+@pipeline_app.command()
+def graph(
+    target: Annotated[str, typer.Argument(help="a pipeline YAML or a run id")],
+    storage: Storage = None,
+) -> None:
+    """The DAG in run order: each step's kind and the steps it waits for (and, for a run,
+    its state and duration)."""
+    from pipelines import describe, load_pipeline, pipeline_status, validate
+
+    if Path(target).is_file():
+        spec = load_pipeline(target)
+        print(describe(validate(spec), spec))
+        return
+    from pipelines.runner import _summary
+
+    record = pipeline_status(target, storage=storage)
+    spec = load_pipeline(record.spec)
+    g = validate(spec)
+    print(describe(g, spec))
+    print(_summary(record, g))
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SpecError(f"--param {item!r}: write NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def _exit(record) -> None:
+    if record.state != "succeeded":
+        raise typer.Exit(1)
