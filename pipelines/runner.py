@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipelines import lineage
 from pipelines import schedule as S
 from pipelines.cache import cache_key, code_version, fresh
 from pipelines.condition import evaluate_condition
@@ -55,7 +56,6 @@ def run_pipeline(
         created_at=time.time(),
         steps={s: StepRecord() for s in graph.order},
     )
-    store.save_run(run)
     for s, record in run.steps.items():
         store.save_step(run.run_id, s, record)
     where = store.run_dir(run.run_id)
@@ -99,9 +99,13 @@ class _Runner:
         self.running: dict[Any, str] = {}  # Ray object ref → step
         self.retry_at: dict[str, float] = {}
         self._task = None
+        self._lineage_error: str | None = None
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> RunRecord:
+        if self.run_.mlflow_run_id is None:
+            self.run_.mlflow_run_id = self._lineage(lineage.open_pipeline_run, self.run_)
+        self.store.save_run(self.run_)
         try:
             while (state := S.outcome(self.states())) is None:
                 self._settle()
@@ -114,6 +118,8 @@ class _Runner:
                 self._cancel(ref)
         self.run_.state, self.run_.ended_at = state, time.time()
         self.store.save_run(self.run_)
+        if self.run_.mlflow_run_id:
+            self._lineage(lineage.close_pipeline_run, self.run_)
         self.out(_summary(self.run_, self.graph))
         return self.run_
 
@@ -240,11 +246,24 @@ class _Runner:
         if record.started_at is None:
             record.started_at = record.ended_at
         self.store.save_step(self.run_.run_id, step, record)
+        if self.run_.mlflow_run_id:
+            kind = self.spec.steps[step].kind
+            self._lineage(lineage.log_step, self.run_, step, kind, record)
         took = f" in {record.duration_s:.1f} s" if state in (S.SUCCEEDED, S.FAILED) else ""
         why = error or reason or ""
         if state == S.CACHED:
             why = f"from run {record.cache_source['run_id']}"
         self.out(f"[raymaker] {step}: {state}{took}{f': {why}' if why else ''}")
+
+    def _lineage(self, call, *args):
+        """Record in MLflow; an unreachable MLflow is said once and never fails the run."""
+        try:
+            return call(*args)
+        except Exception as err:  # noqa: BLE001 — lineage is a record, not a step
+            if str(err) != self._lineage_error:
+                self.out(f"[raymaker] lineage not recorded in MLflow: {err}")
+            self._lineage_error = str(err)
+            return None
 
     # -- Ray -----------------------------------------------------------------------------------
     def _remote(self):

@@ -115,6 +115,14 @@ def test_retry_condition_fail_and_a_cache_keyed_on_content(ray_session, tmp_path
     assert version.lineage["pipeline_run"] == first.run_id  # the run that made it
     assert version.lineage["pipeline_step"] == "register"
     train_s = steps["train"].duration_s
+    # Lineage: the pipeline run in MLflow, a nested run per step, the version's run named.
+    assert _step_runs(first.mlflow_run_id) == {
+        "train": "succeeded",
+        "evaluate": "succeeded",
+        "gate": "succeeded",
+        "register": "succeeded",
+        "too_weak": "skipped",
+    }
 
     # Same data, a stricter gate: train comes from the cache, the fail step ends the run.
     lines.clear()
@@ -132,6 +140,9 @@ def test_retry_condition_fail_and_a_cache_keyed_on_content(ray_session, tmp_path
     assert second.steps["too_weak"].error == "ROC AUC below min_auc: not registered"
     assert [v.version for v in registry.list_versions("pipe-cancer")] == [1]  # nothing new
     assert any("too_weak: failed" in line for line in lines), lines
+    assert _step_runs(second.mlflow_run_id, "raymaker.cache_source")["train"] == (
+        f"{first.run_id}/train"
+    )
 
     # The same path with other content: a miss, train runs again.
     _csv(data, rows=400)
@@ -142,6 +153,18 @@ def test_retry_condition_fail_and_a_cache_keyed_on_content(ray_session, tmp_path
         "[test] train", f"{train_s:.1f} s; cached {train.duration_s:.3f} s;",
         f"changed data {third.steps['train'].duration_s:.1f} s",
     )  # fmt: skip
+
+
+def _step_runs(parent: str, tag: str = "raymaker.state") -> dict[str, str]:
+    """{step: its tag} of the nested MLflow runs of a pipeline run."""
+    from mlflow.tracking import MlflowClient
+
+    from ray_apps import tracking
+
+    client = MlflowClient(tracking_uri=tracking.resolve_uri(None))
+    experiment = client.get_run(parent).info.experiment_id
+    runs = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent}'")
+    return {r.data.tags["raymaker.step"]: r.data.tags.get(tag) for r in runs}
 
 
 def test_a_killed_driver_resumes_past_a_persons_approval(ray_session, tmp_path):
