@@ -20,6 +20,8 @@
    and labelled over HTTP, and the A/B readout says which is more accurate so far.
 6. Batch transform: the approved model (now the promoted version) scores a generated 100k-row
    Parquet file with ``run_batch``, as a notebook would; every row in must come out.
+7. A pipeline (examples/pipeline_retrain.yaml): train → evaluate → gate on ROC AUC → register,
+   run twice; the second run, on unchanged data, is all cache hits.
 Each leaves a self-contained artifact and an MLflow run.
 
     .venv/bin/python examples/demo.py
@@ -35,6 +37,7 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.demo_batch import batch_demo
+from examples.demo_pipeline import pipeline_demo
 from examples.demo_rollout import rollout_demo
 from examples.demo_serving import serve_demo
 from ray_apps import load_model, load_train_spec, registry, run_training
@@ -78,6 +81,10 @@ def main() -> int:
     scored = batch_demo()
     if scored.summary.rows_out != scored.summary.rows_in:
         console.print(f"[red]batch transform lost rows[/red]: {scored.summary.line()}")
+        return 1
+
+    console.rule("[bold]7. A pipeline: train, evaluate, gate, register — then again, cached")
+    if not pipeline_demo():
         return 1
 
     model = load_model(result.artifact_path)

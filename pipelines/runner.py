@@ -147,7 +147,7 @@ class _Runner:
             if spec.if_ is not None and not parse_guard(spec.if_).holds(
                 self.run_.parameters, outputs
             ):
-                self._finish(step, S.SKIPPED, reason=f"if {spec.if_} is false")
+                self._finish(step, S.SKIPPED, reason=f"'if: {spec.if_}' does not hold")
                 return
             inputs = _absolute_paths(spec.kind, resolve(spec.with_, self.run_.parameters, outputs))
         except RaymakerError as err:
