@@ -4,7 +4,7 @@ raymaker pipeline run examples/pipeline_retrain.yaml [--param min_auc=0.95] [--d
 raymaker pipeline resume RUN                # after a killed driver: finished steps are kept
 raymaker pipeline status RUN [--json]
 raymaker pipeline list
-raymaker pipeline graph FILE|RUN            # the DAG, with states and durations for a run
+raymaker pipeline graph FILE|RUN [--svg G.svg]  # the DAG (with states and durations for a run)
 
 Runs are recorded under the run storage (RAYMAKER_STORAGE or --storage) in pipelines/<RUN>/.
 Exit codes: 0 the run succeeded, 1 a step failed (the summary names it and why), 2 bad input.
@@ -97,22 +97,30 @@ def list_runs(storage: Storage = None) -> None:
 def graph(
     target: Annotated[str, typer.Argument(help="a pipeline YAML or a run id")],
     storage: Storage = None,
+    svg: Annotated[Path | None, typer.Option(help="also draw the DAG as an SVG file here")] = None,
 ) -> None:
     """The DAG in run order: each step's kind and the steps it waits for (and, for a run,
     its state and duration)."""
     from pipelines import describe, load_pipeline, pipeline_status, validate
+    from pipelines.svg import render_svg
 
+    record = None
     if Path(target).is_file():
         spec = load_pipeline(target)
-        print(describe(validate(spec), spec))
-        return
-    from pipelines.runner import _summary
+        g = validate(spec)
+        print(describe(g, spec))
+    else:
+        from pipelines.runner import _summary
 
-    record = pipeline_status(target, storage=storage)
-    spec = load_pipeline(record.spec)
-    g = validate(spec)
-    print(describe(g, spec))
-    print(_summary(record, g))
+        record = pipeline_status(target, storage=storage)
+        spec = load_pipeline(record.spec)
+        g = validate(spec)
+        print(describe(g, spec))
+        print(_summary(record, g))
+    if svg is not None:
+        svg.parent.mkdir(parents=True, exist_ok=True)
+        svg.write_text(render_svg(g, spec, record))
+        print(f"wrote {svg}")
 
 
 def _params(items: list[str]) -> dict[str, str]:
