@@ -129,6 +129,7 @@ def test_the_example_file_validates():
     assert {n: p.default for n, p in spec.parameters.items()} == {
         "data": "sklearn:breast_cancer",
         "min_auc": 0.9,
+        "model": "cancer",
     }
 
 
