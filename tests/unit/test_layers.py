@@ -1,6 +1,6 @@
 """The layer contracts (pyproject.toml, import-linter) hold, and fail when a layer is crossed.
 
-Each case copies the three packages into a temporary folder, adds one import, and runs the same
+Each case copies the four packages into a temporary folder, adds one import, and runs the same
 `lint-imports` that `make lint` runs there: a contract that cannot fail would prove nothing.
 """
 
@@ -19,7 +19,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 
 def _copy(tmp_path: Path) -> Path:
-    for package in ("ray_apps", "serve", "tuning"):
+    for package in ("ray_apps", "serve", "tuning", "pipelines"):
         shutil.copytree(
             ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -37,7 +37,7 @@ def _lint(tree: Path) -> subprocess.CompletedProcess:
 def test_the_tree_as_it_is_keeps_every_contract(tmp_path):
     out = _lint(_copy(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "2 kept, 0 broken" in out.stdout
+    assert "3 kept, 0 broken" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,9 @@ def test_the_tree_as_it_is_keeps_every_contract(tmp_path):
         ("ray_apps/training/runner.py", "from tuning import space", "imports neither serve"),
         ("serve/auth.py", "import tuning.space", "never import each other"),
         ("tuning/space.py", "from serve import routes", "never import each other"),
+        ("ray_apps/evaluation/job.py", "import pipelines.spec", "imports neither serve"),
+        ("serve/auth.py", "from pipelines import graph", "imported by no layer below it"),
+        ("tuning/space.py", "import pipelines", "imported by no layer below it"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):
