@@ -56,8 +56,10 @@ class RunRecord:
 
 
 def new_run_id(pipeline: str, now: float | None = None) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now or time.time()))
-    return f"{pipeline}-{stamp}-{secrets.token_hex(3)}"
+    """``<pipeline>-<UTC date>-<time to the millisecond>-<random>``: sorts by start time."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return f"{pipeline}-{stamp}{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
 
 
 class RunStore:

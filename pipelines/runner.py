@@ -293,7 +293,9 @@ def _execute(kind: str, inputs: Mapping[str, Any], ctx: StepContext) -> dict[str
 def _cause(err: Exception) -> str:
     """The step's own error, without Ray's wrapping and traceback."""
     cause = getattr(err, "cause", None) or err
-    text = str(cause).strip() or type(cause).__name__
+    text = str(cause).strip()
+    if not text:
+        return type(cause).__name__
     if not isinstance(cause, RaymakerError):
         text = f"{type(cause).__name__}: {text}"
     return text.splitlines()[-1] if "Traceback" in text else text

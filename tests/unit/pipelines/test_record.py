@@ -126,7 +126,10 @@ def test_writes_leave_no_temporary_files(tmp_path):
     ]
 
 
-def test_run_ids_start_with_the_pipeline_and_its_utc_time():
+def test_run_ids_start_with_the_pipeline_and_its_utc_time_to_the_millisecond():
     run_id = new_run_id("nightly", now=0.5)
-    assert run_id.startswith("nightly-19700101-000000-") and len(run_id.rsplit("-", 1)[1]) == 6
+    assert run_id.startswith("nightly-19700101-000000500-") and len(run_id.rsplit("-", 1)[1]) == 6
     assert new_run_id("nightly", now=0.5) != run_id
+    # Two runs started in the same second list in the order they started.
+    a, b = new_run_id("nightly", now=10.001), new_run_id("nightly", now=10.002)
+    assert sorted([b, a], key=lambda n: n.rsplit("-", 3)[-3:]) == [a, b]

@@ -137,6 +137,7 @@ class _Wrapped(Exception):
 
 def test_cause_names_a_plain_exception_by_its_type():
     assert _cause(TypeError("msg")) == "TypeError: msg"
+    assert _cause(ValueError()) == "ValueError"
 
 
 def test_cause_unwraps_the_task_error_and_keeps_our_own_messages_as_they_are():
