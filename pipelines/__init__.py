@@ -20,6 +20,7 @@ from pipelines.graph import Graph, describe, validate
 from pipelines.kinds import KINDS, StepKind
 from pipelines.runner import pipeline_status, resume_pipeline, run_pipeline
 from pipelines.spec import PipelineSpec, StepSpec, bind_parameters, load_pipeline
+from pipelines.triggers import TriggerSpec, start_once
 
 __all__ = [
     "KINDS",
@@ -27,11 +28,13 @@ __all__ = [
     "PipelineSpec",
     "StepKind",
     "StepSpec",
+    "TriggerSpec",
     "bind_parameters",
     "describe",
     "load_pipeline",
     "pipeline_status",
     "resume_pipeline",
     "run_pipeline",
+    "start_once",
     "validate",
 ]

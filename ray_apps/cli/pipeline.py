@@ -5,6 +5,8 @@ raymaker pipeline resume RUN                # after a killed driver: finished st
 raymaker pipeline status RUN [--json]
 raymaker pipeline list
 raymaker pipeline graph FILE|RUN [--svg G.svg]  # the DAG (with states and durations for a run)
+raymaker pipeline trigger FILE [--key K] [-p k=v] [--reason TEXT]  # start unless K's run still runs
+raymaker pipeline schedule TRIGGERS.yaml [--once]  # start triggers on their cron, every 30 s
 
 Runs are recorded under the run storage (RAYMAKER_STORAGE or --storage) in pipelines/<RUN>/.
 Exit codes: 0 the run succeeded, 1 a step failed (the summary names it and why), 2 bad input.
@@ -121,6 +123,51 @@ def graph(
         svg.parent.mkdir(parents=True, exist_ok=True)
         svg.write_text(render_svg(g, spec, record))
         print(f"wrote {svg}")
+
+
+@pipeline_app.command()
+def trigger(
+    file: Annotated[Path, typer.Argument(help="the pipeline YAML")],
+    key: Annotated[
+        str | None, typer.Option(help="one run at a time per key (default: the pipeline name)")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, repeatable")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="recorded with the run, e.g. the alert")] = "manual",
+    storage: Storage = None,
+) -> None:
+    """Start the pipeline in the background, unless the run last started for its key is still
+    running: then nothing starts, and that is no error (a repeated alert is a no-op)."""
+    from pipelines.triggers import TriggerSpec, start_once
+    from ray_apps.spec import parse_spec
+
+    given = {"pipeline": str(file), "parameters": _params(param or []), "key": key}
+    spec = parse_spec(TriggerSpec, given, source="raymaker pipeline trigger")
+    print(start_once(spec, storage=storage, reason=reason).message)
+
+
+@pipeline_app.command()
+def schedule(
+    file: Annotated[Path, typer.Argument(help="a YAML file of triggers: [{pipeline, schedule}]")],
+    once: Annotated[bool, typer.Option(help="one pass, then exit (tests, a crontab)")] = False,
+    storage: Storage = None,
+) -> None:
+    """Start each trigger whose cron schedule (UTC) came round since its last fire, every 30 s."""
+    import time
+
+    from pipelines.triggers import SCHEDULE_EVERY_S, load_triggers, schedule_pass
+
+    triggers = load_triggers(file)
+    while True:
+        fires = schedule_pass(triggers, storage=storage)
+        for fire in fires:
+            print(fire.line, flush=True)
+        if once:
+            if any(fire.error for fire in fires):
+                raise typer.Exit(1)
+            return
+        time.sleep(SCHEDULE_EVERY_S - time.time() % SCHEDULE_EVERY_S)
 
 
 def _params(items: list[str]) -> dict[str, str]:

@@ -16,12 +16,14 @@ def test_public_names():
         "PipelineSpec",
         "StepKind",
         "StepSpec",
+        "TriggerSpec",
         "bind_parameters",
         "describe",
         "load_pipeline",
         "pipeline_status",
         "resume_pipeline",
         "run_pipeline",
+        "start_once",
         "validate",
     ]
     assert all(hasattr(pipelines, name) for name in pipelines.__all__)
