@@ -72,6 +72,21 @@ class RunStore:
     def run_dir(self, run_id: str) -> str:
         return f"{self.root}/{run_id}"
 
+    @property
+    def local_root(self) -> str | None:
+        """The runs' folder as a local path; None on an object store."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        return self._path if isinstance(self._fs, LocalFileSystem) else None
+
+    def read_json(self, relpath: str) -> Any | None:
+        """A JSON file under the runs' folder (``<run>/run.json``, ``_triggers/<key>.json``)."""
+        return self._read(relpath)
+
+    def write_json(self, relpath: str, data: Any) -> None:
+        """Write a JSON file under the runs' folder whole: readers see old or new."""
+        self._write(relpath, data)
+
     def _write(self, relpath: str, data: Any) -> None:
         path = f"{self._path}/{relpath}"
         self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)

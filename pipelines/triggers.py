@@ -28,13 +28,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fsspec.implementations.local import LocalFileSystem
 from pydantic import Field, field_validator
 
+from pipelines.cron import cron_matches, next_fire, parse_cron, utc_minute
 from pipelines.graph import validate
 from pipelines.record import RunStore
 from pipelines.spec import PipelineSpec, bind_parameters, load_pipeline
@@ -48,113 +48,6 @@ LOCK_STALE_S = 120.0  # a lock this old was left by a killed caller
 HOST = socket.gethostname()
 SCHEDULE_EVERY_S = 30.0  # twice a minute: no cron minute is missed
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-# -- cron ------------------------------------------------------------------------------------
-
-_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12))
-_FIELDS += (("day-of-week", 0, 7),)  # 0 and 7 are Sunday
-_FORMS = (
-    "each of the 5 fields (minute hour day-of-month month day-of-week) takes *, a number, "
-    "a list 1,5, a range 1-5 or a step */15 or 1-30/5, e.g. '*/15 * * * *' or '0 9 * * 1-5'"
-)
-_ITEM = re.compile(r"(?:(\*)|(\d+)(?:-(\d+))?)(?:/(\d+))?")
-_MAX_DAYS = {2: 29, 4: 30, 6: 30, 9: 30, 11: 30}  # other months: 31
-_HORIZON_DAYS = 366 * 9  # 29 February can be 8 years away (2096 → 2104)
-
-
-@dataclass(frozen=True)
-class Cron:
-    """A parsed cron expression: the allowed values of each field."""
-
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
-    # Vixie cron: when both day fields are restricted (neither starts with *), a day matches
-    # either one; otherwise both. "0 0 1 * 1" runs on the 1st and on every Monday.
-    either_day: bool
-
-    def day_matches(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        dom, dow = day.day in self.days, day.isoweekday() % 7 in self.weekdays
-        return (dom or dow) if self.either_day else (dom and dow)
-
-    def matches(self, when: datetime) -> bool:
-        when = _utc_minute(when)
-        return when.minute in self.minutes and when.hour in self.hours and self.day_matches(when)
-
-
-def parse_cron(expr: str) -> Cron:
-    """The 5 fields of ``expr``; SpecError names the field, the value and the accepted forms."""
-    parts = expr.split()
-    if len(parts) != 5:
-        raise SpecError(f"schedule {expr!r} has {len(parts)} fields, cron has 5: {_FORMS}")
-    sets = [_field(text, *spec, expr) for text, spec in zip(parts, _FIELDS, strict=True)]
-    cron = Cron(
-        *sets[:4],
-        weekdays=frozenset(d % 7 for d in sets[4]),
-        either_day=not parts[2].startswith("*") and not parts[4].startswith("*"),
-    )
-    possible = any(d <= _MAX_DAYS.get(m, 31) for m in cron.months for d in cron.days)
-    if not cron.either_day and not possible:
-        raise SpecError(
-            f"schedule {expr!r} never fires: no month in {parts[3]!r} has a day {parts[2]!r}; "
-            "pick a day that month has"
-        )
-    return cron
-
-
-def _field(text: str, name: str, lo: int, hi: int, expr: str) -> frozenset[int]:
-    values: set[int] = set()
-    for item in text.split(","):
-        match = _ITEM.fullmatch(item)
-        why = None if match else "is not one of the forms"
-        if match:
-            first = lo if match[1] else int(match[2])
-            last = hi if match[1] else int(match[3] or match[2])
-            step = int(match[4] or 1)
-            if match[4] and match[2] and not match[3]:
-                why = "steps a single number; a step needs * or a range (*/15, 5-59/15)"
-            elif not (lo <= first <= hi and lo <= last <= hi):
-                why = f"is outside {lo}-{hi}"
-            elif first > last:
-                why = f"runs backwards; write {last}-{first}"
-            elif step == 0:
-                why = "has a step of 0"
-            else:
-                values.update(range(first, last + 1, step))
-        if why:
-            raise SpecError(f"schedule {expr!r}: {name} {item!r} {why}; {_FORMS}")
-    return frozenset(values)
-
-
-def cron_matches(expr: str, when: datetime) -> bool:
-    """Whether ``when``'s minute (UTC; a naive datetime is read as UTC) is one of ``expr``'s."""
-    return parse_cron(expr).matches(when)
-
-
-def next_fire(expr: str, after: datetime) -> datetime:
-    """The first minute of ``expr`` strictly after ``after``, in UTC."""
-    cron = parse_cron(expr)
-    start = _utc_minute(after) + timedelta(minutes=1)
-    day = start.date()
-    for _ in range(_HORIZON_DAYS):  # day by day: a yearly schedule is not 500,000 minutes away
-        if cron.day_matches(day):
-            for hour in sorted(cron.hours):
-                for minute in sorted(cron.minutes):
-                    when = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
-                    if when >= start:
-                        return when
-        day += timedelta(days=1)
-    raise SpecError(f"schedule {expr!r} does not fire within 9 years of {after:%Y-%m-%d}")
-
-
-def _utc_minute(when: datetime) -> datetime:
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.replace(second=0, microsecond=0)
-
 
 # -- the spec --------------------------------------------------------------------------------
 
@@ -223,7 +116,7 @@ def due(spec: TriggerSpec, last_fired: datetime | None, now: datetime) -> bool:
         return False
     if last_fired is None:
         return cron_matches(spec.schedule, now)
-    return next_fire(spec.schedule, last_fired) <= _utc_minute(now)
+    return next_fire(spec.schedule, last_fired) <= utc_minute(now)
 
 
 # -- the state of a key, and the decision ----------------------------------------------------
@@ -296,30 +189,30 @@ class _Keys:
 
     def __init__(self, storage: str | None):
         self.store = RunStore(storage or _default_storage())
-        if not isinstance(self.store._fs, LocalFileSystem):
+        if self.store.local_root is None:
             raise SpecError(
                 f"storage {self.store.root!r}: triggers start a local process and lock a local "
                 "file, so they need a local or mounted storage path for now; pass --storage /path"
             )
-        self.storage = str(Path(self.store._path).parent)
-        self.folder = Path(self.store._path) / FOLDER
+        self.storage = str(Path(self.store.local_root).parent)
+        self.folder = Path(self.store.local_root) / FOLDER
 
     def load(self, key: str) -> TriggerRecord | None:
-        data = self.store._read(f"{FOLDER}/{key}.json")
+        data = self.store.read_json(f"{FOLDER}/{key}.json")
         return None if data is None else TriggerRecord(**data)
 
     def save(self, record: TriggerRecord) -> None:
-        self.store._write(f"{FOLDER}/{record.key}.json", asdict(record))
+        self.store.write_json(f"{FOLDER}/{record.key}.json", asdict(record))
 
     def run_state(self, run_id: str | None) -> str | None:
-        head = self.store._read(f"{run_id}/run.json") if run_id else None
+        head = self.store.read_json(f"{run_id}/run.json") if run_id else None
         return None if head is None else head["state"]
 
     def find_run(self, name: str, bound: Mapping[str, Any], since: float) -> str | None:
         """The newest run of ``name`` with these parameters created at or after ``since``."""
         ids = [r for r in self.store.list_runs() if r.startswith(f"{name}-")]
         for run_id in reversed(ids[-10:]):
-            head = self.store._read(f"{run_id}/run.json") or {}
+            head = self.store.read_json(f"{run_id}/run.json") or {}
             ours = head.get("pipeline") == name and head.get("parameters") == dict(bound)
             if ours and head.get("created_at", 0) >= since:
                 return run_id
@@ -523,7 +416,7 @@ def schedule_pass(
             fire.error = str(err)
         with keys.locked(key):
             record = keys.load(key) or TriggerRecord(key=key)
-            record.last_fired = _utc_minute(now).isoformat()
+            record.last_fired = utc_minute(now).isoformat()
             keys.save(record)
         fires.append(fire)
     return fires

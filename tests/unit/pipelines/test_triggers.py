@@ -17,8 +17,9 @@ from _serve_helpers import wait_for
 
 from pipelines import TriggerSpec, start_once
 from pipelines import triggers as T
+from pipelines.cron import cron_matches, next_fire, parse_cron
 from pipelines.record import RunStore
-from pipelines.triggers import TriggerRecord, cron_matches, due, holds, next_fire, parse_cron
+from pipelines.triggers import TriggerRecord, due, holds
 from ray_apps.cli import main
 from ray_apps.errors import SpecError
 from ray_apps.spec import parse_spec
