@@ -115,7 +115,31 @@ def monitor(
         return
     result = run_monitor(spec, now=now)
     print(f"[raymaker] report {result.report_dir}", flush=True)
+    _on_alert(spec, result)
     raise typer.Exit(int(result.exit_code))
+
+
+def _on_alert(spec, result) -> None:
+    """Start ``spec.on_alert``'s pipeline for a violation, once per key (the closed loop)."""
+    if spec.on_alert is None or result.verdict.status != "violation":
+        return
+    from pipelines import TriggerSpec, start_once
+    from ray_apps.errors import RaymakerError
+
+    what = "; ".join(v.message for v in result.verdict.violations[:3])
+    trigger = TriggerSpec(
+        pipeline=spec.on_alert.pipeline,
+        parameters=spec.on_alert.parameters,
+        key=spec.on_alert.key or spec.model.partition(":")[0],
+    )
+    try:
+        outcome = start_once(
+            trigger, storage=None, reason=f"monitor {spec.model}: {what}", wait_s=10
+        )
+    except RaymakerError as err:  # the alert stands (exit 3); the loop's start failed, said
+        print(f"[raymaker] on_alert: could not start {spec.on_alert.pipeline}: {err}", flush=True)
+        return
+    print(f"[raymaker] on_alert: {outcome.message}", flush=True)
 
 
 def _schedule(spec, every, lateness) -> None:
@@ -127,7 +151,14 @@ def _schedule(spec, every, lateness) -> None:
         signal.signal(sig, lambda *_: stop.set())
     since = spec.current.since
     spec = spec.model_copy(update={"current": spec.current.model_copy(update={"since": None})})
-    run_schedule(spec, every, since=since, lateness=lateness, stop=stop)
+    run_schedule(
+        spec,
+        every,
+        since=since,
+        lateness=lateness,
+        stop=stop,
+        on_result=lambda r: _on_alert(spec, r),
+    )
 
 
 def _log_to_stdout() -> None:

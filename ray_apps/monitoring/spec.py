@@ -26,6 +26,9 @@
     alerts:
       webhook: {url_env: RAYMAKER_ALERT_WEBHOOK}   # or url:; attempts, backoff_s, timeout_s
       gauge_file: null              # Prometheus textfile; default beside the reports
+    on_alert:                       # a violation starts this pipeline (raymaker monitor and
+      pipeline: retrain.yaml        #   python -m ray_apps.monitoring), at most one run at a
+      parameters: {min_auc: 0.95}   #   time per key (default: the model's name)
     output: null                    # reports root, path or URI (default $RAYMAKER_HOME/monitor)
     html: true                      # write Evidently's HTML report
     workspace: null                 # a local Evidently workspace folder: each window's report
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -126,12 +130,24 @@ class AlertSpec(_Strict):
     gauge_file: str | None = Field(None, description="Prometheus textfile-collector file")
 
 
+class OnAlertSpec(_Strict):
+    """The pipeline a violation starts (the closed loop). Data only: the monitor's command,
+    an edge, starts it through ``pipelines.start_once``; ``run_monitor`` itself never does."""
+
+    pipeline: str = Field(min_length=1, description="the pipeline YAML")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    key: str | None = Field(
+        None, description="one run at a time per key (default: the model's name)"
+    )
+
+
 class MonitorJobSpec(JobModelSpec):
     """One monitor run over one window: data, baseline, thresholds, alerts, outputs."""
 
     current: CurrentData = CurrentData()
     thresholds: Thresholds = Thresholds()
     alerts: AlertSpec = AlertSpec()
+    on_alert: OnAlertSpec | None = None
     labels: LabelsSpec | None = None
     output: str | None = None
     html: bool = True

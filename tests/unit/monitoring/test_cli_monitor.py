@@ -122,3 +122,42 @@ def poll(get, until, timeout=90.0):
         if until(value) or time.monotonic() > deadline:
             return value
         time.sleep(0.2)
+
+
+def test_a_violation_starts_the_on_alert_pipeline_once(capsys, cancer, tmp_path):
+    """The closed loop's first link: a drifted window starts ``on_alert``'s pipeline in the
+    background (here one of condition steps, which needs no Ray), keyed on the model."""
+    import yaml
+    from _serve_helpers import wait_for
+
+    from pipelines.record import RunStore
+    from ray_apps import settings
+
+    pipeline = tmp_path / "retrain.yaml"
+    gate = {"all": [{"left": "${parameters.reason}", "op": "==", "right": "drift"}]}
+    pipeline.write_text(
+        yaml.safe_dump(
+            {
+                "name": "on-alert",
+                "parameters": {"reason": {"type": "str"}},
+                "steps": {"gate": {"kind": "condition", "with": gate}},
+            }
+        )
+    )
+    config = tmp_path / "monitor.yaml"
+    on_alert = {"pipeline": str(pipeline), "parameters": {"reason": "drift"}}
+    config.write_text(yaml.safe_dump({"model": "cancer:1", "on_alert": on_alert}))
+    base = ["--config", str(config), "--artifact", cancer["art"], "--output", cancer["out"]]
+    code, out, _ = run(capsys, *base, "--no-html", "--dataset", cancer["clean"])
+    assert code == 0 and "on_alert" not in out  # no violation: nothing starts
+    code, out, _ = run(capsys, *base, "--no-html", "--dataset", cancer["moved"])
+    assert code == 3 and "[raymaker] on_alert: " in out, out
+    store = RunStore(settings.storage_path())
+
+    def finished():
+        runs = [r for r in store.list_runs() if r.startswith("on-alert-")]
+        return runs and store.load(runs[-1]).state == "succeeded" and runs
+
+    runs = wait_for(finished, 60, "the alert's pipeline run to succeed")
+    assert len(runs) == 1
+    assert store.load(runs[0]).steps["gate"].outputs == {"passed": True}
