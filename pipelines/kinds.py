@@ -66,9 +66,11 @@ _TABLE = [
     ),
     _kind(
         "evaluate",
-        "artifact:path! data:str! gate:dict baseline:str",
+        "artifact:path model:str data:str! gate:dict config:path overrides:dict",
         "metrics:dict passed:bool report:path",
-        "Score an artifact on data, optionally against a gate and a baseline model.",
+        "Score an artifact, or a registered version (model: name:version), on labelled data, "
+        "optionally against a gate (thresholds).",
+        exactly_one="artifact model",
     ),
     _kind(
         "register",

@@ -70,7 +70,10 @@ def evaluate(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
     from ray_apps.evaluation.job import run_evaluation
 
     spec = job_spec(inputs, required=False)
-    spec = merge(spec, {"artifact": str(inputs["artifact"]), "data": {"source": inputs["data"]}})
+    what = {"artifact": str(inputs["artifact"])} if inputs.get("artifact") else {}
+    if inputs.get("model"):  # a registered version: the serving one, to compare against
+        what = {"model": str(inputs["model"])}
+    spec = merge(spec, {**what, "data": {"source": inputs["data"]}})
     if inputs.get("gate"):
         spec = merge(spec, {"thresholds": inputs["gate"]})
     result = run_evaluation(spec)

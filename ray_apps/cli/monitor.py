@@ -127,10 +127,15 @@ def _on_alert(spec, result) -> None:
     from ray_apps.errors import RaymakerError
 
     what = "; ".join(v.message for v in result.verdict.violations[:3])
+    name, _, version = spec.model.partition(":")
+    # What the alert knows, for the pipeline's parameters: the serving version to beat, the
+    # window's report.
+    facts = {"model": spec.model, "name": name, "version": version, "report": result.report_dir}
+    parameters = {k: _alert_facts(v, facts) for k, v in spec.on_alert.parameters.items()}
     trigger = TriggerSpec(
         pipeline=spec.on_alert.pipeline,
-        parameters=spec.on_alert.parameters,
-        key=spec.on_alert.key or spec.model.partition(":")[0],
+        parameters=parameters,
+        key=spec.on_alert.key or name,
     )
     try:
         outcome = start_once(
@@ -140,6 +145,15 @@ def _on_alert(spec, result) -> None:
         print(f"[raymaker] on_alert: could not start {spec.on_alert.pipeline}: {err}", flush=True)
         return
     print(f"[raymaker] on_alert: {outcome.message}", flush=True)
+
+
+def _alert_facts(value: Any, facts: dict[str, str]) -> Any:
+    """``"${alert.model}"`` (model, name, version, report) in a parameter, filled in."""
+    if not isinstance(value, str):
+        return value
+    for key, fact in facts.items():
+        value = value.replace(f"${{alert.{key}}}", str(fact))
+    return value
 
 
 def _schedule(spec, every, lateness) -> None:

@@ -28,7 +28,8 @@
       gauge_file: null              # Prometheus textfile; default beside the reports
     on_alert:                       # a violation starts this pipeline (raymaker monitor and
       pipeline: retrain.yaml        #   python -m ray_apps.monitoring), at most one run at a
-      parameters: {min_auc: 0.95}   #   time per key (default: the model's name)
+      parameters: {serving: "${alert.model}"}   # time per key (default: the model's name);
+                                    #   ${alert.model|name|version|report} are filled in
     output: null                    # reports root, path or URI (default $RAYMAKER_HOME/monitor)
     html: true                      # write Evidently's HTML report
     workspace: null                 # a local Evidently workspace folder: each window's report

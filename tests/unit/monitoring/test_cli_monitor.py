@@ -139,13 +139,16 @@ def test_a_violation_starts_the_on_alert_pipeline_once(capsys, cancer, tmp_path)
         yaml.safe_dump(
             {
                 "name": "on-alert",
-                "parameters": {"reason": {"type": "str"}},
+                "parameters": {"reason": {"type": "str"}, "serving": {"type": "str"}},
                 "steps": {"gate": {"kind": "condition", "with": gate}},
             }
         )
     )
     config = tmp_path / "monitor.yaml"
-    on_alert = {"pipeline": str(pipeline), "parameters": {"reason": "drift"}}
+    on_alert = {
+        "pipeline": str(pipeline),
+        "parameters": {"reason": "drift", "serving": "${alert.model}"},
+    }
     config.write_text(yaml.safe_dump({"model": "cancer:1", "on_alert": on_alert}))
     base = ["--config", str(config), "--artifact", cancer["art"], "--output", cancer["out"]]
     code, out, _ = run(capsys, *base, "--no-html", "--dataset", cancer["clean"])
@@ -160,4 +163,6 @@ def test_a_violation_starts_the_on_alert_pipeline_once(capsys, cancer, tmp_path)
 
     runs = wait_for(finished, 60, "the alert's pipeline run to succeed")
     assert len(runs) == 1
-    assert store.load(runs[0]).steps["gate"].outputs == {"passed": True}
+    run_ = store.load(runs[0])
+    assert run_.steps["gate"].outputs == {"passed": True}
+    assert run_.parameters == {"reason": "drift", "serving": "cancer:1"}  # the alert's version

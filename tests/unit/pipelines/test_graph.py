@@ -278,7 +278,7 @@ def test_types_that_fit_pass():
                 "artifact": "${steps.train.outputs.artifact}",
                 "data": "${steps.train.outputs.artifact}",  # path feeds a str
                 "gate": "${steps.train.outputs.metrics}",
-                "baseline": "prefix-${steps.train.outputs.metrics}",  # formatted: a str
+                "overrides": {"name": "prefix-${steps.train.outputs.metrics}"},  # formatted
             }
         },
         "register": {"if": "${steps.evaluate.outputs.metrics.ok}"},  # unknown: run time

@@ -40,7 +40,8 @@ def test_every_kind_is_well_formed(kind: StepKind):
 
 def test_required_inputs_and_types():
     assert KINDS["train"].required == {"config"} and KINDS["train"].inputs["config"] == "path"
-    assert KINDS["evaluate"].required == {"artifact", "data"}
+    assert KINDS["evaluate"].required == {"data"}
+    assert KINDS["evaluate"].exactly_one == {"artifact", "model"}  # a candidate or a version
     assert KINDS["approve"].required == {"model", "version"}
     assert KINDS["approve"].inputs["version"] == "int"
     assert KINDS["rollout"].required == {"config", "candidate"}
