@@ -51,18 +51,34 @@ class RayHead:
         return list(found.values())
 
     def stop(self, timeout_s: float = 30) -> None:
-        procs = self.processes()
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(procs, timeout=timeout_s)
-        for p in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
-        psutil.wait_procs(alive, timeout=10)
+        # Until a pass finds nothing: a process can start while the head goes down (seen: the
+        # driver of a job submitted just before, started by the job supervisor mid-stop, was
+        # in no snapshot and outlived the head). Later passes give stragglers a short grace.
+        deadline = time.monotonic() + timeout_s + 60
+        grace = timeout_s
+        while procs := [p for p in self.processes() if _running(p)]:
+            for p in procs:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.send_signal(signal.SIGTERM)
+            _, alive = psutil.wait_procs(procs, timeout=grace)
+            for p in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.kill()
+            psutil.wait_procs(alive, timeout=10)
+            grace = min(grace, 2.0)
+            if time.monotonic() > deadline:
+                break
         if self.process.poll() is None:
             self.process.wait(timeout=10)
         shutil.rmtree(self.temp_dir, ignore_errors=True)  # its processes are gone: its files go
+
+
+def _running(p: psutil.Process) -> bool:
+    """Alive and not a zombie waiting for its parent (a killed one is reaped by init)."""
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def start_head(
