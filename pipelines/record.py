@@ -65,7 +65,12 @@ def new_run_id(pipeline: str, now: float | None = None) -> str:
 class RunStore:
     """The runs under one storage root (a path or URI)."""
 
-    def __init__(self, storage: str):
+    def __init__(self, storage: str | None = None):
+        """``storage``: the run storage root; None: the configured one (RAYMAKER_STORAGE)."""
+        if storage is None:
+            from ray_apps import settings
+
+            storage = settings.storage_path()
         self.root = f"{str(storage).rstrip('/')}/{FOLDER}"
         self._fs, self._path = fsspec.core.url_to_fs(self.root)
 

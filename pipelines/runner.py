@@ -30,7 +30,7 @@ from pipelines.record import RunRecord, RunStore, StepRecord, new_run_id
 from pipelines.refs import parse_guard, resolve
 from pipelines.spec import PipelineSpec, bind_parameters, load_pipeline
 from pipelines.steps import StepContext
-from ray_apps.errors import RaymakerError, SpecError
+from ray_apps.errors import RaymakerError
 
 _IN_DRIVER = ("condition", "fail")
 POLL_S = 0.2
@@ -47,7 +47,7 @@ def run_pipeline(
     spec = source if isinstance(source, PipelineSpec) else load_pipeline(source)
     bound = bind_parameters(spec, parameters or {})
     graph = validate(spec)
-    store = RunStore(storage or _storage())
+    store = RunStore(storage)
     run = RunRecord(
         run_id=new_run_id(spec.name),
         pipeline=spec.name,
@@ -67,7 +67,7 @@ def resume_pipeline(
     run_id: str, *, storage: str | None = None, out: Callable[[str], None] = print
 ) -> RunRecord:
     """Continue a run: finished steps keep their outputs; the others run (again)."""
-    store = RunStore(storage or _storage())
+    store = RunStore(storage)
     run = store.load(run_id)
     spec = load_pipeline(run.spec)
     graph = validate(spec)
@@ -84,13 +84,7 @@ def resume_pipeline(
 
 
 def pipeline_status(run_id: str, *, storage: str | None = None) -> RunRecord:
-    return RunStore(storage or _storage()).load(run_id)
-
-
-def _storage() -> str:
-    from ray_apps import settings
-
-    return settings.storage_path()
+    return RunStore(storage).load(run_id)
 
 
 class _Runner:
@@ -322,10 +316,3 @@ def _summary(run: RunRecord, graph: Graph) -> str:
             note = f"cached from {r.cache_source['run_id']}"
         lines.append(f"  {s:20s} {r.state:9s} {took}  {note}")
     return "\n".join(lines)
-
-
-def check(spec: PipelineSpec) -> None:
-    """Validate without running (``raymaker pipeline run --dry-run``)."""
-    if not spec.steps:
-        raise SpecError("a pipeline needs steps")
-    validate(spec)

@@ -188,7 +188,7 @@ class _Keys:
     """The trigger files of one local storage: state, log and lock per key."""
 
     def __init__(self, storage: str | None):
-        self.store = RunStore(storage or _default_storage())
+        self.store = RunStore(storage)
         if self.store.local_root is None:
             raise SpecError(
                 f"storage {self.store.root!r}: triggers start a local process and lock a local "
@@ -255,12 +255,6 @@ def _stale_lock(path: Path) -> bool:
     except (OSError, ValueError):
         return False  # being written or just removed: look again
     return age > LOCK_STALE_S or (host == HOST and _proc_start(int(pid)) is None)
-
-
-def _default_storage() -> str:
-    from ray_apps import settings
-
-    return settings.storage_path()
 
 
 # -- starting --------------------------------------------------------------------------------

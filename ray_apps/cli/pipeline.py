@@ -87,9 +87,8 @@ def status(
 def list_runs(storage: Storage = None) -> None:
     """Pipeline runs in the run storage, newest last, with their state."""
     from pipelines.record import RunStore
-    from ray_apps import settings
 
-    store = RunStore(storage or settings.storage_path())
+    store = RunStore(storage)
     for run_id in store.list_runs():
         record = store.load(run_id)
         print(f"{run_id:50s} {record.state}")
