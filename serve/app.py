@@ -74,6 +74,8 @@ class Endpoint:
             home=settings.home,
             max_explain_rows=settings.max_explain_rows,
             labels_root=settings.capture.path,
+            endpoint=settings.endpoint,
+            pipelines=settings.pipelines,
         )
         self._last_registry_check: float | None = None
         self._registry_error: str | None = None

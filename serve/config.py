@@ -31,6 +31,7 @@
       queued_ttl_s: 86400            # still queued this long after submit: expired, unanswered
       callback_secret_env: RAYMAKER_CALLBACK_SECRET   # HMAC key of completion callbacks
       consumers: {max_replicas: 1, idle_s: 60}        # scale to zero when idle
+    pipelines: {retrain: pipeline.yaml}   # POST /admin/pipelines/retrain:run starts it (admin)
 
 Unknown keys are rejected; ``load_endpoint_spec`` reads YAML, ``parse_spec`` takes a dict.
 """
@@ -394,6 +395,30 @@ class EndpointSpec(_Strict):
     traffic_store_url: str | None = Field(
         None, description="weights and rollouts; default: sqlite:///$RAYMAKER_HOME/traffic.db"
     )
+    pipelines: dict[str, str] = Field(
+        default_factory=dict,
+        description="{name: pipeline YAML} that POST /admin/pipelines/{name}:run may start",
+    )
+
+    @field_validator("pipelines")
+    @classmethod
+    def _pipeline_files(cls, value: dict[str, str]) -> dict[str, str]:
+        # An allow-list: HTTP starts only these. Relative paths are taken from the current
+        # directory now, as capture.path is; the files are checked at deploy (pipeline_files).
+        out = {}
+        for name, path in value.items():
+            if not re.fullmatch(_NAME, name):
+                raise ValueError(
+                    f"pipelines names {name!r}, which is not a pipeline name for a URL: start "
+                    "with a letter or digit and use only letters, digits, _ . - (at most 64)"
+                )
+            if not path.strip():
+                raise ValueError(
+                    f"pipelines.{name} is empty; give the pipeline YAML's path, e.g. "
+                    f"{{{name}: pipeline.yaml}}"
+                )
+            out[name] = str(Path(path.strip()).expanduser().resolve())
+        return out
 
     @model_validator(mode="before")
     @classmethod
@@ -488,6 +513,18 @@ class EndpointSpec(_Strict):
         if self.resources:
             options["resources"] = dict(self.resources)
         return options
+
+    def pipeline_files(self) -> dict[str, str]:
+        """``pipelines`` once every file is there: a missing one fails the deploy, not the
+        first POST /admin/pipelines/{name}:run."""
+        for name, path in self.pipelines.items():
+            if not Path(path).is_file():
+                raise SpecError(
+                    f"pipelines.{name}: {path!r} is not a file; a relative path is taken from "
+                    "the directory you deploy from: fix the path (or deploy from the folder it "
+                    f"is relative to), or remove {name!r} from pipelines"
+                )
+        return dict(self.pipelines)
 
     def placement(self) -> dict[str, Any]:
         """Serve's deployment options that place replicas (``max_replicas_per_node``)."""

@@ -86,6 +86,8 @@ class EndpointCore:
         home: str | None = None,
         max_explain_rows: int = 100,
         labels_root: str | None = None,
+        endpoint: str = "raymaker",
+        pipelines: Mapping[str, str] | None = None,
     ):
         self.key_digests = tuple(key_digests)
         self.admin_key_digests = tuple(admin_key_digests)
@@ -104,6 +106,9 @@ class EndpointCore:
         self.router: VariantRouter | None = None  # endpoints with variants
         # The variants that share these replicas (not the first, which is ``table``).
         self.variant_tables: dict[str, ModelTable] = {}
+        self.endpoint = endpoint  # its name: the default key of the pipelines it starts
+        # {name: pipeline YAML}: what POST /admin/pipelines/{name}:run may start (an allow-list)
+        self.pipelines = dict(pipelines or {})
 
     @property
     def max_read_bytes(self) -> int:
@@ -307,6 +312,8 @@ class EndpointCore:
             return Reply(200, await traffic_routes.change(self.router, body))
         if route.name in ("batch_submit", "batch_status", "batch_list"):
             return await self._batch(route, method, path, headers, read_body, call)
+        if route.name == "pipeline_run":
+            return await self._pipeline(route, headers, read_body)
         from serve import registry_routes
 
         if route.name == "registry_decide_moved":
@@ -419,6 +426,23 @@ class EndpointCore:
             tracking_uri=self.tracking_uri,
         )
         return Reply(202, payload, {"location": payload["status_url"]})
+
+    async def _pipeline(self, route, headers, read_body) -> Reply:
+        from serve import pipeline_routes
+
+        name = route.params["pipeline"]
+        pipeline_routes.pipeline_file(name, self.pipelines)  # 404 before reading the body
+        body = await self._body(headers, read_body)
+        payload = await pipeline_routes.run(
+            name,
+            body,
+            pipelines=self.pipelines,
+            endpoint=self.endpoint,
+            storage=self.batch_storage,
+            home=self.home,
+            tracking_uri=self.tracking_uri,
+        )
+        return Reply(202, payload)
 
     async def _model(self, name: str, version: str | None) -> ServedModel:
         return await self.table.resolve(name, version)

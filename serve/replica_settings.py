@@ -40,6 +40,8 @@ class ReplicaSettings(BaseModel):
     # Where the traffic table and the per-variant statistics live (read with variants only).
     traffic_store_url: str | None = None
     fault: FaultSpec | None = None  # a variant's injected faults (drills)
+    # {name: absolute pipeline YAML} that POST /admin/pipelines/{name}:run may start.
+    pipelines: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def from_spec(
@@ -67,6 +69,7 @@ class ReplicaSettings(BaseModel):
             storage=storage,
             home=str(home),
             traffic_store_url=_traffic_store(spec, home),
+            pipelines=spec.pipeline_files(),
         )
 
     @classmethod

@@ -8,8 +8,9 @@ Roles (``ROLES``, one per route name):
                metadata, posting ground-truth labels, read-only registry; an inference (or
                admin) key
     admin      changes state (approve/reject, start batch jobs and read their status, read and
-               change traffic weights and the shadow); an
-               admin credential only, and off unless ``auth.admin_key_envs`` names one
+               change traffic weights and the shadow, start one of the endpoint's pipelines:
+               POST /admin/pipelines/{name}:run); an admin credential only, and off unless
+               ``auth.admin_key_envs`` names one
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"/admin/batch/jobs/(?P<job_id>[^/:]+)"), "batch_status"),
     ("GET", re.compile(r"/admin/traffic"), "traffic_show"),
     ("POST", re.compile(r"/admin/traffic"), "traffic_change"),
+    ("POST", re.compile(r"/admin/pipelines/(?P<pipeline>[^/:]+):run"), "pipeline_run"),
 ]
 
 ROLES: dict[str, Role] = {
@@ -79,6 +81,7 @@ ROLES: dict[str, Role] = {
     "batch_list": "admin",
     "traffic_show": "admin",
     "traffic_change": "admin",
+    "pipeline_run": "admin",
 }
 
 

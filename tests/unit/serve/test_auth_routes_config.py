@@ -92,8 +92,12 @@ def test_every_route_has_a_role_and_only_state_changes_and_batch_jobs_are_admin(
         "batch_list",
         "traffic_show",
         "traffic_change",
+        "pipeline_run",
     }
     assert routes.match("POST", "/admin/batch/jobs").name == "batch_submit"
+    run = routes.match("POST", "/admin/pipelines/retrain:run")
+    assert run.name == "pipeline_run" and run.params == {"pipeline": "retrain"}
+    assert routes.match("GET", "/admin/pipelines/retrain:run").name == "method_not_allowed"
     job = routes.match("GET", "/admin/batch/jobs/scores-20261124-101500-a1b2c3")
     assert job.name == "batch_status" and job.params == {"job_id": "scores-20261124-101500-a1b2c3"}
     assert routes.match("GET", "/admin/batch/jobs").name == "batch_list"

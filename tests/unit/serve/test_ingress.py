@@ -89,6 +89,7 @@ def test_wrapper_binds_stats_and_metrics_to_loopback(ray_haproxy_config, tmp_pat
         ("POST", "/v1/models/iris/labels", False),
         ("POST", "/admin/registry/models/iris/versions/2:approve", False),
         ("POST", "/admin/batch/jobs", False),
+        ("POST", "/admin/pipelines/retrain:run", False),
         ("GET", "/v2/models/iris/infer", False),
     ],
 )
