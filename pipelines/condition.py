@@ -7,6 +7,11 @@
           - {left: "${steps.evaluate.outputs.metrics.roc_auc}", op: ">=", right: 0.9}
           - {left: "${steps.evaluate.outputs.passed}", op: "==", right: true}
 
+A clause may carry a ``margin`` (a number, with ``<``, ``<=``, ``>``, ``>=``): the left side must
+then win by that much in the comparison's direction — ``{left: candidate, op: ">=", right:
+serving, margin: 0.005}`` holds when candidate ≥ serving + 0.005 (with ``<=``: candidate ≤
+serving − 0.005), the "beats the serving version by a margin" of an approval rule.
+
 Its output ``passed`` feeds other steps' ``if:``. Comparisons are strict about types: a number
 compared with a string is an error, not False, because a gate that is silently always closed
 (say, ``right: "0.9"`` quoted in YAML) looks exactly like a model that keeps failing.
@@ -30,8 +35,9 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _ORDERING = {"<", "<=", ">", ">="}
+_KEYS = {"left", "op", "right", "margin"}
 MODES = ("all", "any")
-_FORM = "{left: ..., op: ..., right: ...}"
+_FORM = "{left: ..., op: ..., right: ...[, margin: ...]}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Clause:
     left: Any
     op: str
     right: Any
+    margin: Any = None
 
 
 def parse_condition(inputs: Mapping[str, Any]) -> tuple[str, tuple[Clause, ...]]:
@@ -65,14 +72,22 @@ def parse_condition(inputs: Mapping[str, Any]) -> tuple[str, tuple[Clause, ...]]
 
 
 def _clause(item: Any, where: str) -> Clause:
-    if not isinstance(item, Mapping) or set(item) != {"left", "op", "right"}:
+    if not isinstance(item, Mapping) or not {"left", "op", "right"} <= set(item) <= _KEYS:
         keys = sorted(item) if isinstance(item, Mapping) else type(item).__name__
         raise SpecError(f"condition {where} must be {_FORM} with exactly those keys; got {keys}")
     if item["op"] not in OPS:
         raise SpecError(
             f"condition {where}.op {item['op']!r} is not a comparison; use one of {', '.join(OPS)}"
         )
-    return Clause(item["left"], item["op"], item["right"])
+    margin = item.get("margin")
+    if margin is not None:
+        if item["op"] not in _ORDERING:
+            raise SpecError(
+                f"condition {where}.margin goes with an ordering (<, <=, >, >=), not {item['op']}"
+            )
+        if not isinstance(margin, str) and value_class(margin) != "number":
+            raise SpecError(f"condition {where}.margin {margin!r} must be a number")
+    return Clause(item["left"], item["op"], item["right"], margin)
 
 
 def evaluate_condition(inputs: Mapping[str, Any]) -> bool:
@@ -89,7 +104,16 @@ def _holds(clause: Clause, where: str) -> bool:
     why = incomparable(value_class(clause.left), clause.op, value_class(clause.right))
     if why:
         raise SpecError(f"condition {where} ({clause.left!r} {clause.op} {clause.right!r}) {why}")
-    return bool(OPS[clause.op](clause.left, clause.right))
+    right = clause.right
+    if clause.margin is not None:
+        if value_class(clause.margin) != "number" or value_class(right) != "number":
+            raise SpecError(
+                f"condition {where}.margin {clause.margin!r} needs numbers on both sides and "
+                "as the margin"
+            )
+        # The left side must win by the margin in the comparison's direction.
+        right = right + clause.margin if clause.op in (">", ">=") else right - clause.margin
+    return bool(OPS[clause.op](clause.left, right))
 
 
 def value_class(value: Any) -> str:

@@ -62,7 +62,9 @@ _TABLE = [
         "tune",
         "config:path! overrides:dict warm_start_from:str",
         "best_artifact:path best_params:dict best_metrics:dict run_name:str",
-        "Search hyperparameters from a tuning job file (raymaker tune).",
+        "Search hyperparameters from a tuning job file (raymaker tune); warm_start_from: a "
+        "tuning job's run name, or a registered version (name:version) to start from the "
+        "tuning job that made it (transfer mode).",
     ),
     _kind(
         "evaluate",
@@ -80,15 +82,16 @@ _TABLE = [
     ),
     _kind(
         "approve",
-        "model:str! version:int! rule:dict reason:str",
+        "model:str! version:int! reason:str",
         "approved:bool by:str",
-        "Approve a model version, by a rule on its metrics or unconditionally.",
+        "Approve a model version (guard it with an if: on a condition to approve by rule).",
     ),
     _kind(
         "wait_for_approval",
-        "model:str! version:int! timeout_s:float",
+        "model:str! version:int! timeout_s:float approve_if:bool reason:str",
         "approved:bool by:str",
-        "Wait until a person approves (or rejects) a model version.",
+        "Wait until a person approves (or rejects) a model version; when approve_if is true "
+        "(a rule's verdict, e.g. a condition's passed), approve it at once instead.",
     ),
     _kind(
         "deploy",
@@ -98,9 +101,10 @@ _TABLE = [
     ),
     _kind(
         "rollout",
-        "config:path! candidate:str!",
-        "status:str promoted:bool",
-        "Move an endpoint's traffic to a candidate version in guarded steps.",
+        "config:path! candidate:str! overrides:dict",
+        "status:str promoted:bool reason:str",
+        "Move an endpoint's traffic to a candidate version in guarded steps (a rollout file); "
+        "promoted, or rolled back with the reason.",
     ),
     _kind(
         "batch",

@@ -23,6 +23,8 @@ def open_pipeline_run(run: RunRecord) -> str:
 
     uri = tracking.resolve_uri(None)
     tags = {"raymaker.pipeline": run.pipeline, "raymaker.pipeline_run": run.run_id}
+    if run.trigger:  # the alert (or schedule) behind the run: where the lineage starts
+        tags["raymaker.trigger"] = run.trigger[:4000]
     return tracking.open_run(uri, EXPERIMENT, run.run_id, tracking.flatten(run.parameters), tags)
 
 

@@ -53,6 +53,7 @@ class RunRecord:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     ended_at: float | None = None
     mlflow_run_id: str | None = None
+    trigger: str | None = None  # why it started: "manual", "schedule …", "monitor …: drift …"
 
 
 def new_run_id(pipeline: str, now: float | None = None) -> str:

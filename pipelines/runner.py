@@ -42,8 +42,10 @@ def run_pipeline(
     *,
     storage: str | None = None,
     out: Callable[[str], None] = print,
+    trigger: str | None = None,
 ) -> RunRecord:
-    """Validate, record and run a pipeline; returns its record (``state`` succeeded/failed)."""
+    """Validate, record and run a pipeline; returns its record (``state`` succeeded/failed).
+    ``trigger``: why it runs (an alert, a schedule), kept in the record and in MLflow."""
     spec = source if isinstance(source, PipelineSpec) else load_pipeline(source)
     bound = bind_parameters(spec, parameters or {})
     graph = validate(spec)
@@ -55,6 +57,7 @@ def run_pipeline(
         parameters=bound,
         created_at=time.time(),
         steps={s: StepRecord() for s in graph.order},
+        trigger=trigger,
     )
     for s, record in run.steps.items():
         store.save_step(run.run_id, s, record)

@@ -321,7 +321,7 @@ def _launch(
     record: TriggerRecord, texts: Mapping[str, str], storage: str, log: Path
 ) -> subprocess.Popen:
     command = [sys.executable, "-m", "ray_apps.cli", "pipeline", "run", record.pipeline]
-    command += ["--storage", storage]
+    command += ["--storage", storage, "--trigger", f"{record.key}: {record.reason}"]
     for name, value in texts.items():
         command += ["--param", f"{name}={value}"]
     stamp = datetime.fromtimestamp(record.started_at, UTC).isoformat(timespec="seconds")

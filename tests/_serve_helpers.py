@@ -5,6 +5,9 @@ from __future__ import annotations
 PORT = 8123
 KEY = "test-key-0123456789"
 CALLBACK_SECRET_ENV = "RAYMAKER_TEST_CALLBACK_SECRET"
+# An admin key for endpoints that Ray workers redeploy (a pipeline's rollout step): workers read
+# the key variables a spec names from the environment Ray started with, so it is set before.
+WORKER_ADMIN_ENV, WORKER_ADMIN_KEY = "RAYMAKER_TEST_WORKER_ADMIN_KEYS", "admin-key-worker-0123456"
 
 
 def replicas(app: str) -> int:

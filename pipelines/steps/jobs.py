@@ -54,9 +54,8 @@ def tune(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
 
     spec = job_spec(inputs)
     if inputs.get("warm_start_from"):  # a tuning job's run name: its trials seed this search
-        spec = merge(
-            spec, {"warm_start": {"mode": "transfer", "parents": [inputs["warm_start_from"]]}}
-        )
+        parent = _tuning_run(str(inputs["warm_start_from"]))
+        spec = merge(spec, {"warm_start": {"mode": "transfer", "parents": [parent]}})
     result = run_tuning(spec)
     return {
         "best_artifact": result.artifact_path,
@@ -64,6 +63,24 @@ def tune(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
         "best_metrics": result.metrics,
         "run_name": result.run_name,
     }
+
+
+def _tuning_run(source: str) -> str:
+    """A tuning job's run name: as given, or the one that made a registered version
+    (``name:version``, the serving one in the closed loop), read from its lineage."""
+    name, sep, version = source.rpartition(":")
+    if not sep or not version.isdigit():
+        return source
+    from ray_apps import registry
+
+    mv = registry.get_version(name, int(version))
+    run = (mv.lineage or {}).get("run_name")
+    if not run:
+        raise SpecError(
+            f"with.warm_start_from {source!r}: the version records no run that made it; name "
+            "the tuning job's run instead"
+        )
+    return run
 
 
 def evaluate(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:

@@ -39,22 +39,32 @@ def approve(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
 
 
 def wait_for_approval(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
-    """Until a person approves (``raymaker registry approve``) or rejects the version."""
+    """Until a person approves (``raymaker registry approve``) or rejects the version; at once
+    when ``approve_if`` holds (the rule's verdict): approval by rule, else by a person."""
     from ray_apps import registry
 
     name, version = inputs["model"], int(inputs["version"])
+    if inputs.get("approve_if") is True:
+        mv = registry.get_version(name, version)
+        if mv.status == "Pending":
+            reason = inputs.get("reason") or f"approved by rule in pipeline run {ctx.run_id}"
+            registry.approve(name, version, by=_by(ctx), reason=str(reason))
+            print(f"[raymaker] {ctx.step}: {name}:{version} approved by rule", flush=True)
     timeout = inputs.get("timeout_s")
     deadline = None if timeout is None else time.monotonic() + float(timeout)
-    print(
-        f"[raymaker] {ctx.step}: waiting for {name}:{version} to be approved "
-        f"(raymaker registry approve {name}:{version})",
-        flush=True,
-    )
+    said = False
     while True:
         mv = registry.get_version(name, version)
         if mv.status in ("Approved", "Rejected"):
             by = (mv.history[-1].get("by") if getattr(mv, "history", None) else None) or ""
             return {"approved": mv.status == "Approved", "by": by}
+        if not said:
+            print(
+                f"[raymaker] {ctx.step}: waiting for {name}:{version} to be approved "
+                f"(raymaker registry approve {name}:{version})",
+                flush=True,
+            )
+            said = True
         if deadline is not None and time.monotonic() > deadline:
             raise TrainingError(f"{name}:{version} was not approved or rejected in {timeout} s")
         time.sleep(WAIT_POLL_S)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipelines.steps import StepContext
 from pipelines.steps.jobs import job_spec
+from ray_apps.errors import NotFoundError
 
 
 def deploy(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
@@ -22,10 +23,27 @@ def deploy(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
 
 
 def rollout(inputs: Mapping[str, Any], ctx: StepContext) -> dict[str, Any]:
-    from serve.rollout.controller import run_rollout, start_rollout
+    """Start the rollout and tick it to its end; a rollout of this candidate already running
+    on the endpoint (this step, before its driver was killed) is resumed, not started again."""
+    from serve.rollout.controller import ACTIVE, rollout_status, run_rollout, start_rollout
 
     spec = {**job_spec(inputs), "candidate": inputs["candidate"]}
-    record = start_rollout(spec)
-    record = run_rollout(record["spec"]["endpoint"])
+    endpoint = spec.get("endpoint")
+    current = _current(rollout_status, endpoint)
+    running = current is not None and current["state"]["status"] in ACTIVE
+    if not (running and current["spec"]["candidate"] == spec["candidate"]):
+        endpoint = start_rollout(spec)["spec"]["endpoint"]
+    print(f"[raymaker] {ctx.step}: rolling {spec['candidate']} out on {endpoint}", flush=True)
+    record = run_rollout(endpoint)
     status = record["state"]["status"]
-    return {"status": status, "promoted": status == "promoted"}
+    reason = record["history"][-1].get("reason", "") if record.get("history") else ""
+    return {"status": status, "promoted": status == "promoted", "reason": reason}
+
+
+def _current(rollout_status, endpoint: Any) -> dict[str, Any] | None:
+    if not endpoint:
+        return None  # start_rollout names the missing field
+    try:
+        return rollout_status(str(endpoint))
+    except NotFoundError:
+        return None

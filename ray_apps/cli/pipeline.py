@@ -5,7 +5,7 @@ raymaker pipeline resume RUN                # after a killed driver: finished st
 raymaker pipeline status RUN [--json]
 raymaker pipeline list
 raymaker pipeline graph FILE|RUN [--svg G.svg]  # the DAG (with states and durations for a run)
-raymaker pipeline trigger FILE [--key K] [-p k=v] [--reason TEXT]  # start unless K's run still runs
+raymaker pipeline trigger FILE [--key K] [-p k=v] [--reason TEXT] [--json]  # unless K still runs
 raymaker pipeline schedule TRIGGERS.yaml [--once]  # start triggers on their cron, every 30 s
 
 Runs are recorded under the run storage (RAYMAKER_STORAGE or --storage) in pipelines/<RUN>/.
@@ -41,6 +41,9 @@ def run(
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="validate and print the DAG only")] = False,
     storage: Storage = None,
+    trigger: Annotated[
+        str, typer.Option(help="why it runs, recorded with the run and in MLflow")
+    ] = "manual",
 ) -> None:
     """Validate the pipeline, then run it on Ray (joins RAY_ADDRESS if set)."""
     from pipelines import bind_parameters, describe, load_pipeline, run_pipeline, validate
@@ -52,7 +55,7 @@ def run(
     if dry_run:
         print(describe(graph, spec))
         return
-    _exit(run_pipeline(spec, given, storage=storage))
+    _exit(run_pipeline(spec, given, storage=storage, trigger=trigger))
 
 
 @pipeline_app.command()
@@ -135,6 +138,9 @@ def trigger(
     ] = None,
     reason: Annotated[str, typer.Option(help="recorded with the run, e.g. the alert")] = "manual",
     storage: Storage = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON line: status, key, run_id, pid, message")
+    ] = False,
 ) -> None:
     """Start the pipeline in the background, unless the run last started for its key is still
     running: then nothing starts, and that is no error (a repeated alert is a no-op)."""
@@ -143,7 +149,13 @@ def trigger(
 
     given = {"pipeline": str(file), "parameters": _params(param or []), "key": key}
     spec = parse_spec(TriggerSpec, given, source="raymaker pipeline trigger")
-    print(start_once(spec, storage=storage, reason=reason).message)
+    outcome = start_once(spec, storage=storage, reason=reason)
+    if as_json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(outcome)))
+    else:
+        print(outcome.message)
 
 
 @pipeline_app.command()

@@ -245,12 +245,14 @@ def _decide(name, version, action, by, reason, tracking_uri) -> ModelVersion:
         decision: Decision = transition(mv.status, action, by=by, reason=reason)
         tags = client.get_model_version(name, str(version)).tags
         history = history_append(tags.get(f"{_TAG}approval.history"), decision)
+        # The status last: a reader that does not take the lock (a pipeline waiting for a
+        # person, a replica's approval watch) and sees the new status sees who, when and why.
         for key, value in {
-            "status": decision.status,
+            "history": history,
             "by": decision.by,
             "at": decision.at,
             "reason": decision.reason,
-            "history": history,
+            "status": decision.status,
         }.items():
             client.set_model_version_tag(name, str(version), f"{_TAG}approval.{key}", value)
     return get_version(name, version, tracking_uri=uri)

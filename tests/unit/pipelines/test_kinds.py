@@ -17,7 +17,7 @@ OUTPUTS = {
     "approve": {"approved", "by"},
     "wait_for_approval": {"approved", "by"},
     "deploy": {"endpoint", "url", "models"},
-    "rollout": {"status", "promoted"},
+    "rollout": {"status", "promoted", "reason"},
     "batch": {"output", "rows_out", "rejected"},
     "monitor": {"drifted", "report", "alerts"},
     "explain": {"report"},
@@ -95,7 +95,7 @@ def test_all_and_any():
         ({"all": [_c(None, "==", 1)]}, ["compares a NoneType with a number"]),
         ({"all": [_c([1], "==", [1])]}, ["compares a list with a list"]),
         ({"all": [_c(1, "=>", 1)]}, ["all[0].op '=>'", "==, !=, <, <=, >, >="]),
-        ({"all": [{"left": 1, "op": "=="}]}, ["all[0] must be {left: ..., op: ..., right: ...}"]),
+        ({"all": [{"left": 1, "op": "=="}]}, ["all[0] must be {left: ..., op: ..., right: ..."]),
         ({"all": ["x >= 1"]}, ["all[0] must be", "got str"]),
         ({"all": []}, ["non-empty list"]),
         ({"all": {"left": 1}}, ["non-empty list"]),
@@ -119,3 +119,39 @@ def test_a_type_error_after_a_deciding_clause_still_raises():
 def test_parse_condition_checks_only_the_shape():
     mode, clauses = parse_condition({"any": [_c("${steps.e.outputs.passed}", "==", True)]})
     assert mode == "any" and clauses[0].left == "${steps.e.outputs.passed}"
+
+
+@pytest.mark.parametrize(
+    ("left", "op", "right", "margin", "holds"),
+    [
+        (0.990, ">=", 0.980, 0.005, True),  # beats the serving version by 0.01 ≥ 0.005
+        (0.982, ">=", 0.980, 0.005, False),  # better, but not by the margin
+        (0.985, ">", 0.980, 0.005, False),  # equal to right + margin is not strictly above
+        (0.30, "<=", 0.40, 0.05, True),  # a loss: lower by at least the margin
+        (0.38, "<=", 0.40, 0.05, False),
+        (0.979, ">=", 0.980, -0.002, True),  # a negative margin tolerates a small loss
+    ],
+)
+def test_a_margin_makes_the_left_side_win_by_that_much(left, op, right, margin, holds):
+    clause = {"left": left, "op": op, "right": right, "margin": margin}
+    assert evaluate_condition({"all": [clause]}) is holds
+
+
+@pytest.mark.parametrize(
+    ("clause", "says"),
+    [
+        ({"left": 1, "op": "==", "right": 1, "margin": 0.1}, "goes with an ordering"),
+        ({"left": 1, "op": ">=", "right": 1, "margin": True}, "must be a number"),
+        ({"left": 1, "op": ">=", "right": 1, "spread": 0.1}, "exactly those keys"),
+    ],
+)
+def test_a_bad_margin_is_refused_naming_the_clause(clause, says):
+    with pytest.raises(SpecError, match=says) as err:
+        parse_condition({"all": [clause]})
+    assert "all[0]" in str(err.value)
+
+
+def test_a_margin_that_resolves_to_text_is_an_error_not_false():
+    clause = {"left": 0.99, "op": ">=", "right": 0.98, "margin": "0.01"}
+    with pytest.raises(SpecError, match="margin"):
+        evaluate_condition({"all": [clause]})

@@ -84,6 +84,13 @@ def test_the_record_on_the_storage_is_the_run_returned(tmp_path):
     assert load_pipeline(stored.spec) == load_pipeline(GATED)
     assert stored.parameters == {"auc": 0.5}
     assert RunStore(str(tmp_path)).list_runs() == [run.run_id]
+    assert stored.trigger is None  # started by hand, from Python
+
+
+def test_what_started_a_run_is_kept_in_its_record(tmp_path):
+    why = "cancer: monitor cancer:1: 12 of 30 feature columns drifted"
+    run = run_pipeline(GATED, {"auc": 0.95}, storage=str(tmp_path), out=print, trigger=why)
+    assert pipeline_status(run.run_id, storage=str(tmp_path)).trigger == why
 
 
 def test_a_condition_on_unlike_types_is_refused_before_anything_runs(tmp_path):
