@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ class TrainResult:
     attempts: list[dict[str, Any]] = field(default_factory=list)  # one per (re)start
     mlflow_run_id: str = ""
     tracking_uri: str = ""
+    # Wall seconds per phase of this call (data, mlflow, ray, fit, package, …): where a small
+    # job's time goes (bench/small_job.py prints them).
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def restarts(self) -> int:
@@ -62,7 +66,9 @@ def run_training(
         folder = new_run_folder(spec.name, storage or spec.storage)
     tracking.resolve_uri(spec.tracking.uri)  # refuse a throwaway store before any work
     folder.announce("run")
+    clock = _Phases()
     data, pre = prepare_data(spec)
+    clock.lap("data")
     with tracked_run(
         folder,
         spec.tracking,
@@ -75,8 +81,14 @@ def run_training(
             FaultPlan.from_spec(spec.failure.inject),
             MetricTarget(run.uri, run.run_id),
         )
+        clock.lap("mlflow_open")
+        ensure_ray()
+        clock.lap("ray")
         result = _fit(spec, config, tables(data, pre), folder.run_dir)
+        clock.lap("fit")
         packaged = package_model(folder, run, spec, data, pre, result.checkpoint)
+        clock.lap("package")
+    clock.lap("mlflow_close")
     return TrainResult(
         run_name=folder.name,
         run_dir=folder.run_dir,
@@ -86,7 +98,19 @@ def run_training(
         attempts=folder.log.attempts(),
         mlflow_run_id=run.run_id,
         tracking_uri=run.uri,
+        phases=clock.phases,
     )
+
+
+class _Phases:
+    def __init__(self):
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self._last, 4)
+        self._last = now
 
 
 def as_train_spec(spec: Any) -> TrainJobSpec:

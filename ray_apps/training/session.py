@@ -105,10 +105,17 @@ class RayTrainSession:
         maybe_fail(self.config.inject, epoch, self.rank, self.run_log)
 
     def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+        """Metrics go to the run log, MLflow and the console every epoch, from rank 0 itself;
+        Ray Train hears of an epoch only with a checkpoint. A ``ray.train.report`` costs
+        ~0.19 s here (a round trip to the controller, synchronised across ranks) against
+        ~0.005 s for an XGBoost round, and nothing reads the metrics it carries: the run's
+        result is its checkpoint. The decision is the epoch's (``save``), the same on every
+        rank, so every rank still makes the same reports."""
         from ray_apps.training.checkpoints import report
 
         t0 = time.perf_counter()
-        report(metrics, epoch, self.rank, self.run_log, save)
+        if save is not None:
+            report(metrics, epoch, self.rank, self.run_log, save)
         if self.rank != 0:
             return
         metrics = {
