@@ -117,6 +117,12 @@ class ScalingSpec(_Strict):
     )
     use_gpu: bool = False
     resources_per_worker: dict[str, float] | None = None
+    mode: Literal["auto", "local", "distributed"] = Field(
+        "auto",
+        description="where it trains: local (in this process, no worker group), distributed "
+        "(a Ray Train worker group), or auto: local for one CPU worker, else distributed "
+        "(ray_apps.training.placement)",
+    )
     strategy: SerializeAsAny[BaseModel] = Field(
         default_factory=lambda: get_strategy("ddp").options(),
         description="the training strategy: " + " | ".join(strategy_names()),

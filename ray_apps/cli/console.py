@@ -24,7 +24,7 @@ def show_training(result: TrainResult, title: str = "training run") -> None:
         hist.add_row(str(row["epoch"]), *[_fmt(row.get(k)) for k in _history_keys(result)])
     console.print(hist)
     starts = ", ".join(str(a["start_epoch"]) for a in result.attempts)
-    console.print(f"worker-group starts at epoch(s): {starts}  (restarts: {result.restarts})")
+    console.print(f"attempts started at epoch(s): {starts}  (restarts: {result.restarts})")
     test = Table("metric", "value", title="held-out test metrics")
     for key, value in result.metrics.items():
         test.add_row(key, _fmt(value))

@@ -21,6 +21,11 @@ from ray_apps.training.run_log import RunLog
 _PREFIX = "checkpoint_epoch_"
 
 
+def checkpoint_name(epoch: int) -> str:
+    """The folder of epoch ``epoch``'s checkpoint under the run folder."""
+    return f"{_PREFIX}{epoch:06d}"
+
+
 def _epoch_of(checkpoint: Checkpoint) -> int:
     name = checkpoint.path.rstrip("/").rsplit("/", 1)[-1]
     return int(name.removeprefix(_PREFIX)) if name.startswith(_PREFIX) else 0
@@ -55,7 +60,7 @@ def report(
         checkpoint = None
         if save is not None and save(tmp):
             checkpoint = Checkpoint.from_directory(tmp)
-        name = f"{_PREFIX}{epoch:06d}"
+        name = checkpoint_name(epoch)
         ray.train.report(metrics, checkpoint=checkpoint, checkpoint_dir_name=name)
     if checkpoint is not None and rank == 0:
         run_log.checkpoint_saved(epoch, name)

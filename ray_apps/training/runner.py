@@ -1,4 +1,4 @@
-"""Run one training job: data → Ray Train (with restarts) → artifact → MLflow."""
+"""Run one training job: data → this process or a Ray Train worker group → artifact → MLflow."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from ray_apps.training.envelope import (
     tracked_run,
 )
 from ray_apps.training.job import build_trainer, prepare_data, tables
+from ray_apps.training.local import fit_local
 from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
+from ray_apps.training.placement import choose_placement
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,16 @@ def run_training(
             MetricTarget(run.uri, run.run_id),
         )
         clock.lap("mlflow_open")
-        ensure_ray()
-        clock.lap("ray")
-        result = _fit(spec, config, tables(data, pre), folder.run_dir)
+        placement = choose_placement(spec)
+        print(placement.line, flush=True)
+        if placement.mode == "local":
+            checkpoint = fit_local(spec, config, tables(data, pre))
+        else:
+            ensure_ray()
+            clock.lap("ray")
+            checkpoint = _fit(spec, config, tables(data, pre), folder.run_dir).checkpoint
         clock.lap("fit")
-        packaged = package_model(folder, run, spec, data, pre, result.checkpoint)
+        packaged = package_model(folder, run, spec, data, pre, checkpoint)
         clock.lap("package")
     clock.lap("mlflow_close")
     return TrainResult(
@@ -132,7 +139,6 @@ def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec,
 
 
 def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
-    ensure_ray()
     import ray.train
 
     storage_root, name = run_dir.rsplit("/", 1)

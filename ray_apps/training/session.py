@@ -59,6 +59,27 @@ def _quiet_per_report_log() -> None:
     logging.getLogger(context.__file__).setLevel(logging.WARNING)
 
 
+def log_epoch(session, metrics: dict[str, Any], epoch: int, report_s: float, saved: bool) -> None:
+    """One finished epoch into the run log, MLflow and the console (rank 0 only)."""
+    metrics = {**metrics, "report_time_s": report_s, "checkpointed": saved}
+    session.run_log.epoch_done(epoch, metrics)
+    session.sink.log(metrics, step=epoch)
+    # Per-rank memory figures go to MLflow and the run log, not to every progress line.
+    shown = " ".join(
+        f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch" and "_bytes" not in k
+    )
+    print(f"[raymaker] {session.unit} {epoch}/{session.config.epochs} {shown}", flush=True)
+
+
+def announce_resume(unit: str, start_epoch: int, world_size: int) -> None:
+    if start_epoch > 1:
+        workers = f"{world_size} worker{'s' if world_size > 1 else ''}"
+        print(
+            f"[raymaker] resumed from checkpoint: continuing at {unit} {start_epoch} on {workers}",
+            flush=True,
+        )
+
+
 class RayTrainSession:
     """A Ray Train worker: its rank, its Ray Data shard, and checkpoints on run storage."""
 
@@ -91,13 +112,7 @@ class RayTrainSession:
         if self.rank != 0:
             return
         self.run_log.attempt_started(start_epoch, self.world_size)
-        if start_epoch > 1:
-            workers = f"{self.world_size} worker{'s' if self.world_size > 1 else ''}"
-            print(
-                f"[raymaker] resumed from checkpoint: continuing at {self.unit} {start_epoch} "
-                f"on {workers}",
-                flush=True,
-            )
+        announce_resume(self.unit, start_epoch, self.world_size)
 
     def begin_epoch(self, epoch: int) -> None:
         from ray_apps.training.faults import maybe_fail
@@ -116,21 +131,8 @@ class RayTrainSession:
         t0 = time.perf_counter()
         if save is not None:
             report(metrics, epoch, self.rank, self.run_log, save)
-        if self.rank != 0:
-            return
-        metrics = {
-            **metrics,
-            "report_time_s": time.perf_counter() - t0,
-            "checkpointed": save is not None,
-        }
-        self.run_log.epoch_done(epoch, metrics)
-        self.sink.log(metrics, step=epoch)
-        total = self.config.epochs
-        # Per-rank memory figures go to MLflow and the run log, not to every progress line.
-        shown = " ".join(
-            f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch" and "_bytes" not in k
-        )
-        print(f"[raymaker] {self.unit} {epoch}/{total} {shown}", flush=True)
+        if self.rank == 0:
+            log_epoch(self, metrics, epoch, time.perf_counter() - t0, save is not None)
 
     def prepare_model(self, model):
         import ray.train.torch

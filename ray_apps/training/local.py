@@ -1,0 +1,123 @@
+"""Training in this process: the same loop, checkpoints, run log and metrics, no worker group.
+
+``ray_apps.training.placement`` sends a job here when one CPU process can run it. The loop is
+the learner's own (``loop_function``), given a :class:`LocalSession` in place of a Ray Train
+worker's. Checkpoints land in the run folder under the names Ray Train would give them
+(``checkpoint_epoch_000010``), so ``raymaker train --resume`` and the artifact read them the
+same way; a failed attempt restarts from the newest one, up to ``failure.max_failures`` times.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import fsspec
+import pandas as pd
+
+from ray_apps.errors import TrainingError
+from ray_apps.spec import TrainJobSpec
+from ray_apps.training.checkpoints import checkpoint_name
+from ray_apps.training.loop_config import LoopConfig
+from ray_apps.training.session import announce_resume, log_epoch
+
+
+class LocalSession:
+    """The training loops' session when the job runs in this process."""
+
+    rank = 0
+    world_size = 1
+
+    def __init__(self, config: LoopConfig, frames: dict[str, pd.DataFrame], keep: int):
+        from ray_apps.training.run_log import RunLog
+        from ray_apps.training.tracking_sink import MetricSink
+
+        self.config, self.frames, self.keep = config, frames, keep
+        self.unit = config.unit
+        self.run_log = RunLog(config.run_dir)
+        self.sink = MetricSink(config.mlflow)
+        self._fs, self._root = fsspec.core.url_to_fs(config.run_dir)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    def restore(self):
+        recorded = self.run_log.last_checkpoint()
+        return None if recorded is None else self._checkpoint(recorded["name"])
+
+    def started(self, start_epoch: int) -> None:
+        self.run_log.attempt_started(start_epoch, 1)
+        announce_resume(self.unit, start_epoch, 1)
+
+    def begin_epoch(self, epoch: int) -> None:
+        pass  # fault drills need a worker group (placement sends them there)
+
+    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+        t0 = time.perf_counter()
+        if save is not None:
+            self._save(epoch, save)
+        log_epoch(self, metrics, epoch, time.perf_counter() - t0, save is not None)
+
+    def prepare_model(self, model):
+        return model
+
+    def device(self):
+        import torch
+
+        return torch.device("cpu")
+
+    def _save(self, epoch: int, save: Callable[[str], bool]) -> None:
+        name = checkpoint_name(epoch)
+        with tempfile.TemporaryDirectory(prefix="raymaker-ckpt-") as tmp:
+            save(tmp)
+            target = f"{self._root}/{name}"
+            if self._fs.exists(target):  # a restarted attempt writes the epoch again
+                self._fs.rm(target, recursive=True)
+            self._fs.put(f"{tmp}/", target, recursive=True)
+        self.run_log.checkpoint_saved(epoch, name)  # recorded once the files are there
+        self._prune(name)
+
+    def _prune(self, newest: str) -> None:
+        """Keep the newest ``checkpoint.keep`` checkpoints, as Ray Train's CheckpointConfig."""
+        names = sorted(
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in self._fs.ls(self._root, detail=False)
+            if p.rstrip("/").rsplit("/", 1)[-1].startswith(newest.rsplit("_", 1)[0] + "_")
+        )
+        for old in names[: -self.keep]:
+            self._fs.rm(f"{self._root}/{old}", recursive=True)
+
+    def _checkpoint(self, name: str):
+        from ray.train import Checkpoint
+
+        return Checkpoint(f"{self.config.run_dir}/{name}")
+
+
+def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataFrame]):
+    """Run the loop here; returns the final checkpoint (a ``ray.train.Checkpoint``)."""
+    session = LocalSession(config, frames, spec.checkpoint.keep)
+    loop = spec.model.learner.loop_function()
+    allowed = spec.failure.max_failures
+    for attempt in range(allowed + 1):
+        try:
+            loop(config, session)
+            break
+        except Exception as err:  # a restart from the newest checkpoint, as Ray Train does
+            if attempt == allowed:
+                name = config.run_dir.rstrip("/").rsplit("/", 1)[-1]
+                raise TrainingError(
+                    f"training run {name} failed after {allowed} restart(s) allowed by "
+                    f"failure.max_failures: {type(err).__name__}: {err}. Fix the cause, then "
+                    f"continue it with `raymaker train --resume {name}`"
+                ) from err
+            print(
+                f"[raymaker] attempt {attempt + 1} failed ({type(err).__name__}: {err}); "
+                f"restarting from the newest checkpoint ({attempt + 1}/{allowed})",
+                flush=True,
+            )
+    checkpoint = session.restore()
+    if checkpoint is None:
+        raise TrainingError(f"training run {config.run_dir} ended without a checkpoint")
+    return checkpoint
