@@ -5,7 +5,8 @@ a report round trip per checkpoint; an XGBoost job on a few thousand rows trains
 a second. A job that one CPU process can run — one worker, no GPU, no strategy that needs a
 process group, not elastic, no worker-group fault drill — runs in this process (``local``),
 with the same checkpoints, run log, MLflow metrics, restarts from the last checkpoint and
-artifact. Everything else, or ``scaling.mode: distributed``, gets the worker group.
+artifact — unless it joins a Ray cluster (``RAY_ADDRESS``), whose workers should do the work.
+Everything else, or ``scaling.mode: distributed``, gets the worker group.
 
 A pure decision of the spec; the runner prints ``Placement.line`` so the user sees which path
 was taken and how to force the other.
@@ -53,8 +54,12 @@ def needs_worker_group(spec: TrainJobSpec) -> list[str]:
     return why
 
 
-def choose_placement(spec: TrainJobSpec) -> Placement:
-    """``local`` or ``distributed`` for ``spec``; SpecError when ``mode: local`` cannot be."""
+def choose_placement(spec: TrainJobSpec, *, on_cluster: bool = False) -> Placement:
+    """``local`` or ``distributed`` for ``spec``; SpecError when ``mode: local`` cannot be.
+
+    ``on_cluster``: the job joins a Ray cluster (``RAY_ADDRESS``, as under ``ray job submit``),
+    where this process is the driver on the head node: ``auto`` then leaves the training to a
+    worker group on the cluster's workers, where a Ray user expects it."""
     scaling = spec.scaling
     blockers = needs_worker_group(spec)
     if scaling.mode == "distributed":
@@ -68,6 +73,8 @@ def choose_placement(spec: TrainJobSpec) -> Placement:
         return Placement("local", "scaling.mode local")
     if scaling.num_workers > 1:
         return Placement("distributed", f"scaling.num_workers {scaling.num_workers}")
+    if on_cluster:
+        return Placement("distributed", "joining the cluster at RAY_ADDRESS")
     if blockers:
         return Placement("distributed", f"{blockers[0]} needs one")
     return Placement("local", "one CPU worker: no worker group needed")

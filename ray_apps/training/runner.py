@@ -84,7 +84,7 @@ def run_training(
             MetricTarget(run.uri, run.run_id),
         )
         clock.lap("mlflow_open")
-        placement = choose_placement(spec)
+        placement = choose_placement(spec, on_cluster=bool(os.environ.get("RAY_ADDRESS")))
         print(placement.line, flush=True)
         if placement.mode == "local":
             checkpoint = fit_local(spec, config, tables(data, pre))

@@ -51,6 +51,12 @@ def test_one_cpu_worker_trains_here_and_the_rest_on_a_worker_group(tmp_path, ext
     assert ("in this process" in placement.line) == (mode == "local")
 
 
+def test_a_job_joining_a_cluster_trains_on_its_workers_unless_forced(tmp_path):
+    assert choose_placement(_spec(tmp_path), on_cluster=True).mode == "distributed"
+    forced = _spec(tmp_path, scaling={"mode": "local"})
+    assert choose_placement(forced, on_cluster=True).mode == "local"
+
+
 def test_forcing_local_on_what_one_process_cannot_run_names_the_field(tmp_path):
     spec = _spec(tmp_path, "torch", scaling={"mode": "local", "strategy": "fsdp"})
     with pytest.raises(SpecError, match="scaling.strategy fsdp") as err:
