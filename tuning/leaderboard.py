@@ -1,4 +1,9 @@
-"""The leaderboard of a tuning job: one row per trial, saved as JSON and CSV, plus a plot."""
+"""The leaderboard of a tuning job: one row per trial, saved as JSON and CSV, plus a plot.
+
+``source`` says which job ran a row ("this job", or "parent <job>" for a warm start's listed
+trials); ``proposed_by`` says who chose this job's configurations: "default" (the training
+job's own, tuning.default_point), "parent <job> trial <n>" (a transfer seed) or "searcher".
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import pandas as pd
 
 LEADERBOARD_JSON = "leaderboard.json"
 PLOT_PNG = "tuning.png"
+DEFAULT = "default"  # proposed_by of the trial that ran the training job's own configuration
+SEARCHER = "searcher"  # proposed_by of a configuration the searcher chose
 
 
 def rows_from_results(results, metric: str, max_epochs: int, source: str) -> list[dict[str, Any]]:
@@ -44,6 +51,22 @@ def rows_from_results(results, metric: str, max_epochs: int, source: str) -> lis
     for i, row in enumerate(rows):
         row["trial"] = i + 1
     return rows
+
+
+def against_default(ranked_own: list[dict[str, Any]], metric: str) -> str:
+    """One line: this job's best trial against its default trial (rows best first)."""
+    best = ranked_own[0]
+    head = f"best {metric} {best['objective']:.4f} (trial {best['trial']})"
+    default = next((r for r in ranked_own if r.get("proposed_by") == DEFAULT), None)
+    if default is None:
+        return f"{head}; no trial ran the training job's own configuration"
+    if default is best:
+        return f"{head} is the training job's own configuration: no trial beat it"
+    early = f", stopped early after {default['epochs']}" if default["stopped_early"] else ""
+    return (
+        f"{head} against {default['objective']:.4f} for the training job's own "
+        f"configuration (trial {default['trial']}{early})"
+    )
 
 
 def _creation_index(metrics: dict[str, Any]) -> int:
@@ -114,6 +137,11 @@ def plot(rows: list[dict[str, Any]], run_dir: str, metric: str, mode: str, max_e
     colors = ["tab:orange" if r["stopped_early"] else "tab:blue" for r in own]
     top.scatter(xs, ys, c=colors, label="trial (orange: stopped early)")
     top.plot(xs, best_so_far, color="tab:green", label="best so far")
+    default = next((r for r in own if r.get("proposed_by") == DEFAULT), None)
+    if default is not None and not math.isnan(default["objective"]):
+        top.axhline(
+            default["objective"], color="grey", linestyle=":", label="training job's own config"
+        )
     top.set_ylabel(metric)
     top.legend(loc="best")
     bottom.bar(xs, [r["epochs"] for r in own], color=colors)

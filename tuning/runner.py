@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from ray_apps.training import (
     tracked_run,
 )
 from tuning import leaderboard
+from tuning.default_point import DefaultPoint, FirstPoint, first_points, label_rows
+from tuning.grace import Grace, resolve_grace
 from tuning.options import TuneOptions, tune_options
 from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
@@ -70,10 +72,16 @@ def run_tuning(
     data, pre = prepare_data(spec.train)
     _check_metric(spec, data)
     warm = seeds(spec, folder.root) if not resume else _saved_seeds(folder)
+    start, first = first_points(spec, warm) if not resume else _saved_first(folder)
+    grace = resolve_grace(spec.strategy, spec.train.epochs, spec.search_space)
+    _announce_plan(spec, grace, start)
+    resolved = {"grace_period": grace.rounds, "default_trial": start.describe()}
     with tracked_run(
         folder,
         spec.train.tracking,
-        params=tracking.flatten({"tuning": spec.model_dump(mode="json", exclude={"train"})}),
+        params=tracking.flatten(
+            {"tuning": spec.model_dump(mode="json", exclude={"train"}) | {"resolved": resolved}}
+        ),
         tags={"raymaker.run_dir": folder.run_dir, "raymaker.kind": "tuning"},
     ) as run:
         folder.save_job(
@@ -85,6 +93,9 @@ def run_tuning(
                     "rewards": warm.rewards,
                     "parent_rows": warm.parent_rows,
                 },
+                "default_point": asdict(start),
+                "first_points": [asdict(p) for p in first],
+                "grace": asdict(grace),
             }
         )
         ctx = TrialContext(
@@ -95,8 +106,8 @@ def run_tuning(
             spec.trial.workers,
             every_epoch=spec.strategy.scheduler != "fifo",
         )
-        results = _fit(spec, ctx, warm, folder.run_dir, resume=bool(resume))
-        rows, board, best_row = _leaderboard(spec, results, warm, folder)
+        results = _fit(spec, ctx, warm, first, grace, folder.run_dir, resume=bool(resume))
+        rows, board, best_row = _leaderboard(spec, results, warm, first, folder)
         plot_path = leaderboard.plot(
             rows,
             folder.run_dir,
@@ -124,11 +135,14 @@ def run_tuning(
     )
 
 
-def _leaderboard(spec: TuneJobSpec, results, warm: Seeds, folder: RunFolder):
+def _leaderboard(
+    spec: TuneJobSpec, results, warm: Seeds, first: list[FirstPoint], folder: RunFolder
+):
     """This job's rows, the saved leaderboard (with the parents'), and the best own row."""
     rows = leaderboard.rows_from_results(
         results, spec.objective.metric, spec.train.epochs, "this job"
     )
+    label_rows(rows, first)
     own = leaderboard.ranked(rows, spec.objective.mode)
     if not own or math.isnan(own[0]["objective"]):
         raise TrainingError(
@@ -137,7 +151,23 @@ def _leaderboard(spec: TuneJobSpec, results, warm: Seeds, folder: RunFolder):
         )
     board = leaderboard.ranked(rows + warm.parent_rows, spec.objective.mode)
     leaderboard.save(board, folder.run_dir)
+    print(f"[raymaker] {leaderboard.against_default(own, spec.objective.metric)}", flush=True)
     return rows, board, own[0]
+
+
+def _announce_plan(spec: TuneJobSpec, grace: Grace, start: DefaultPoint) -> None:
+    """The strategy as resolved (auto grace, the default trial), before any trial runs."""
+    s, unit = spec.strategy, spec.train.model.learner.unit
+    stopping = {
+        "fifo": "no early stopping",
+        "hyperband": f"reduction factor {s.reduction_factor} (brackets from max_t; no grace)",
+    }.get(
+        s.scheduler,
+        f"grace {grace.rounds} of {spec.train.epochs} {unit}s ({grace.rule}), "
+        f"reduction factor {s.reduction_factor}",
+    )
+    print(f"[raymaker] {s.searcher} searcher, {s.scheduler} scheduler: {stopping}", flush=True)
+    print(f"[raymaker] {start.describe()}", flush=True)
 
 
 def _log_trials(run, rows: list[dict[str, Any]], results) -> None:
@@ -177,7 +207,15 @@ def _check_metric(spec: TuneJobSpec, data) -> None:
         )
 
 
-def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume: bool):
+def _fit(
+    spec: TuneJobSpec,
+    ctx: TrialContext,
+    warm: Seeds,
+    first: list[FirstPoint],
+    grace: Grace,
+    run_dir: str,
+    resume: bool,
+):
     # Tune saves its experiment state every ~10 s by default: a driver killed after a trial
     # finished but before the next save would, on resume, run that trial again. Save every
     # second instead (a small JSON file); StateBackup keeps a copy a kill cannot truncate.
@@ -200,10 +238,19 @@ def _fit(spec: TuneJobSpec, ctx: TrialContext, warm: Seeds, run_dir: str, resume
             run_dir, trainable, resume_unfinished=True, resume_errored=spec.trial.max_failures > 0
         )
         return _settled(tuner.fit(), run_dir)
-    return _settled(_new_tuner(spec, trainable, warm, run_dir, options).fit(), run_dir)
+    tuner = _new_tuner(spec, trainable, warm, first, grace, run_dir, options)
+    return _settled(tuner.fit(), run_dir)
 
 
-def _new_tuner(spec: TuneJobSpec, trainable, warm: Seeds, run_dir: str, options: TuneOptions):
+def _new_tuner(
+    spec: TuneJobSpec,
+    trainable,
+    warm: Seeds,
+    first: list[FirstPoint],
+    grace: Grace,
+    run_dir: str,
+    options: TuneOptions,
+):
     from ray import tune
 
     root, name = run_dir.rsplit("/", 1)
@@ -215,8 +262,9 @@ def _new_tuner(spec: TuneJobSpec, trainable, warm: Seeds, run_dir: str, options:
         metric=metric,
         mode=mode,
         seed=spec.strategy.seed,
-        points=warm.points,
-        rewards=warm.rewards,
+        points=[p.config for p in first],
+        # An identical warm start's parent trials: learned from, not run again.
+        evaluated=list(zip(warm.points, warm.rewards, strict=True)) if warm.rewards else [],
         max_concurrent=spec.budget.max_concurrent,
     )
     scheduler = create_scheduler(
@@ -224,7 +272,7 @@ def _new_tuner(spec: TuneJobSpec, trainable, warm: Seeds, run_dir: str, options:
         metric=metric,
         mode=mode,
         max_t=spec.train.epochs,
-        grace_period=spec.strategy.grace_period,
+        grace_period=grace.rounds,
         reduction_factor=spec.strategy.reduction_factor,
     )
     return tune.Tuner(
@@ -276,3 +324,12 @@ def _resumed(resume: str, storage: str | None) -> tuple[TuneJobSpec, RunFolder]:
 def _saved_seeds(folder: RunFolder) -> Seeds:
     saved = (folder.saved_job() or {}).get("seeds") or {}
     return Seeds(saved.get("points", []), saved.get("rewards", []), saved.get("parent_rows", []))
+
+
+def _saved_first(folder: RunFolder) -> tuple[DefaultPoint, list[FirstPoint]]:
+    """The default trial and first points a resumed job planned (none before they existed)."""
+    saved = folder.saved_job() or {}
+    if "default_point" not in saved:
+        return DefaultPoint(None, skipped="this job predates default trials"), []
+    first = [FirstPoint(**p) for p in saved.get("first_points", [])]
+    return DefaultPoint(**saved["default_point"]), first

@@ -14,7 +14,7 @@ from typing import Any
 from ray_apps.errors import SpecError
 
 
-def _random(space, metric, mode, seed, points, rewards, max_concurrent):
+def _random(space, metric, mode, seed, points, evaluated, max_concurrent):
     from ray.tune.search import BasicVariantGenerator
 
     # Tune ignores TuneConfig.max_concurrent_trials for this generator: it takes its own.
@@ -23,22 +23,23 @@ def _random(space, metric, mode, seed, points, rewards, max_concurrent):
     )
 
 
-def _bayesian(space, metric, mode, seed, points, rewards, max_concurrent):
+def _bayesian(space, metric, mode, seed, points, evaluated, max_concurrent):
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
+
+    from tuning._optuna import OptunaWithPrior
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
-    return OptunaSearch(
+    return OptunaWithPrior(
         metric=metric,
         mode=mode,
         sampler=sampler,
-        points_to_evaluate=points or None,
-        evaluated_rewards=rewards or None,  # completed parent trials: learned from, not re-run
+        points_to_evaluate=points or None,  # run first (enqueued)
+        prior=evaluated or [],  # completed parent trials: learned from, not re-run
     )
 
 
-def _gp(space, metric, mode, seed, points, rewards, max_concurrent):
+def _gp(space, metric, mode, seed, points, evaluated, max_concurrent):
     from ray.tune.search.bayesopt import BayesOptSearch
 
     return BayesOptSearch(
@@ -46,7 +47,7 @@ def _gp(space, metric, mode, seed, points, rewards, max_concurrent):
     )
 
 
-def _hyperopt(space, metric, mode, seed, points, rewards, max_concurrent):
+def _hyperopt(space, metric, mode, seed, points, evaluated, max_concurrent):
     from ray.tune.search.hyperopt import HyperOptSearch
 
     return HyperOptSearch(
@@ -74,14 +75,15 @@ def create_searcher(
     mode: str,
     seed: int | None,
     points: list[dict[str, Any]] | None = None,
-    rewards: list[float] | None = None,
+    evaluated: list[tuple[dict[str, Any], float]] | None = None,
     max_concurrent: int = 0,
 ):
-    """The Tune search algorithm ``name``; ``points`` are evaluated first."""
+    """The Tune search algorithm ``name``: ``points`` are run first; ``evaluated`` (configs
+    with their results, searchers in TAKES_REWARDS only) are learned from without running."""
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise SpecError(
             f"unknown searcher {name!r}; choose one of {', '.join(sorted(_FACTORIES))}"
         ) from None
-    return factory(space, metric, mode, seed, points, rewards, max_concurrent)
+    return factory(space, metric, mode, seed, points, evaluated, max_concurrent)

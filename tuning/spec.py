@@ -6,7 +6,7 @@
       hyperparameters.params.max_depth: {type: randint, low: 2, high: 8}
       hyperparameters.params.eta: {type: loguniform, low: 0.01, high: 0.5}
     objective: {metric: valid_logloss, mode: min}
-    strategy: {searcher: bayesian, scheduler: asha}
+    strategy: {searcher: bayesian, scheduler: asha}   # grace_period: auto (the default)
     budget: {max_trials: 12, max_concurrent: 2, time_budget_s: 600}
     trial: {workers: 1}
     warm_start: {mode: transfer, parents: [cancer-xgb-tune-20261123-101500-abc123]}
@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ray_apps.spec import TrainJobSpec, _Strict, load_yaml, parse_spec
 
@@ -104,9 +104,25 @@ class StrategySpec(_Strict):
 
     searcher: Literal["random", "grid", "bayesian", "gp", "hyperopt"] = "random"
     scheduler: Literal["fifo", "asha", "hyperband", "median"] = "fifo"
-    grace_period: int = Field(1, ge=1, description="epochs/rounds before a trial may be stopped")
+    grace_period: int | None = Field(
+        None,
+        ge=1,
+        description="epochs/rounds before a trial may be stopped; auto (null): from the job's "
+        "epochs/rounds, reduction_factor and the learning-rate range (tuning.grace)",
+    )
     reduction_factor: int = Field(3, ge=2)
     seed: int | None = 0
+    evaluate_default_first: bool = Field(
+        True,
+        description="trial 1 runs the training job's own values of the searched keys (Ray "
+        "Tune's points_to_evaluate, Optuna's enqueue_trial), so tuning can only improve on "
+        "them; not for searcher grid, which visits exactly its grid (tuning.default_point)",
+    )
+
+    @field_validator("grace_period", mode="before")
+    @classmethod
+    def _auto_grace(cls, value: Any) -> Any:
+        return None if value == "auto" else value
 
 
 class BudgetSpec(_Strict):
