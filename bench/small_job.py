@@ -5,16 +5,19 @@ xgboost / plain torch on the same data in the same run.
     .venv/bin/python bench/small_job.py [--repeats 2]
 
 Each repeat, interleaved: a fresh Python process (no Ray running) runs the XGBoost job twice
-(cold: it starts its own local Ray; warm: the same process again, Ray already up), then plain
-xgboost in this process, then the same for the MLP; then both again with ``scaling.mode:
-local`` (trained in the process, no worker group: ``ray_apps.training.placement``).
+(cold: a new process; warm: the same process again), then plain xgboost in this process, then
+the same for the MLP — each as the README writes it (``scaling.mode: auto``: the data fit one
+process, so ``ray_apps.training.placement`` trains it in the process) and again forced onto a
+Ray Train worker group (``scaling.mode: distributed``: cold starts its own local Ray, warm
+finds it up), whose phases show what a worker group costs and whose reporting share is checked.
 Phases come from ``TrainResult.phases`` (data, mlflow_open, ray, fit, package, mlflow_close)
 and the run's own history: ``loop`` is the sum of the epochs' ``epoch_time_s``, ``reports`` of
-their ``report_time_s``, and ``fit overhead`` is fit minus both (controller, worker group,
-dataset shards, checkpoints' upload).
+their ``report_time_s`` (Ray Train reports, checkpoint upload included), ``checkpoints`` of
+their ``checkpoint_time_s`` (writing the checkpoint files), and ``fit overhead`` is fit minus
+those (controller, worker group, dataset shards).
 
-Goals (issue 18): XGBoost ≤ 15 s cold and ≤ 5 s warm; MLP ≤ 20 s cold and ≤ 8 s warm;
-reporting ≤ 10 % of the loop. Exit 1 on any MISS.
+Goals (issue 18), on the jobs as written: XGBoost ≤ 15 s cold and ≤ 5 s warm; MLP ≤ 20 s cold
+and ≤ 8 s warm; on the worker group: reporting ≤ 10 % of the loop. Exit 1 on any MISS.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 6366
 GOALS = {"xgboost": (15.0, 5.0), "mlp": (20.0, 8.0)}
-GOALS |= {f"{kind}_local": goal for kind, goal in GOALS.items()}
 REPORT_SHARE_GOAL = 0.10
 PHASES = ("data", "mlflow_open", "ray", "fit", "package", "mlflow_close")
 
@@ -67,13 +69,13 @@ def fair_like(path: Path, seed: int = 0) -> None:
 
 
 def jobs(csv: Path, storage: Path) -> dict[str, dict]:
-    """Each job as the README writes it (2 workers: a worker group), and forced in-process."""
+    """Each job as the README writes it (2 workers, mode auto), and forced onto a worker group."""
     given = _jobs(csv, storage)
-    local = {
-        f"{kind}_local": {**spec, "scaling": {**spec["scaling"], "mode": "local"}}
+    group = {
+        f"{kind}_group": {**spec, "scaling": {**spec["scaling"], "mode": "distributed"}}
         for kind, spec in given.items()
     }
-    return {**given, **local}
+    return {**given, **group}
 
 
 def _jobs(csv: Path, storage: Path) -> dict[str, dict]:
@@ -117,6 +119,7 @@ for _ in range(2):  # cold (this process starts Ray), then warm (Ray already up)
         "phases": r.phases,
         "loop": sum(h.get("epoch_time_s", 0.0) for h in r.history),
         "reports": sum(h.get("report_time_s", 0.0) for h in r.history),
+        "checkpoints": sum(h.get("checkpoint_time_s", 0.0) for h in r.history),
     })
 print("BENCH " + json.dumps(out), flush=True)
 """
@@ -184,12 +187,13 @@ def _med(values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--jobs", nargs="*", help="only these (xgboost mlp xgboost_group ...)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="small-job-") as tmp:
         tmp = Path(tmp)
         csv = tmp / "fair.csv"
         fair_like(csv)
-        specs = jobs(csv, tmp / "runs")
+        specs = {k: v for k, v in jobs(csv, tmp / "runs").items() if k in (args.jobs or [k])}
         seen: dict[str, dict[str, list]] = {k: {"cold": [], "warm": [], "plain": []} for k in specs}
         for r in range(args.repeats):
             for kind, spec in specs.items():
@@ -208,7 +212,7 @@ def main() -> int:
     for kind, runs in seen.items():
         print(f"\n{kind}: median (min..max) seconds over {args.repeats} repeats")
         print(f"  {'phase':<22}{'cold':>22}{'warm':>22}")
-        for phase in (*PHASES, "  loop", "  reports", "  fit overhead", "wall"):
+        for phase in (*PHASES, "  loop", "  reports", "  checkpoints", "  fit overhead", "wall"):
             row = []
             for temp in ("cold", "warm"):
                 values = [_phase(run, phase) for run in runs[temp]]
@@ -219,13 +223,14 @@ def main() -> int:
         warm = statistics.median(x["wall"] for x in runs["warm"])
         share = statistics.median(x["reports"] / max(x["loop"], 1e-9) for x in runs["cold"])
         print(f"  plain {kind}: {plain:.2f} s; cold/plain {cold / plain:.0f}x")
-        cold_goal, warm_goal = GOALS[kind]
-        checks = [
-            (f"{kind}_cold_wall_s", cold, cold_goal),
-            (f"{kind}_warm_wall_s", warm, warm_goal),
-        ]
-        if not kind.endswith("_local"):  # in-process, nothing is reported to Ray
-            checks.append((f"{kind}_report_share", share, REPORT_SHARE_GOAL))
+        if kind in GOALS:
+            cold_goal, warm_goal = GOALS[kind]
+            checks = [
+                (f"{kind}_cold_wall_s", cold, cold_goal),
+                (f"{kind}_warm_wall_s", warm, warm_goal),
+            ]
+        else:  # the worker group: its walls are the floor shown above; only reports checked
+            checks = [(f"{kind}_report_share", share, REPORT_SHARE_GOAL)]
         for figure, value, goal in checks:
             verdict = "PASS" if value <= goal else "MISS"
             ok &= verdict == "PASS"
@@ -234,8 +239,8 @@ def main() -> int:
     for line in lines:
         print("CHECK " + line)
     # One RESULT line, last; its verdict covers every goal above.
-    figure = lines[0].split(" goal")[0]
-    print(f"RESULT {figure} goal <= {GOALS['xgboost'][0]} {'PASS' if ok else 'MISS'}")
+    figure, goal = lines[0].split(" goal <= ")
+    print(f"RESULT {figure} goal <= {goal.split()[0]} {'PASS' if ok else 'MISS'}")
     return 0 if ok else 1
 
 
@@ -243,10 +248,10 @@ def _phase(run: dict, phase: str) -> float:
     name = phase.strip()
     if name == "wall":
         return run["wall"]
-    if name in ("loop", "reports"):
-        return run[name]
+    if name in ("loop", "reports", "checkpoints"):
+        return run.get(name, 0.0)
     if name == "fit overhead":
-        return run["phases"].get("fit", 0.0) - run["loop"] - run["reports"]
+        return run["phases"].get("fit", 0.0) - run["loop"] - run["reports"] - run["checkpoints"]
     return run["phases"].get(name, 0.0)
 
 

@@ -51,7 +51,7 @@ def run(name: str, source: str, storage: str, workers: int, every: int):
             "dataset": {"source": source, "label": "label", "split": {"valid": 0.05, "test": 0.05}},
             "model": {"kind": "torch", "params": {"hidden_sizes": [512, 512]}},
             "hyperparameters": {"epochs": EPOCHS, "batch_size": 8192, "lr": 0.004},
-            "scaling": {"num_workers": workers},
+            "scaling": {"num_workers": workers, "mode": "distributed"},
             "checkpoint": {"every": every, "keep": 1},
             "tracking": {"experiment": "bench"},
         },

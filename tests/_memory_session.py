@@ -29,6 +29,7 @@ class FolderCheckpoint:
 class MemorySession:
     rank = 0
     world_size = 1
+    batch_factor = 1
 
     def __init__(self, frames: dict[str, pd.DataFrame], folder: Path, resume: bool = False):
         self.frames = frames

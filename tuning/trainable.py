@@ -42,6 +42,7 @@ class TuneSession:
 
     rank = 0
     world_size = 1
+    batch_factor = 1
 
     def __init__(self, frames: dict[str, pd.DataFrame], every_epoch: bool):
         self.frames = frames

@@ -112,7 +112,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             f"[raymaker] training on {device} ({name}), {session.world_size} worker(s)", flush=True
         )
 
-    batch_size, epochs = hp.batch_size, config.epochs
+    batch_size, epochs = hp.batch_size * session.batch_factor, config.epochs
     # Counted on the second optimizer step's last micro-batch: Adam makes its state lazily.
     measure_at, steps, memory = 2 * engine.accumulation - 1, 0, {}
     for epoch in range(start_epoch, epochs + 1):

@@ -11,6 +11,7 @@ registered one or the last recorded one.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 
 import ray.train
@@ -49,18 +50,21 @@ def report(
     rank: int,
     run_log: RunLog,
     save: Callable[[str], bool] | None,
-) -> None:
-    """Report ``metrics`` from every rank, with a checkpoint when ``save`` is given.
+) -> float:
+    """Report ``metrics`` from every rank, with a checkpoint when ``save`` is given; returns
+    the seconds ``save`` took (writing the checkpoint, not reporting it).
 
     Every rank calls ``save(folder)`` (a sharded strategy's save is collective); it writes this
     rank's checkpoint files into ``folder`` and says whether it wrote any. Ray uploads each
     rank's files into the one checkpoint folder named by epoch, so shards sit side by side.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = None
+        checkpoint, t0 = None, time.perf_counter()
         if save is not None and save(tmp):
             checkpoint = Checkpoint.from_directory(tmp)
+        saved_s = time.perf_counter() - t0
         name = checkpoint_name(epoch)
         ray.train.report(metrics, checkpoint=checkpoint, checkpoint_dir_name=name)
     if checkpoint is not None and rank == 0:
         run_log.checkpoint_saved(epoch, name)
+    return saved_s

@@ -30,11 +30,14 @@ class LocalSession:
     rank = 0
     world_size = 1
 
-    def __init__(self, config: LoopConfig, frames: dict[str, pd.DataFrame], keep: int):
+    def __init__(
+        self, config: LoopConfig, frames: dict[str, pd.DataFrame], keep: int, batch_factor: int
+    ):
         from ray_apps.training.run_log import RunLog
         from ray_apps.training.tracking_sink import MetricSink
 
         self.config, self.frames, self.keep = config, frames, keep
+        self.batch_factor = batch_factor
         self.unit = config.unit
         self.run_log = RunLog(config.run_dir)
         self.sink = MetricSink(config.mlflow)
@@ -55,10 +58,10 @@ class LocalSession:
         pass  # fault drills need a worker group (placement sends them there)
 
     def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
-        t0 = time.perf_counter()
+        t0, saved_s = time.perf_counter(), None
         if save is not None:
-            self._save(epoch, save)
-        log_epoch(self, metrics, epoch, time.perf_counter() - t0, save is not None)
+            saved_s = self._save(epoch, save)
+        log_epoch(self, metrics, epoch, time.perf_counter() - t0 - (saved_s or 0.0), saved_s)
 
     def prepare_model(self, model):
         return model
@@ -68,16 +71,21 @@ class LocalSession:
 
         return torch.device("cpu")
 
-    def _save(self, epoch: int, save: Callable[[str], bool]) -> None:
+    def _save(self, epoch: int, save: Callable[[str], bool]) -> float:
+        """Write epoch ``epoch``'s checkpoint; returns the seconds ``save`` took (the rest,
+        copying it into the run folder, is the local run's "report")."""
         name = checkpoint_name(epoch)
         with tempfile.TemporaryDirectory(prefix="raymaker-ckpt-") as tmp:
+            t0 = time.perf_counter()
             save(tmp)
+            saved_s = time.perf_counter() - t0
             target = f"{self._root}/{name}"
             if self._fs.exists(target):  # a restarted attempt writes the epoch again
                 self._fs.rm(target, recursive=True)
             self._fs.put(f"{tmp}/", target, recursive=True)
         self.run_log.checkpoint_saved(epoch, name)  # recorded once the files are there
         self._prune(name)
+        return saved_s
 
     def _prune(self, newest: str) -> None:
         """Keep the newest ``checkpoint.keep`` checkpoints, as Ray Train's CheckpointConfig."""
@@ -97,7 +105,7 @@ class LocalSession:
 
 def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataFrame]):
     """Run the loop here; returns the final checkpoint (a ``ray.train.Checkpoint``)."""
-    session = LocalSession(config, frames, spec.checkpoint.keep)
+    session = LocalSession(config, frames, spec.checkpoint.keep, spec.scaling.num_workers)
     loop = spec.model.learner.loop_function()
     allowed = spec.failure.max_failures
     for attempt in range(allowed + 1):

@@ -84,14 +84,19 @@ def run_training(
             MetricTarget(run.uri, run.run_id),
         )
         clock.lap("mlflow_open")
-        placement = choose_placement(spec, on_cluster=bool(os.environ.get("RAY_ADDRESS")))
+        frames = tables(data, pre)
+        placement = choose_placement(
+            spec,
+            on_cluster=bool(os.environ.get("RAY_ADDRESS")),
+            train_bytes=int(frames["train"].memory_usage(deep=True).sum()),
+        )
         print(placement.line, flush=True)
         if placement.mode == "local":
-            checkpoint = fit_local(spec, config, tables(data, pre))
+            checkpoint = fit_local(spec, config, frames)
         else:
             ensure_ray()
             clock.lap("ray")
-            checkpoint = _fit(spec, config, tables(data, pre), folder.run_dir).checkpoint
+            checkpoint = _fit(spec, config, frames, folder.run_dir).checkpoint
         clock.lap("fit")
         packaged = package_model(folder, run, spec, data, pre, checkpoint)
         clock.lap("package")

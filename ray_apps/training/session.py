@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 class Session(Protocol):
     rank: int
     world_size: int
+    # Workers' batches one step takes: 1, or N for a local run standing in for N workers
+    # (its step then sees the data-parallel group's global batch).
+    batch_factor: int
 
     def frame(self, name: str) -> pd.DataFrame:
         """This worker's share of the ``train`` or ``valid`` split (features + ``__y``)."""
@@ -59,9 +62,16 @@ def _quiet_per_report_log() -> None:
     logging.getLogger(context.__file__).setLevel(logging.WARNING)
 
 
-def log_epoch(session, metrics: dict[str, Any], epoch: int, report_s: float, saved: bool) -> None:
-    """One finished epoch into the run log, MLflow and the console (rank 0 only)."""
-    metrics = {**metrics, "report_time_s": report_s, "checkpointed": saved}
+def log_epoch(
+    session, metrics: dict[str, Any], epoch: int, report_s: float, saved_s: float | None
+) -> None:
+    """One finished epoch into the run log, MLflow and the console (rank 0 only).
+
+    ``saved_s``: seconds spent writing this epoch's checkpoint (None: no checkpoint);
+    ``report_s``: seconds spent handing it (and the metrics) on, upload included."""
+    metrics = {**metrics, "report_time_s": report_s, "checkpointed": saved_s is not None}
+    if saved_s is not None:
+        metrics["checkpoint_time_s"] = saved_s
     session.run_log.epoch_done(epoch, metrics)
     session.sink.log(metrics, step=epoch)
     # Per-rank memory figures go to MLflow and the run log, not to every progress line.
@@ -93,6 +103,7 @@ class RayTrainSession:
         ctx = ray.train.get_context()
         self.rank = ctx.get_world_rank()
         self.world_size = ctx.get_world_size()
+        self.batch_factor = 1
         self.config = config
         self.run_log = RunLog(config.run_dir)
         self.sink = MetricSink(config.mlflow) if self.rank == 0 else None
@@ -128,11 +139,12 @@ class RayTrainSession:
         rank, so every rank still makes the same reports."""
         from ray_apps.training.checkpoints import report
 
-        t0 = time.perf_counter()
+        t0, saved_s = time.perf_counter(), None
         if save is not None:
-            report(metrics, epoch, self.rank, self.run_log, save)
+            saved_s = report(metrics, epoch, self.rank, self.run_log, save)
         if self.rank == 0:
-            log_epoch(self, metrics, epoch, time.perf_counter() - t0, save is not None)
+            spent = time.perf_counter() - t0 - (saved_s or 0.0)
+            log_epoch(self, metrics, epoch, spent, saved_s)
 
     def prepare_model(self, model):
         import ray.train.torch

@@ -31,7 +31,7 @@ name: beside-xgb
 dataset: {source: "sklearn:breast_cancer"}
 model: {kind: xgboost}
 hyperparameters: {rounds: 6, params: {max_depth: 3, eta: 0.3}}
-scaling: {num_workers: 2}
+scaling: {num_workers: 2, mode: distributed}
 checkpoint: {every: 3, keep: 1}
 """
 

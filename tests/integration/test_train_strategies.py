@@ -41,7 +41,7 @@ def job(name: str, strategy: dict, inject: bool) -> dict:
             "params": {"width": 64, "depth": 2},
         },
         "hyperparameters": {"epochs": 2, "batch_size": 64, "lr": 0.003},
-        "scaling": {"num_workers": WORKERS, "strategy": strategy},
+        "scaling": {"num_workers": WORKERS, "strategy": strategy, "mode": "distributed"},
         "checkpoint": {"every": 1, "keep": 1},
         "failure": {"inject": {"at_epoch": 2}} if inject else {},
     }

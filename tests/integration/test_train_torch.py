@@ -26,7 +26,7 @@ def mlp_job(name: str, epochs: int = 5, **extra) -> dict:
         "dataset": {"source": "sklearn:breast_cancer"},
         "model": {"kind": "torch", "params": {"hidden_sizes": [32, 16]}},
         "hyperparameters": {"epochs": epochs, "batch_size": 32, "lr": 0.003},
-        "scaling": {"num_workers": 2},
+        "scaling": {"num_workers": 2, "mode": "distributed"},
         **extra,
     }
 

@@ -10,7 +10,7 @@ from ray_apps.errors import SpecError, TrainingError
 from ray_apps.spec import TrainJobSpec, parse_spec
 from ray_apps.training import run_training
 from ray_apps.training.local import LocalSession
-from ray_apps.training.placement import choose_placement
+from ray_apps.training.placement import LOCAL_MAX_BYTES, choose_placement
 
 
 def _spec(tmp_path, kind="xgboost", **extra) -> TrainJobSpec:
@@ -37,7 +37,7 @@ def _spec(tmp_path, kind="xgboost", **extra) -> TrainJobSpec:
     ("extra", "mode", "why"),
     [
         ({}, "local", "one CPU worker"),
-        ({"scaling": {"num_workers": 2}}, "distributed", "scaling.num_workers 2"),
+        ({"scaling": {"num_workers": 2}}, "distributed", "scaling.num_workers 2"),  # size unknown
         ({"scaling": {"use_gpu": True}}, "distributed", "scaling.use_gpu"),
         ({"scaling": {"min_workers": 1}}, "distributed", "elastic"),
         ({"failure": {"inject": {"at_epoch": 2}}}, "distributed", "failure.inject"),
@@ -49,6 +49,34 @@ def test_one_cpu_worker_trains_here_and_the_rest_on_a_worker_group(tmp_path, ext
     placement = choose_placement(_spec(tmp_path, **extra))
     assert placement.mode == mode and why in placement.why
     assert ("in this process" in placement.line) == (mode == "local")
+
+
+@pytest.mark.parametrize(
+    ("train_bytes", "mode", "why"),
+    [
+        (LOCAL_MAX_BYTES, "local", "64.0 MiB of training data fit one process: 3 workers'"),
+        (LOCAL_MAX_BYTES + 1, "distributed", "scaling.num_workers 3, 64.0 MiB of training data"),
+    ],
+)
+def test_several_workers_on_data_one_process_holds_train_here(tmp_path, train_bytes, mode, why):
+    spec = _spec(tmp_path, scaling={"num_workers": 3})
+    placement = choose_placement(spec, train_bytes=train_bytes)
+    assert placement.mode == mode and why in placement.why
+    # What one process cannot honour still goes to a worker group, whatever the size.
+    gpu = _spec(tmp_path, scaling={"num_workers": 3, "use_gpu": True})
+    assert choose_placement(gpu, train_bytes=1).mode == "distributed"
+
+
+def test_a_local_run_for_n_workers_steps_on_their_global_batch(tmp_path):
+    """Data-parallel SGD over N workers with batch B is one process with batch N·B: the same
+    model, not N times the steps."""
+    two = run_training(
+        _spec(tmp_path, "torch", name="two", scaling={"num_workers": 2, "mode": "local"})
+    )
+    one = run_training(_spec(tmp_path, "torch", name="one", hyperparameters={"batch_size": 32}))
+    for key in ("train_loss", "val_loss"):
+        assert two.history[-1][key] == pytest.approx(one.history[-1][key], rel=1e-6)
+    assert two.metrics == pytest.approx(one.metrics, rel=1e-6)  # the held-out test figures
 
 
 def test_a_job_joining_a_cluster_trains_on_its_workers_unless_forced(tmp_path):
