@@ -11,6 +11,7 @@
     ├── PayloadTooLargeError      a request body over the endpoint's limit    (413, exit 2)
     ├── QueueFullError            the async request queue is at its limit     (429, exit 1)
     └── TrainingError             the training run failed after its retries   (500, exit 1)
+        └── StoppedByRule         a health rule stopped the run (its checkpoint kept) (exit 3)
 
 Every message names the bad value, what was allowed, and how to fix it. The CLI prints the
 message on one line and exits with ``exit_code``; HTTP handlers answer ``http_status``.
@@ -93,3 +94,27 @@ class QueueFullError(RaymakerError):
 
 class TrainingError(RaymakerError, RuntimeError):
     """A training run failed and its failure policy allowed no more restarts."""
+
+
+class StoppedByRule(TrainingError):
+    """A training health rule with action ``stop`` ended the run; nothing was packaged.
+
+    The run's last good checkpoint is kept: fix the job, then ``raymaker train --config
+    <fixed.yaml> --resume <run>`` continues from it. Exit 3 tells a script "stopped on
+    purpose" apart from a crash (1)."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run: str,
+        rule: str,
+        epoch: int,
+        value: float | None,
+        checkpoint_epoch: int | None,
+    ):
+        super().__init__(message)
+        self.run, self.rule, self.epoch, self.value = run, rule, epoch, value
+        self.checkpoint_epoch = checkpoint_epoch

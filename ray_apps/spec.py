@@ -12,6 +12,9 @@ A training job in YAML::
     scaling: {num_workers: 2}
     checkpoint: {every: 1, keep: 2}
     failure: {max_failures: 2}
+    health:                                # optional: rules that watch the run (none by default)
+      rules: [nonfinite, {name: overfit, patience: 2, actions: [tag]}]
+      actions: [stop]                      # for rules that name none (default: tag)
 
 Unknown keys are rejected; every error names the field, what it got, and what is allowed.
 """
@@ -35,6 +38,7 @@ from pydantic import (
 from ray_apps.errors import SpecError
 from ray_apps.learners import Learner, get_learner, learner_names
 from ray_apps.learners.strategies import get_strategy, strategy_names
+from ray_apps.training.health.spec import HealthSpec
 
 
 class _Strict(BaseModel):
@@ -213,6 +217,10 @@ class TrainJobSpec(_Strict):
     checkpoint: CheckpointSpec = CheckpointSpec()
     failure: FailureSpec = FailureSpec()
     tracking: TrackingSpec = TrackingSpec()
+    # Training health rules (ray_apps.training.health). None: no rule watches the run and the
+    # loops sample no extra signals — opt-in, as SageMaker Debugger's rules are, so a job
+    # without the section trains, costs and reports exactly as before.
+    health: HealthSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -253,6 +261,11 @@ class TrainJobSpec(_Strict):
             get_strategy(strategy.kind).check(strategy, self)
         if isinstance(self.scaling.workers, tuple):
             _check_elastic(self)
+        if self.health is not None and self.health.not_in_training():
+            raise ValueError(
+                f"health.rules: {'; '.join(self.health.not_in_training())}: not evaluated in "
+                "training runs yet; remove them"
+            )
         if inject is not None and inject.at_epoch > self.epochs:
             raise ValueError(
                 f"failure.inject.at_epoch {inject.at_epoch} is past the last epoch/round "

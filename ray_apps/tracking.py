@@ -74,14 +74,23 @@ def finish_run(
     metrics: dict[str, float] | None = None,
     artifact_dir: Path | None = None,
     failed: bool = False,
+    status: str | None = None,
 ) -> None:
-    """Log final metrics and the artifact folder, then close the run."""
+    """Log final metrics and the artifact folder, then close the run (``status``: MLflow's,
+    e.g. KILLED for a run a health rule stopped; default FINISHED, or FAILED)."""
     client = _client(uri)
     for key, value in (metrics or {}).items():
         client.log_metric(run_id, f"test_{key}", float(value))
     if artifact_dir is not None:
         client.log_artifacts(run_id, str(artifact_dir), artifact_path="model")
-    client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
+    client.set_terminated(run_id, status=status or ("FAILED" if failed else "FINISHED"))
+
+
+def delete_tag(uri: str, run_id: str, key: str) -> None:
+    """Remove tag ``key`` from the run if it has it."""
+    client = _client(uri)
+    if key in client.get_run(run_id).data.tags:
+        client.delete_tag(run_id, key)
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -7,6 +7,10 @@ with an all-reduce. Every ``checkpoint_every`` epochs and at the end, each rank 
 of a checkpoint (sharded strategies: every rank) and rank 0 adds the whole model in fp32 with
 the epoch; a restarted worker group resumes from the newest one at the following epoch.
 
+With a ``health:`` section it also samples the signals the health rules read (gradient norm,
+update/weight ratio, non-finite values: ``_torch_signals``) and stops after an epoch whose
+report says a rule stopped the run.
+
 Once per start it counts the parameter, gradient and optimizer bytes each rank holds (right
 after a backward pass) and reports them, with peak memory, as ``rank<r>_*`` metrics.
 """
@@ -22,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ray_apps.learners._torch_signals import GradientProbe
 from ray_apps.learners.strategies import get_strategy
 from ray_apps.learners.strategies._memory import live_storages, model_state_bytes, peak_memory
 from ray_apps.learners.torch_learner import build_module, read_state, write_state
@@ -53,19 +58,25 @@ def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     return t.tolist()
 
 
-def _per_rank(memory: dict[str, float], device: torch.device, world_size: int) -> dict:
-    """Every rank's memory figures, as ``rank<r>_<key>`` (gathered: rank 0 reports them)."""
-    mine = torch.tensor([memory.get(k, 0.0) for k in MEMORY_KEYS], dtype=torch.float64)
+def _per_rank(
+    memory: dict[str, float], times: list[float], device: torch.device, world_size: int
+) -> tuple[dict, list[list[float]]]:
+    """Every rank's memory figures, as ``rank<r>_<key>``, and every rank's ``times`` (one
+    all-gather for both: every rank gets every rank's figures)."""
+    values = [memory.get(k, 0.0) for k in MEMORY_KEYS] + times
+    mine = torch.tensor(values, dtype=torch.float64)
     rows = [mine.to(device)]
     if dist.is_available() and dist.is_initialized():
         rows = [torch.zeros_like(rows[0]) for _ in range(world_size)]
         dist.all_gather(rows, mine.to(device))
-    out = {}
+    out, per_rank_times = {}, []
     for rank, row in enumerate(rows):
-        for key, value in zip(MEMORY_KEYS, row.tolist(), strict=True):
+        values = row.tolist()
+        for key, value in zip(MEMORY_KEYS, values, strict=False):
             if key != "peak_cuda_bytes" or device.type == "cuda":
                 out[f"rank{rank}_{key}"] = value
-    return out
+        per_rank_times.append(values[len(MEMORY_KEYS) :])
+    return out, per_rank_times
 
 
 def _state_writer(engine, rank: int, metrics: dict, probe: dict):
@@ -80,6 +91,7 @@ def _state_writer(engine, rank: int, metrics: dict, probe: dict):
 
 
 def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, Any]:
+    t_start = time.perf_counter()
     session = session or RayTrainSession(config)
     own, hp = config.learner, config.learner.hyperparameters
     classification = config.task == "classification"
@@ -113,8 +125,14 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         )
 
     batch_size, epochs = hp.batch_size * session.batch_factor, config.epochs
+    batches, acc = -(-len(x_train) // batch_size), engine.accumulation
+    # Health signals only when the job has health rules: without, the loop is as it was.
+    signals = None
+    if config.health is not None:
+        signals = GradientProbe(engine.module, config.health.every_steps, max(batches // acc, 1))
     # Counted on the second optimizer step's last micro-batch: Adam makes its state lazily.
     measure_at, steps, memory = 2 * engine.accumulation - 1, 0, {}
+    first_step_s = None  # time to this attempt's first optimizer step
     for epoch in range(start_epoch, epochs + 1):
         session.begin_epoch(epoch)
         t0 = time.perf_counter()
@@ -122,16 +140,28 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = 0.0, 0
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
+        if signals is not None:
+            signals.begin_epoch()
+        for b in range(batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
             out = engine.module(x_train[idx])
             loss = loss_fn(out, y_train[idx] if classification else y_train[idx].unsqueeze(1))
             engine.backward(loss)
+            sampled = signals is not None and (b + 1) % acc == 0 and signals.due(b // acc)
+            if sampled:
+                signals.after_backward()
             if steps == measure_at:
                 memory = model_state_bytes(engine, before_model)
             engine.step()
+            if sampled:
+                signals.after_step()
+            if first_step_s is None:
+                first_step_s = time.perf_counter() - t_start
             steps += 1
-            total += float(loss.detach()) * len(idx)
+            value = float(loss.detach())
+            if signals is not None:
+                signals.loss(value)
+            total += value * len(idx)
             seen += len(idx)
         train_time = time.perf_counter() - t0
 
@@ -141,24 +171,43 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             vloss = loss_fn(out, y_valid if classification else y_valid.unsqueeze(1))
             correct = float((out.argmax(1) == y_valid).sum()) if classification else 0.0
         probe = {"x": x_valid[:PROBE_ROWS].cpu(), "out": out[:PROBE_ROWS].float().cpu()}
-        tl, ts, vl, vc, vn = _all_reduce_sum(
-            [total, seen, float(vloss) * len(y_valid), correct, len(y_valid)], device
+        health_sums = signals.sums() if signals is not None else []
+        tl, ts, vl, vc, vn, *health_reduced = _all_reduce_sum(
+            [total, seen, float(vloss) * len(y_valid), correct, len(y_valid), *health_sums],
+            device,
         )
+        # Times of every rank (with the memory figures' all-gather): the epoch takes as long as
+        # the slowest rank, and every rank reports the same numbers (the health rules see them).
+        per_rank, times = _per_rank(
+            {**memory, **peak_memory(device)},
+            [train_time, first_step_s or 0.0],
+            device,
+            session.world_size,
+        )
+        epoch_time = max(t[0] for t in times)
         metrics = {
             "epoch": epoch,
             "train_loss": tl / max(ts, 1),
             "val_loss": vl / max(vn, 1),
-            "epoch_time_s": train_time,
-            "rows_per_s": ts / max(train_time, 1e-9),
-            "step_time_s": train_time / max(-(-len(order) // batch_size), 1),
+            "epoch_time_s": epoch_time,
+            "rows_per_s": ts / max(epoch_time, 1e-9),
+            "step_time_s": epoch_time / max(batches, 1),
         }
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
-        metrics.update(_per_rank({**memory, **peak_memory(device)}, device, session.world_size))
+        if signals is not None:
+            metrics.update(signals.signals(health_reduced, session.world_size, engine.sharded))
+            if epoch == start_epoch:
+                metrics["time_to_first_step_s"] = max(t[1] for t in times)
+            if session.world_size > 1:  # the straggler rule compares them
+                for rank, (rank_time, _) in enumerate(times):
+                    metrics[f"rank{rank}_step_time_s"] = rank_time / max(batches, 1)
+        metrics.update(per_rank)
 
         save = epoch % config.checkpoint_every == 0 or epoch == epochs
         writer = _state_writer(engine, session.rank, metrics, probe) if save else None
-        session.report(metrics, epoch, writer)
+        if session.report(metrics, epoch, writer):
+            break  # a health rule stopped the run (every rank gets the same answer)
     if start_epoch > epochs and last_metrics:
         # Restored from the final checkpoint (the job stopped right after it): report the
         # final result again, so the caller sees the finished epoch and not an older one.

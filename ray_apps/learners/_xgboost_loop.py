@@ -4,6 +4,10 @@ Ray Train's XGBoost backend connects the workers' collective; each worker builds
 from its shard and ``xgboost.train`` boosts one shared model. A checkpoint (the booster) is
 written every ``checkpoint_every`` rounds and at the end; a restart continues from it with the
 remaining rounds, so the final model has exactly ``rounds`` trees either way.
+
+With a ``health:`` section each round also reports the train metric, ``train_loss`` /
+``val_loss`` (the first lower-is-better metric of each), and the round time of every worker;
+a report that says a health rule stopped the run ends the boosting after that round.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import time
 from typing import Any
 
+import numpy as np
 import xgboost as xgb
 
 from ray_apps.learners.xgboost_learner import read_booster, write_booster
@@ -45,6 +50,8 @@ class _Reporter(xgb.callback.TrainingCallback):
         for data_name, per_metric in evals_log.items():
             for metric_name, values in per_metric.items():
                 metrics[f"{data_name}_{metric_name}"] = float(values[-1])
+        if self.config.health is not None:
+            metrics.update(_health_signals(metrics, evals_log))
         save = rnd % self.config.checkpoint_every == 0 or rnd == self.config.epochs
 
         def save_model(folder: str) -> bool:
@@ -55,8 +62,34 @@ class _Reporter(xgb.callback.TrainingCallback):
                 json.dump(metrics, f)
             return True
 
-        self.session.report(metrics, rnd, save_model if save else None)
-        return False
+        # True ends xgboost.train: a health rule stopped the run (every rank hears the same).
+        return bool(self.session.report(metrics, rnd, save_model if save else None))
+
+
+# Lower-is-better evaluation metrics: the first of these that a round reports is its
+# ``train_loss`` / ``val_loss``, the names the health rules read by default.
+_LOSSES = ("logloss", "mlogloss", "rmse", "mae", "rmsle", "mape", "error", "merror")
+
+
+def _health_signals(metrics: dict[str, float], evals_log: dict) -> dict[str, float]:
+    """The round's loss under the health rules' names, and the round time every rank shares.
+
+    Eval metrics are already global (xgboost reduces them over the workers); a round's time is
+    each worker's own, so it is gathered: ``epoch_time_s`` becomes the slowest worker's, and
+    ``rank<r>_step_time_s`` each worker's (several workers only), so every rank judges alike."""
+    out: dict[str, float] = {}
+    for data_name, name in (("train", "train_loss"), ("valid", "val_loss")):
+        loss = next((m for m in evals_log.get(data_name, {}) if m in _LOSSES), None)
+        if loss is not None:
+            out[name] = metrics[f"{data_name}_{loss}"]
+    world = xgb.collective.get_world_size() if xgb.collective.is_distributed() else 1
+    if world > 1:
+        mine = np.zeros(world)
+        mine[xgb.collective.get_rank()] = metrics["epoch_time_s"]
+        times = xgb.collective.allreduce(mine, xgb.collective.Op.SUM)
+        out["epoch_time_s"] = float(times.max())
+        out.update({f"rank{r}_step_time_s": float(t) for r, t in enumerate(times)})
+    return out
 
 
 def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, Any]:
@@ -76,12 +109,15 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         done = booster.num_boosted_rounds()
     session.started(done + 1)
     remaining = config.epochs - done
+    evals = [(dvalid, "valid")]
+    if config.health is not None:  # the train metric too (overfit, overtraining read it)
+        evals.insert(0, (dtrain, "train"))
     if remaining > 0:
         xgb.train(
             config.learner.params,
             dtrain,
             num_boost_round=remaining,
-            evals=[(dvalid, "valid")],
+            evals=evals,
             xgb_model=booster,
             callbacks=[_Reporter(config, session, done)],
             verbose_eval=False,

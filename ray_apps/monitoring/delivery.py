@@ -5,90 +5,30 @@ the textfile-collector format (node_exporter ``--collector.textfile.directory``,
 that reads it), replaced atomically on every run; ``raymaker_monitor_violations`` is 0 after a
 clean run, so an alert rule on it clears by itself.
 
-The webhook gets the violations as JSON, retried on connection errors, timeouts, 429 and 5xx
-with exponential backoff (``backoff_s``, 2×, 4×, … for ``attempts`` tries in all), never on
-another 4xx (a wrong URL or token does not heal). Its URL may carry a token: only the host
-appears in logs and errors.
+The webhook gets the violations as JSON through ``ray_apps.webhook`` (retries, backoff, the
+HMAC signature when ``secret_env`` is set), the delivery every part that alerts shares.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from ray_apps.errors import SpecError
 from ray_apps.monitoring.alerts import Verdict
-from ray_apps.monitoring.spec import WebhookSpec
 from ray_apps.monitoring.summary import MonitorSummary
+from ray_apps.webhook import Delivery, host_of, post_webhook, webhook_secret, webhook_url
 
-log = logging.getLogger("raymaker.monitor")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How a webhook POST went."""
-
-    host: str
-    delivered: bool
-    attempts: int
-    last_status: int | None  # the last HTTP status, None when the last try got no answer
-    error: str | None = None
-
-
-def webhook_url(spec: WebhookSpec) -> str:
-    """The webhook address, from the spec or the environment variable it names."""
-    if spec.url is not None:
-        return spec.url
-    url = os.environ.get(spec.url_env or "", "")
-    if not url.startswith(("http://", "https://")):
-        raise SpecError(
-            f"alerts.webhook.url_env: environment variable {spec.url_env} "
-            + ("is not set" if not url else "does not hold an http(s) URL")
-            + "; set it to the webhook address"
-        )
-    return url
-
-
-def host_of(url: str) -> str:
-    """What may be logged of a URL: scheme, host and port (no path, query or credentials)."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
-
-
-def post_webhook(
-    url: str,
-    payload: dict[str, Any],
-    spec: WebhookSpec,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Delivery:
-    """POST ``payload`` as JSON, retrying transient failures; never raises for delivery."""
-    import httpx
-
-    host, status, error = host_of(url), None, None
-    for attempt in range(1, spec.attempts + 1):
-        try:
-            answer = httpx.post(url, json=payload, timeout=spec.timeout_s)
-            status, error = answer.status_code, None
-            if answer.is_success:
-                return Delivery(host, True, attempt, status)
-            if status != 429 and status < 500:
-                error = f"HTTP {status}; not retried"
-                break
-            error = f"HTTP {status}"
-        except httpx.HTTPError as err:  # connection refused, timeout, …: worth another try
-            status, error = None, type(err).__name__
-        if attempt < spec.attempts:
-            log.warning("webhook %s: attempt %d failed (%s); retrying", host, attempt, error)
-            sleep(spec.backoff_s * 2 ** (attempt - 1))
-    return Delivery(host, False, attempt, status, error)
+__all__ = [
+    "Delivery",
+    "alert_payload",
+    "host_of",
+    "log_line",
+    "post_webhook",
+    "webhook_secret",
+    "webhook_url",
+    "write_gauges",
+]
 
 
 def alert_payload(summary: MonitorSummary, verdict: Verdict, report: str) -> dict[str, Any]:

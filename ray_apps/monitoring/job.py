@@ -42,6 +42,7 @@ from ray_apps.monitoring.delivery import (
     alert_payload,
     log_line,
     post_webhook,
+    webhook_secret,
     webhook_url,
     write_gauges,
 )
@@ -257,9 +258,8 @@ def _report(
             _evidently_outputs(spec, summary, verdict, reference, current, local, html)
         if verdict.violations and spec.alerts.webhook is not None:
             hook = spec.alerts.webhook
-            delivery = post_webhook(
-                webhook_url(hook), alert_payload(summary, verdict, folder), hook
-            )
+            payload = alert_payload(summary, verdict, folder)
+            delivery = post_webhook(webhook_url(hook), payload, hook, secret=webhook_secret(hook))
             if not delivery.delivered:
                 log.error(
                     "webhook %s not delivered after %d attempts: %s",

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ray_apps.errors import NotFoundError, SpecError
-from ray_apps.monitoring.delivery import webhook_url
+from ray_apps.monitoring.delivery import webhook_secret, webhook_url
 from ray_apps.monitoring.job import MonitorResult, reports_root, run_monitor
 from ray_apps.monitoring.schedule import first_start, next_window
 from ray_apps.monitoring.spec import MonitorJobSpec, parse_monitor_spec
@@ -64,6 +64,7 @@ def run_schedule(
     spec = _pinned(parse_monitor_spec(spec))
     if spec.alerts.webhook is not None:
         webhook_url(spec.alerts.webhook)  # an unset url_env fails now, not at the first alert
+        webhook_secret(spec.alerts.webhook)
     stop = stop or threading.Event()
     sleep = sleep or stop.wait  # a SIGTERM wakes the sleeper at once
     start = first_start(since, checked_windows(spec, every), every, clock())

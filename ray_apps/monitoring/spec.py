@@ -24,7 +24,8 @@
       path: labels/                 #   CSV/Parquet with request_id, label (and row)
       label: label                  #   the label column
     alerts:
-      webhook: {url_env: RAYMAKER_ALERT_WEBHOOK}   # or url:; attempts, backoff_s, timeout_s
+      webhook: {url_env: RAYMAKER_ALERT_WEBHOOK}   # or url:; secret_env (HMAC-signed POSTs),
+                                    #   attempts, backoff_s, timeout_s
       gauge_file: null              # Prometheus textfile; default beside the reports
     on_alert:                       # a violation starts this pipeline (raymaker monitor and
       pipeline: retrain.yaml        #   python -m ray_apps.monitoring), at most one run at a
@@ -52,6 +53,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ray_apps.registry.job_model import JobModelSpec
 from ray_apps.spec import _Strict, spec_from
+from ray_apps.webhook import WebhookSpec
 
 
 class CurrentData(_Strict):
@@ -105,25 +107,6 @@ class LabelsSpec(_Strict):
 
     path: str = Field(min_length=1, description="CSV/Parquet with request_id, label, [row]")
     label: str = Field("label", min_length=1, description="the label column")
-
-
-class WebhookSpec(_Strict):
-    """Where violations are POSTed as JSON. The URL may hold a token: only its host is logged."""
-
-    url: str | None = Field(None, pattern=r"^https?://")
-    url_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    attempts: int = Field(4, ge=1, le=10)
-    backoff_s: float = Field(0.5, ge=0, le=30)
-    timeout_s: float = Field(5.0, gt=0, le=60)
-
-    @model_validator(mode="after")
-    def _one_url(self) -> WebhookSpec:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError(
-                "give exactly one of url (the address) or url_env (the name of "
-                "an environment variable holding it: keeps a token out of the file)"
-            )
-        return self
 
 
 class AlertSpec(_Strict):

@@ -4,8 +4,9 @@ A run lives in a folder under run storage, named uniquely (``name-YYYYmmdd-HHMMS
 Ray resumes silently into an existing folder, so a new run never reuses one. The folder's run
 log keeps the job, so ``--resume <run>`` finds it again. The MLflow run opens once per run
 (a resumed run keeps its id), and closes as one context: FINISHED with the test metrics and
-the artifact, or FAILED when the body raises. The model comes from the final checkpoint, is
-evaluated on the test split and packaged as an artifact in the run folder (local or URI).
+the artifact, KILLED when a health rule stopped the run, or FAILED when the body raises. The
+model comes from the final checkpoint, is evaluated on the test split and packaged as an
+artifact in the run folder (local or URI).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from ray_apps import settings, tracking
 from ray_apps.artifact import Model, write_artifact
 from ray_apps.data import TabularData
-from ray_apps.errors import NotFoundError
+from ray_apps.errors import NotFoundError, StoppedByRule
 from ray_apps.lineage import lineage
 from ray_apps.locations import Source
 from ray_apps.preprocess import Preprocessor
@@ -126,6 +127,9 @@ def tracked_run(
     try:
         try:
             yield run
+        except StoppedByRule:  # stopped on purpose: MLflow's KILLED, not a failure
+            tracking.finish_run(uri, run_id, status="KILLED")
+            raise
         except Exception:
             tracking.finish_run(uri, run_id, failed=True)
             raise

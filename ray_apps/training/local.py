@@ -21,7 +21,14 @@ from ray_apps.errors import TrainingError
 from ray_apps.spec import TrainJobSpec
 from ray_apps.training.checkpoints import checkpoint_name
 from ray_apps.training.loop_config import LoopConfig
-from ray_apps.training.session import announce_resume, log_epoch
+from ray_apps.training.session import (
+    act_on_health,
+    announce_resume,
+    check_health,
+    health_watch,
+    log_epoch,
+    resume_health,
+)
 
 
 class LocalSession:
@@ -42,6 +49,7 @@ class LocalSession:
         self.run_log = RunLog(config.run_dir)
         self.sink = MetricSink(config.mlflow)
         self._fs, self._root = fsspec.core.url_to_fs(config.run_dir)
+        self.health = health_watch(config)
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -51,17 +59,24 @@ class LocalSession:
         return None if recorded is None else self._checkpoint(recorded["name"])
 
     def started(self, start_epoch: int) -> None:
+        resume_health(self.health, self.run_log, start_epoch)
         self.run_log.attempt_started(start_epoch, 1)
         announce_resume(self.unit, start_epoch, 1)
 
     def begin_epoch(self, epoch: int) -> None:
         pass  # fault drills need a worker group (placement sends them there)
 
-    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+    def report(
+        self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None
+    ) -> bool:
+        verdict = check_health(self.health, metrics, epoch)
+        if not verdict.keeps_checkpoint:  # stopped on a bad state: keep the checkpoint before
+            save = None
         t0, saved_s = time.perf_counter(), None
         if save is not None:
             saved_s = self._save(epoch, save)
         log_epoch(self, metrics, epoch, time.perf_counter() - t0 - (saved_s or 0.0), saved_s)
+        return act_on_health(self, verdict, epoch)
 
     def prepare_model(self, model):
         return model
@@ -104,7 +119,8 @@ class LocalSession:
 
 
 def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataFrame]):
-    """Run the loop here; returns the final checkpoint (a ``ray.train.Checkpoint``)."""
+    """Run the loop here; returns the final checkpoint (a ``ray.train.Checkpoint``; after a
+    health rule's stop, the last good one, or None: the run log says ``stopped_by_rule``)."""
     session = LocalSession(config, frames, spec.checkpoint.keep, spec.scaling.num_workers)
     loop = spec.model.learner.loop_function()
     allowed = spec.failure.max_failures
@@ -126,6 +142,6 @@ def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataF
                 flush=True,
             )
     checkpoint = session.restore()
-    if checkpoint is None:
+    if checkpoint is None and session.run_log.state() is None:  # a stopped run may have none
         raise TrainingError(f"training run {config.run_dir} ended without a checkpoint")
     return checkpoint

@@ -13,6 +13,7 @@ from ray_apps.data import TabularData
 from ray_apps.learners import get_learner
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import FaultInjection, TrainJobSpec
+from ray_apps.training.health import HealthSpec
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class LoopConfig:
     run_dir: str | None  # run storage (run log, checkpoints); None in a one-process Tune trial
     inject: FaultPlan | None
     mlflow: MetricTarget | None
+    health: HealthSpec | None  # the job's health rules; None: no extra signals, no rules
 
     def for_run(
         self, run_dir: str, inject: FaultPlan | None, mlflow: MetricTarget | None
@@ -68,4 +70,5 @@ def loop_config(spec: TrainJobSpec, data: TabularData, pre: Preprocessor) -> Loo
         run_dir=None,
         inject=None,
         mlflow=None,
+        health=spec.health,
     )

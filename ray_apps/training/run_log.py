@@ -1,4 +1,5 @@
-"""A run's own record on its storage: per-epoch metrics, restarts, and the fault marker.
+"""A run's own record on its storage: per-epoch metrics, restarts, the fault marker, the health
+rules that fired, and the state ``stopped_by_rule`` when one ended the run.
 
 Written by rank 0 as small files (one per event, no appends, so any pyarrow/fsspec storage
 works) under ``<storage>/<run>/raymaker/``. The driver reads it back for the result, and
@@ -82,3 +83,25 @@ class RunLog:
             return False
         self._write(f"faults/epoch-{epoch}", {"time": time.time()})
         return True
+
+    def health_fired(self, epoch: int, finding: dict[str, Any]) -> None:
+        """A health rule fired at ``epoch``: its finding and the actions taken."""
+        self._write(f"health/{epoch:06d}-{time.time_ns()}.json", {"epoch": epoch, **finding})
+
+    def health_findings(self) -> list[dict[str, Any]]:
+        """Every health rule that fired, oldest first (across resumes)."""
+        return self._read_all("health")
+
+    def stopped_by_rule(self, record: dict[str, Any]) -> None:
+        """A health rule with action ``stop`` ended the run (the driver reads it after fit)."""
+        self._write("state.json", {"state": "stopped_by_rule", "time": time.time(), **record})
+
+    def state(self) -> dict[str, Any] | None:
+        """``{"state": "stopped_by_rule", rule, epoch, …}`` or None (running or finished)."""
+        return self._read("state.json")
+
+    def clear_state(self) -> None:
+        """A resumed run starts unstopped (its findings stay in ``health/``)."""
+        path = f"{self._root}/state.json"
+        if self._fs.exists(path):
+            self._fs.rm(path)

@@ -10,7 +10,7 @@ from typing import Any
 from ray_apps import settings, tracking
 from ray_apps._ray_runtime import ensure_ray
 from ray_apps.artifact import Model, load_model
-from ray_apps.errors import SpecError, TrainingError
+from ray_apps.errors import SpecError, StoppedByRule, TrainingError
 from ray_apps.spec import TrainJobSpec, load_train_spec, parse_spec
 from ray_apps.training.envelope import (
     RunFolder,
@@ -19,6 +19,7 @@ from ray_apps.training.envelope import (
     package_model,
     tracked_run,
 )
+from ray_apps.training.health.actions import STOP_TAG
 from ray_apps.training.job import build_trainer, prepare_data, tables
 from ray_apps.training.local import fit_local
 from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
@@ -59,7 +60,12 @@ def run_training(
 
     ``spec`` may be a TrainJobSpec, a dict, or a YAML path. ``resume`` names an earlier run
     (its folder name under storage, or its full path) to continue from its last checkpoint;
-    the job spec is then read from the run itself.
+    the job spec is then read from the run itself — or, given with ``spec``, the fixed job
+    (the same dataset, model and tracking; hyperparameters, health and the rest may change).
+
+    Raises :class:`StoppedByRule` when a health rule with action ``stop`` ended the run: its
+    last good checkpoint is kept, nothing is packaged, the MLflow run ends KILLED and the run
+    log's state is ``stopped_by_rule``.
     """
     if resume:
         spec, folder = _resumed(resume, spec, storage)
@@ -67,6 +73,7 @@ def run_training(
         spec = as_train_spec(spec)
         folder = new_run_folder(spec.name, storage or spec.storage)
     tracking.resolve_uri(spec.tracking.uri)  # refuse a throwaway store before any work
+    _check_health_webhook(spec)
     folder.announce("run")
     clock = _Phases()
     data, pre = prepare_data(spec)
@@ -78,6 +85,9 @@ def run_training(
         tags={"raymaker.run_dir": folder.run_dir, "raymaker.data_fingerprint": data.fingerprint},
     ) as run:
         folder.save_job({"spec": spec.model_dump(mode="json"), "mlflow_run_id": run.run_id})
+        if folder.resumed and folder.log.state() is not None:  # a resume after a rule's stop
+            folder.log.clear_state()
+            tracking.delete_tag(run.uri, run.run_id, STOP_TAG)
         config = loop_config(spec, data, pre).for_run(
             folder.run_dir,
             FaultPlan.from_spec(spec.failure.inject),
@@ -98,6 +108,9 @@ def run_training(
             clock.lap("ray")
             checkpoint = _fit(spec, config, frames, folder.run_dir).checkpoint
         clock.lap("fit")
+        _raise_if_stopped(folder, spec)
+        if checkpoint is None:
+            raise TrainingError(f"training run {folder.name} ended without a checkpoint")
         packaged = package_model(folder, run, spec, data, pre, checkpoint)
         clock.lap("package")
     clock.lap("mlflow_close")
@@ -137,10 +150,56 @@ def as_train_spec(spec: Any) -> TrainJobSpec:
 
 def _resumed(resume: str, spec: Any, storage: str | None) -> tuple[TrainJobSpec, RunFolder]:
     roots = [storage or settings.storage_path()]
-    if spec is not None:
-        roots.insert(0, storage or as_train_spec(spec).storage or settings.storage_path())
+    given = None if spec is None else as_train_spec(spec)
+    if given is not None:
+        roots.insert(0, storage or given.storage or settings.storage_path())
     saved, folder = find_run_folder(resume, roots, "spec", "run")
-    return parse_spec(TrainJobSpec, saved, source=f"{folder.run_dir} job"), folder
+    before = parse_spec(TrainJobSpec, saved, source=f"{folder.run_dir} job")
+    if given is None:
+        return before, folder
+    changed = [f for f in _SAME_ON_RESUME if getattr(given, f) != getattr(before, f)]
+    if changed:
+        raise SpecError(
+            f"--resume {folder.name} continues that run's model from its checkpoint, so the job "
+            f"may not change {', '.join(changed)}; keep them as the run had them, or start a "
+            "new run without --resume"
+        )
+    return given, folder
+
+
+# What a checkpoint and the run's MLflow run depend on: a resumed job keeps them.
+_SAME_ON_RESUME = ("dataset", "model", "tracking")
+
+
+def _check_health_webhook(spec: TrainJobSpec) -> None:
+    """An alerting rule's webhook variables are read now, not at the first alert."""
+    hook = spec.health.webhook if spec.health is not None else None
+    if hook is not None:
+        from ray_apps.webhook import webhook_secret, webhook_url
+
+        webhook_url(hook, "health.webhook")
+        webhook_secret(hook, "health.webhook")
+
+
+def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec) -> None:
+    state = folder.log.state()
+    if state is None or state.get("state") != "stopped_by_rule":
+        return
+    unit, kept = spec.unit, state.get("checkpoint_epoch")
+    kept_line = (
+        f"its last good checkpoint ({unit} {kept}) is kept" if kept else "no checkpoint was kept"
+    )
+    raise StoppedByRule(
+        f"training run {folder.name} was stopped by health rule {state['rule']} at {unit} "
+        f"{state['epoch']}: {state['message']}; {kept_line} and no model was packaged. Fix the "
+        f"job (e.g. hyperparameters), then continue it with `raymaker train --config "
+        f"<fixed.yaml> --resume {folder.name}`",
+        run=folder.name,
+        rule=state["rule"],
+        epoch=state["epoch"],
+        value=state.get("value"),
+        checkpoint_epoch=kept,
+    )
 
 
 def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
@@ -164,6 +223,4 @@ def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
             f"by failure.max_failures: {err}. Fix the cause, then continue it with "
             f"`raymaker train --resume {name}`"
         ) from err
-    if result.checkpoint is None:
-        raise TrainingError(f"training run {name} ended without a checkpoint")
-    return result
+    return result  # its checkpoint may be None after a health rule's stop: the caller checks

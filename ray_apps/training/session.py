@@ -9,6 +9,7 @@ trial costs no worker group start-up.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,7 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 if TYPE_CHECKING:
+    from ray_apps.training.health import HealthWatch, Verdict
     from ray_apps.training.loop_config import LoopConfig
+    from ray_apps.training.run_log import RunLog
+
+_PER_RANK = re.compile(r"^rank\d+_")
 
 
 class Session(Protocol):
@@ -38,9 +43,12 @@ class Session(Protocol):
     def begin_epoch(self, epoch: int) -> None:
         """Called before each epoch / round (fault injection hooks in here)."""
 
-    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+    def report(
+        self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None
+    ) -> bool | None:
         """Report one epoch's metrics; ``save(folder)`` writes a checkpoint when given (on
-        every rank; it returns whether this rank wrote files)."""
+        every rank; it returns whether this rank wrote files). True: a health rule stopped the
+        run, and the loop ends after this epoch (every rank gets the same answer)."""
 
     def prepare_model(self, model):
         """Wrap the model for data-parallel training (identity for one process)."""
@@ -74,11 +82,53 @@ def log_epoch(
         metrics["checkpoint_time_s"] = saved_s
     session.run_log.epoch_done(epoch, metrics)
     session.sink.log(metrics, step=epoch)
-    # Per-rank memory figures go to MLflow and the run log, not to every progress line.
+    # Per-rank figures go to MLflow and the run log, not to every progress line.
     shown = " ".join(
-        f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch" and "_bytes" not in k
+        f"{k}={v:.4g}"
+        for k, v in metrics.items()
+        if k != "epoch" and "_bytes" not in k and not _PER_RANK.match(k)
     )
     print(f"[raymaker] {session.unit} {epoch}/{session.config.epochs} {shown}", flush=True)
+
+
+def health_watch(config: LoopConfig) -> HealthWatch | None:
+    """The run's health watch (on every rank), or None when the job has no ``health:``."""
+    if config.health is None:
+        return None
+    from ray_apps.training.health import HealthWatch
+
+    return HealthWatch(config.health, time.time())
+
+
+def resume_health(watch: HealthWatch | None, run_log: RunLog, start_epoch: int) -> None:
+    """Give the watch the epochs before ``start_epoch`` and the rules that fired in them, so a
+    restarted or resumed run judges its whole history (every rank reads the same run log)."""
+    if watch is not None and start_epoch > 1:
+        earlier = [row for row in run_log.history() if row["epoch"] < start_epoch]
+        watch.resume(earlier, run_log.health_findings())
+
+
+def check_health(watch: HealthWatch | None, metrics: dict[str, Any], epoch: int) -> Verdict:
+    """The rules' verdict on this epoch, the same on every rank (they see the same numbers)."""
+    from ray_apps.training.health import NO_VERDICT
+
+    return NO_VERDICT if watch is None else watch.observe(metrics, epoch, time.time())
+
+
+def act_on_health(session, verdict: Verdict, epoch: int) -> bool:
+    """Rank 0 carries out the verdict's actions; every rank learns whether to stop."""
+    if verdict.fired and session.rank == 0:
+        from ray_apps.training.health.actions import act
+
+        act(
+            verdict,
+            epoch,
+            spec=session.config.health,
+            run_log=session.run_log,
+            sink=session.sink,
+            unit=session.unit,
+        )
+    return verdict.stop is not None
 
 
 def announce_resume(unit: str, start_epoch: int, world_size: int) -> None:
@@ -108,6 +158,7 @@ class RayTrainSession:
         self.run_log = RunLog(config.run_dir)
         self.sink = MetricSink(config.mlflow) if self.rank == 0 else None
         self.unit = config.unit
+        self.health = health_watch(config)
 
     def frame(self, name: str) -> pd.DataFrame:
         import ray.train
@@ -120,6 +171,7 @@ class RayTrainSession:
         return newest_checkpoint(self.run_log)
 
     def started(self, start_epoch: int) -> None:
+        resume_health(self.health, self.run_log, start_epoch)
         if self.rank != 0:
             return
         self.run_log.attempt_started(start_epoch, self.world_size)
@@ -130,21 +182,30 @@ class RayTrainSession:
 
         maybe_fail(self.config.inject, epoch, self.rank, self.run_log)
 
-    def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None):
+    def report(
+        self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None
+    ) -> bool:
         """Metrics go to the run log, MLflow and the console every epoch, from rank 0 itself;
         Ray Train hears of an epoch only with a checkpoint. A ``ray.train.report`` costs
         ~0.19 s here (a round trip to the controller, synchronised across ranks) against
         ~0.005 s for an XGBoost round, and nothing reads the metrics it carries: the run's
         result is its checkpoint. The decision is the epoch's (``save``), the same on every
-        rank, so every rank still makes the same reports."""
+        rank, so every rank still makes the same reports.
+
+        The health rules run here on every rank before the checkpoint: the loops report the
+        same numbers on every rank, so all agree whether to skip it and stop (rank 0 acts)."""
         from ray_apps.training.checkpoints import report
 
+        verdict = check_health(self.health, metrics, epoch)
+        if not verdict.keeps_checkpoint:
+            save = None
         t0, saved_s = time.perf_counter(), None
         if save is not None:
             saved_s = report(metrics, epoch, self.rank, self.run_log, save)
         if self.rank == 0:
             spent = time.perf_counter() - t0 - (saved_s or 0.0)
             log_epoch(self, metrics, epoch, spent, saved_s)
+        return act_on_health(self, verdict, epoch)
 
     def prepare_model(self, model):
         import ray.train.torch

@@ -29,3 +29,7 @@ class MetricSink:
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if k != "epoch"]
         self._client.log_batch(self._run_id, metrics=batch)
+
+    def tag(self, key: str, value: str) -> None:
+        if self._client is not None:
+            self._client.set_tag(self._run_id, key, value[:5000])

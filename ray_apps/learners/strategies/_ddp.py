@@ -49,8 +49,10 @@ class DDPEngine(OptimizerEngine):
         # Checkpoints from before strategies kept the same state in state.pt.
         path = folder / "ddp.pt" if (folder / "ddp.pt").exists() else folder / "state.pt"
         state = torch.load(path, map_location="cpu", weights_only=False)
+        from ray_apps.learners.strategies._optim import load_optimizer_state
+
         self._raw().load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
 
     def full_state_dict(self) -> dict | None:
         return {k: v.detach().float().cpu() for k, v in self._raw().state_dict().items()}

@@ -75,12 +75,16 @@ class FSDPEngine(OptimizerEngine):
 
         state = self._state()
         dcp.load(state, checkpoint_id=str(folder / "fsdp"))
+        # The job's hyperparameters (lr, …) win over the saved ones: see load_optimizer_state.
+        own = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
         set_state_dict(
             self.module,
             self.optimizer,
             model_state_dict=state["model"],
             optim_state_dict=state["optimizer"],
         )
+        for group, configured in zip(self.optimizer.param_groups, own, strict=True):
+            group.update(configured)
 
     def full_state_dict(self) -> dict | None:
         import torch.distributed as dist

@@ -1,10 +1,25 @@
 """Training health: rules that watch a run's signals and stop it, alert or tag it.
 
 ``rules`` holds the rules as pure functions (SageMaker Debugger's defaults); ``spec`` the
-``health:`` section of a job that picks them and their actions.
+``health:`` section of a job that picks them and their actions; ``watch`` the pure decision at
+each epoch (``decide``) and the history every rank keeps for it; ``actions`` what rank 0 does
+with a verdict (console, run log, MLflow tags, webhook).
 """
 
 from ray_apps.training.health.rules import RULES, Finding, Observed
 from ray_apps.training.health.spec import HealthSpec, RuleSpec, rule_names
+from ray_apps.training.health.watch import BAD_STATE, NO_VERDICT, HealthWatch, Verdict, decide
 
-__all__ = ["RULES", "Finding", "HealthSpec", "Observed", "RuleSpec", "rule_names"]
+__all__ = [
+    "BAD_STATE",
+    "NO_VERDICT",
+    "RULES",
+    "Finding",
+    "HealthSpec",
+    "HealthWatch",
+    "Observed",
+    "RuleSpec",
+    "Verdict",
+    "decide",
+    "rule_names",
+]

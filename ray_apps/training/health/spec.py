@@ -6,10 +6,13 @@
         - {name: overfit, ratio_threshold: 0.2, patience: 2, actions: [tag, alert]}
         - {name: stalled, threshold_s: 600, actions: [stop]}
       actions: [tag]                                 # for rules that name none
+      every_steps: 50                                # gradient signals every N optimizer steps
+      webhook: {url_env: RAYMAKER_HEALTH_WEBHOOK, secret_env: RAYMAKER_HEALTH_SECRET}
 
 Actions: ``stop`` (end the run cleanly, its last good checkpoint kept), ``alert`` (the
-monitors' webhook), ``tag`` (MLflow tags ``health.<rule>``). An unknown rule name, or a
-parameter a rule does not take, is refused naming the valid ones.
+webhook, as monitors deliver theirs: retried, HMAC-signed with ``secret_env``), ``tag`` (MLflow
+tags ``health.<rule>``). An unknown rule name, or a parameter a rule does not take, is refused
+naming the valid ones; ``alert`` without a ``webhook`` is refused.
 """
 
 from __future__ import annotations
@@ -17,11 +20,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ray_apps.training.health.rules import RULES, Finding, Observed
+from ray_apps.webhook import WebhookSpec
 
 Action = Literal["stop", "alert", "tag"]
+
+# Rules a training run cannot evaluate yet, and why: the rules run at each epoch's report, so a
+# run that stops reporting never reaches them, and no loop samples GPU utilisation.
+NOT_IN_TRAINING = {
+    "stalled": "a run that stops reporting never reaches the per-epoch check; it needs a "
+    "watchdog beside the run",
+    "max_initialization_time": "a run that never reports never reaches the per-epoch check; it "
+    "needs a watchdog beside the run",
+    "low_gpu_utilization": "the training loops do not sample GPU utilisation yet",
+}
 
 
 class RuleSpec(BaseModel):
@@ -42,6 +56,10 @@ class HealthSpec(BaseModel):
 
     rules: tuple[RuleSpec, ...] = ()
     actions: tuple[Action, ...] = Field(("tag",), min_length=1)
+    every_steps: int = Field(
+        50, ge=1, description="sample gradient norm and update ratio every N steps (and the last)"
+    )
+    webhook: WebhookSpec | None = None
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -49,6 +67,22 @@ class HealthSpec(BaseModel):
         if not isinstance(value, list | tuple):
             raise ValueError("health.rules is a list of rule names or {name: …, <params>}")
         return [_rule(item, i) for i, item in enumerate(value)]
+
+    @model_validator(mode="after")
+    def _alerts_have_a_webhook(self) -> HealthSpec:
+        alerting = [r.name for r in self.rules if "alert" in self.actions_of(r)]
+        if alerting and self.webhook is None:
+            raise ValueError(
+                f"rules {alerting} alert, and alerts need a webhook: add webhook: "
+                "{url_env: <VARIABLE>} (and secret_env to sign them), or drop the alert action"
+            )
+        return self
+
+    def not_in_training(self) -> list[str]:
+        """``rule: why`` for each configured rule a training run cannot evaluate yet."""
+        return [
+            f"{r.name} ({NOT_IN_TRAINING[r.name]})" for r in self.rules if r.name in NOT_IN_TRAINING
+        ]
 
     def actions_of(self, rule: RuleSpec) -> tuple[Action, ...]:
         return rule.actions or self.actions

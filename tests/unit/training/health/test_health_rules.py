@@ -161,6 +161,7 @@ def test_a_health_section_checks_every_rule_with_its_actions():
     spec = HealthSpec(
         rules=["nonfinite", {"name": "overfit", "ratio_threshold": 0.2, "actions": ["stop"]}],
         actions=["tag", "alert"],
+        webhook={"url_env": "HEALTH_HOOK"},  # an alert needs somewhere to go
     )
     gap = runs(train_loss=[0.5, 0.2], val_loss=[0.5, math.nan])
     fired = spec.check(Observed(gap, 0.0, 1000.0))
