@@ -14,12 +14,14 @@ class Hook:
 
     def __init__(self, statuses):
         self.statuses, self.received = list(statuses), []
+        self.raw = []  # (headers, body bytes) of each POST: for signature checks
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.received.append((self.path, json.loads(body)))
+                hook.raw.append((dict(self.headers), body))
                 status = hook.statuses.pop(0) if hook.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

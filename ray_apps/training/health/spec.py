@@ -20,7 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ray_apps.training.health.rules import RULES, Finding, Observed
 from ray_apps.webhook import WebhookSpec
@@ -49,6 +56,14 @@ class RuleSpec(BaseModel):
 
     def check(self, observed: Observed) -> Finding | None:
         return RULES[self.name][1](self.params, observed)
+
+    @model_serializer
+    def _as_written(self) -> dict[str, Any]:
+        # The YAML's form ({name, <params>, actions}): a run's saved job reads back the same.
+        out = {"name": self.name, **self.params.model_dump(mode="json")}
+        if self.actions is not None:
+            out["actions"] = list(self.actions)
+        return out
 
 
 class HealthSpec(BaseModel):

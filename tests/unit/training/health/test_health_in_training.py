@@ -1,0 +1,227 @@
+"""Health rules on whole training runs in this process (real torch, XGBoost, MLflow file
+store): a non-finite loss stops the run with its last good checkpoint kept and resumable, rules
+tag a run that then finishes, an alert reaches a real webhook signed, bad names are refused."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from _webhook import Hook
+from mlflow.tracking import MlflowClient
+
+from ray_apps import tracking
+from ray_apps.errors import SpecError, StoppedByRule
+from ray_apps.spec import TrainJobSpec, parse_spec
+from ray_apps.training import run_training, saved_job
+from ray_apps.training.run_log import RunLog
+from ray_apps.webhook import SIGNATURE_HEADER, verify_signature
+
+# SGD at this rate on the diabetes MLP diverges: the loss grows geometrically and turns
+# non-finite in a later epoch (epoch 2 with this seed); 0.01 trains it.
+DIVERGING_LR, FIXED_LR = 0.4, 0.01
+
+
+def _job(tmp_path, name: str, **extra) -> dict:
+    job = {
+        "name": name,
+        "dataset": {"source": "sklearn:diabetes"},
+        "model": {"kind": "torch", "params": {"hidden_sizes": [32]}},
+        "hyperparameters": {"epochs": 6, "batch_size": 64, "lr": FIXED_LR, "optimizer": "sgd"},
+        "scaling": {"num_workers": 1},
+        "checkpoint": {"every": 1, "keep": 2},
+        "storage": str(tmp_path / "runs"),
+    }
+    for key, value in extra.items():
+        job[key] = {**job.get(key, {}), **value} if isinstance(value, dict) else value
+    return job
+
+
+def _tags(run_dir: str) -> dict[str, str]:
+    run_id = saved_job(run_dir)["mlflow_run_id"]
+    run = MlflowClient(tracking_uri=tracking.resolve_uri(None)).get_run(run_id)
+    return {**run.data.tags, "status": run.info.status}
+
+
+def test_a_diverging_run_stops_at_the_first_nonfinite_epoch_and_resumes_when_fixed(
+    tmp_path, capsys
+):
+    job = _job(
+        tmp_path,
+        "diverges",
+        hyperparameters={"lr": DIVERGING_LR},
+        health={"rules": ["nonfinite"], "actions": ["stop"], "every_steps": 2},
+    )
+    with pytest.raises(StoppedByRule) as stopped:
+        run_training(parse_spec(TrainJobSpec, job))
+    err = stopped.value
+    run_dir = str(tmp_path / "runs" / err.run)
+    log = RunLog(run_dir)
+    history = log.history()
+    bad = next(h["epoch"] for h in history if not math.isfinite(h["train_loss"]))
+    assert bad >= 2, "the data and seed diverge after a finite first epoch"
+    assert (err.rule, err.epoch, err.checkpoint_epoch) == ("nonfinite", bad, bad - 1)
+    assert history[-1]["epoch"] == bad  # stopped right there
+    assert history[-1]["nonfinite"] > 0 and not history[-1]["checkpointed"]
+    assert log.state()["state"] == "stopped_by_rule"
+    assert log.last_checkpoint()["epoch"] == bad - 1  # the NaN epoch wrote none
+    assert not (tmp_path / "runs" / err.run / "artifact").exists()  # nothing packaged
+    out = capsys.readouterr().out
+    assert f"[raymaker] health: nonfinite fired at epoch {bad}: train_loss is" in out
+    assert "→ stop" in out
+    assert f"raymaker train --config <fixed.yaml> --resume {err.run}" in str(err)
+    tags = _tags(run_dir)
+    assert tags["raymaker.stopped_by_rule"].startswith(f"nonfinite at epoch {bad}")
+    assert tags["status"] == "KILLED"
+
+    # Resumed with the fixed rate: continues from the kept checkpoint to the end.
+    fixed = {**job, "hyperparameters": {**job["hyperparameters"], "lr": FIXED_LR}}
+    result = run_training(fixed, resume=err.run, storage=str(tmp_path / "runs"))
+    assert [a["start_epoch"] for a in result.attempts] == [1, bad]
+    assert [h["epoch"] for h in result.history] == list(range(1, 7))
+    assert all(math.isfinite(h["train_loss"]) for h in result.history)
+    assert result.load_model() is not None
+    assert RunLog(run_dir).state() is None
+    tags = _tags(run_dir)
+    assert "raymaker.stopped_by_rule" not in tags and tags["status"] == "FINISHED"
+
+
+def test_resuming_with_a_different_model_is_refused(tmp_path):
+    job = _job(tmp_path, "short", hyperparameters={"epochs": 1})
+    done = run_training(job)
+    other = {**job, "model": {"kind": "torch", "params": {"hidden_sizes": [8]}}}
+    with pytest.raises(SpecError, match="may not change model"):
+        run_training(other, resume=done.run_name, storage=str(tmp_path / "runs"))
+
+
+def test_overfit_and_a_flat_loss_are_tagged_and_the_run_finishes(tmp_path, capsys):
+    job = _job(
+        tmp_path,
+        "overfits",
+        dataset={"source": "sklearn:breast_cancer"},
+        model={"kind": "torch", "params": {"hidden_sizes": [256]}},
+        hyperparameters={"epochs": 12, "batch_size": 16, "lr": 0.01, "optimizer": "adam"},
+        health={
+            "rules": [
+                {"name": "overfit", "patience": 2},
+                {"name": "loss_not_decreasing", "num_steps": 2, "diff_percent": 90},
+            ],
+            "actions": ["tag"],
+        },
+    )
+    result = run_training(job)
+    assert [h["epoch"] for h in result.history] == list(range(1, 13))  # finished
+    tags = _tags(result.run_dir)
+    assert tags["status"] == "FINISHED"
+    for rule in ("overfit", "loss_not_decreasing"):
+        assert tags[f"health.{rule}"].startswith("epoch ")
+    fired = RunLog(result.run_dir).health_findings()
+    assert sorted(f["rule"] for f in fired) == ["loss_not_decreasing", "overfit"]  # once each
+    out = capsys.readouterr().out
+    assert "[raymaker] health: overfit fired at epoch" in out and "→ tag" in out
+    last = result.history[-1]
+    assert last["grad_norm"] > 0 and last["update_ratio"] > 0 and last["nonfinite"] == 0
+
+
+def test_an_xgboost_run_whose_validation_loss_stops_improving_is_overtraining(tmp_path):
+    job = {
+        "name": "boosts-on",
+        "dataset": {"source": "sklearn:breast_cancer"},
+        "model": {"kind": "xgboost"},
+        "hyperparameters": {"rounds": 60, "params": {"max_depth": 6, "eta": 0.5}},
+        "scaling": {"num_workers": 1},
+        "checkpoint": {"every": 20},
+        "storage": str(tmp_path / "runs"),
+        # patience_train past the last round: only the validation loss is judged here.
+        "health": {
+            "rules": [
+                {"name": "overtraining", "patience_train": 100, "delta": 0.001, "actions": ["tag"]}
+            ]
+        },
+    }
+    result = run_training(job)
+    assert result.history[-1]["epoch"] == 60
+    first = result.history[0]
+    assert first["val_loss"] == first["valid_logloss"] and "train_loss" in first
+    (found,) = RunLog(result.run_dir).health_findings()
+    assert found["rule"] == "overtraining" and "val_loss has not improved" in found["message"]
+    assert _tags(result.run_dir)["health.overtraining"] == f"round {found['epoch']}: " + (
+        f"{found['value']:.6g}"
+    )
+
+
+def test_an_alert_reaches_the_webhook_signed(tmp_path, monkeypatch):
+    hook = Hook([500])  # the first try fails: delivered on the retry
+    try:
+        monkeypatch.setenv("HEALTH_HOOK", hook.url)
+        monkeypatch.setenv("HEALTH_SECRET", "shh")
+        job = _job(
+            tmp_path,
+            "alerts",
+            hyperparameters={"epochs": 3},
+            health={
+                "rules": [{"name": "loss_not_decreasing", "num_steps": 1, "diff_percent": 99}],
+                "actions": ["alert"],
+                "webhook": {
+                    "url_env": "HEALTH_HOOK",
+                    "secret_env": "HEALTH_SECRET",
+                    "backoff_s": 0,
+                },
+            },
+        )
+        result = run_training(job)
+    finally:
+        hook.close()
+    assert len(hook.raw) == 2  # one alert, retried once; not one per epoch
+    headers, body = hook.raw[-1]
+    assert verify_signature(b"shh", headers[SIGNATURE_HEADER], body)
+    assert not verify_signature(b"other", headers[SIGNATURE_HEADER], body)
+    _, payload = hook.received[-1]
+    assert payload["rule"] == "loss_not_decreasing" and payload["run"] == result.run_name
+    assert payload["kind"] == "training_health" and payload["epoch"] == 2
+    (found,) = RunLog(result.run_dir).health_findings()
+    assert found["alert"]["delivered"] and found["alert"]["attempts"] == 2
+
+
+def test_an_alert_without_its_variable_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.delenv("HEALTH_HOOK", raising=False)
+    job = _job(
+        tmp_path,
+        "nohook",
+        health={
+            "rules": ["nonfinite"],
+            "actions": ["alert"],
+            "webhook": {"url_env": "HEALTH_HOOK"},
+        },
+    )
+    with pytest.raises(SpecError, match="health.webhook.url_env: environment variable HEALTH_HOOK"):
+        run_training(job)
+
+
+@pytest.mark.parametrize(
+    ("health", "named"),
+    [
+        (
+            {"rules": ["overfitting"]},
+            "health.rules: rules[0].name 'overfitting' is not a health rule",
+        ),
+        ({"rules": ["stalled"]}, "health.rules: stalled"),
+        ({"rules": [{"name": "overfit", "actions": ["alert"]}]}, "alerts need a webhook"),
+    ],
+)
+def test_a_bad_health_section_is_refused_naming_the_field(tmp_path, health, named):
+    with pytest.raises(SpecError, match="health") as err:
+        parse_spec(TrainJobSpec, _job(tmp_path, "bad", health=health))
+    assert named in str(err.value)
+    if "overfitting" in named:
+        assert "nonfinite, loss_not_decreasing, overfit" in str(err.value)  # the valid ones
+
+
+def test_a_run_without_health_reports_what_it_did_before(tmp_path, capsys):
+    result = run_training(_job(tmp_path, "plain", hyperparameters={"epochs": 2}))
+    keys = set(result.history[-1])
+    assert keys.isdisjoint({"grad_norm", "update_ratio", "nonfinite", "time_to_first_step_s"})
+    assert {"train_loss", "val_loss", "epoch_time_s", "step_time_s", "rows_per_s"} <= keys
+    assert RunLog(result.run_dir).health_findings() == []
+    assert "health:" not in capsys.readouterr().out
+    assert not any(k.startswith("health.") for k in _tags(result.run_dir))
