@@ -1,6 +1,6 @@
 """The training-health signals of the torch loop, sampled cheaply.
 
-At every ``every``-th optimizer step (and an epoch's last) the probe reads the gradients the
+At every ``every``-th optimizer step of an epoch and at its last, the probe reads the gradients the
 backward pass left (their squared norms and absolute sums: no second backward), snapshots the
 weights, and after the optimizer step measures the update against them. Per sampled step it
 keeps five local sums; the loop all-reduces them with its other sums once per epoch, so every
@@ -47,7 +47,7 @@ class GradientProbe:
 
     def due(self, step_in_epoch: int) -> bool:
         """Whether optimizer step ``step_in_epoch`` (0-based) of this epoch is sampled."""
-        return step_in_epoch % self.every == 0 or step_in_epoch == self.steps_per_epoch - 1
+        return (step_in_epoch + 1) % self.every == 0 or step_in_epoch == self.steps_per_epoch - 1
 
     def loss(self, value: float) -> None:
         if not math.isfinite(value):
