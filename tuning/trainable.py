@@ -19,7 +19,7 @@ from ray_apps.data import TabularData
 from ray_apps.learners.strategies import get_strategy
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import TrainJobSpec
-from ray_apps.training.loop_config import LoopConfig, loop_config
+from ray_apps.training import LoopConfig, loop_config
 from tuning.space import apply
 
 CHECKPOINT_PATH_KEY = "checkpoint_path"  # where Ray's TuneReportCallback puts Train checkpoints
