@@ -2,6 +2,7 @@
 
 raymaker train --config examples/train_mlp.yaml
 raymaker train --resume <run-name>
+raymaker train --config examples/train_mlp.yaml --preflight   # the checks only, no training
 raymaker tune --config examples/tune_xgboost.yaml
 """
 
@@ -28,11 +29,26 @@ def train(
         str | None, typer.Option(help="continue this run from its checkpoint")
     ] = None,
     storage: Storage = None,
+    preflight: Annotated[
+        bool,
+        typer.Option(
+            help="only check workers, devices, an all-reduce, the data and storage; no training"
+        ),
+    ] = False,
 ) -> None:
     """Train a model on Ray Train as the job YAML describes."""
     from ray_apps.cli.console import show_training
     from ray_apps.training import run_training
 
+    if preflight:
+        from ray_apps.training.preflight import check_job
+        from ray_apps.training.runner import as_train_spec
+
+        if config is None:
+            raise SpecError("--preflight checks a job: give --config <job.yaml>")
+        report = check_job(as_train_spec(str(config)))
+        print(report if isinstance(report, str) else report.line, flush=True)
+        return
     if config is None and resume is None:
         raise SpecError("give --config <job.yaml>, or --resume <run> to continue a run")
     result = run_training(str(config) if config else None, resume=resume, storage=storage)

@@ -24,6 +24,7 @@ from ray_apps.training.job import build_trainer, prepare_data, tables
 from ray_apps.training.local import fit_local
 from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
 from ray_apps.training.placement import choose_placement
+from ray_apps.training.preflight import needs_preflight, run_preflight
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ def run_training(
             train_bytes=int(frames["train"].memory_usage(deep=True).sum()),
         )
         print(placement.line, flush=True)
+        if needs_preflight(spec, placement.mode == "distributed"):
+            ensure_ray()
+            root = folder.run_dir.rstrip("/").rsplit("/", 1)[0]
+            print(run_preflight(spec, root, frames["train"]).line, flush=True)
+            clock.lap("preflight")
         if placement.mode == "local":
             checkpoint = fit_local(spec, config, frames)
         else:

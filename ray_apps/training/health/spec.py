@@ -75,6 +75,11 @@ class HealthSpec(BaseModel):
         50, ge=1, description="sample gradient norm and update ratio every N steps (and the last)"
     )
     webhook: WebhookSpec | None = None
+    preflight: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="check workers, devices, an all-reduce, the data and storage before the run "
+        "(auto: before runs on a worker group's GPUs; ray_apps.training.preflight)",
+    )
 
     @field_validator("rules", mode="before")
     @classmethod
