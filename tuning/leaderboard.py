@@ -36,6 +36,8 @@ def rows_from_results(results, metric: str, max_epochs: int, source: str) -> lis
                 "objective": float(value) if value is not None else float("nan"),
                 "epochs": epochs,
                 "stopped_early": bool(0 < epochs < max_epochs and not result.error),
+                # A health rule with action stop ended the trial (e.g. "nonfinite at epoch 3").
+                "stopped_by_rule": metrics.get("stopped_by_rule"),
                 "time_s": float(metrics.get("time_total_s", 0.0) or 0.0),
                 "started": float(history["timestamp"].min())
                 if history is not None and "timestamp" in history

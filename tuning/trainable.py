@@ -9,6 +9,7 @@ Ray's ``TuneReportCallback``.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from ray_apps.data import TabularData
 from ray_apps.learners.strategies import get_strategy
 from ray_apps.preprocess import Preprocessor
 from ray_apps.spec import TrainJobSpec
-from ray_apps.training import LoopConfig, loop_config
+from ray_apps.training import HealthWatch, LoopConfig, loop_config
 from tuning.space import apply
 
 CHECKPOINT_PATH_KEY = "checkpoint_path"  # where Ray's TuneReportCallback puts Train checkpoints
@@ -37,6 +38,9 @@ class TrialContext:
     every_epoch: bool  # a scheduler judges trials between epochs: report each one
 
 
+STOPPED_KEY = "stopped_by_rule"  # the trial's last result names the rule that ended it
+
+
 class TuneSession:
     """The training loops' session inside a one-process Tune trial."""
 
@@ -44,9 +48,12 @@ class TuneSession:
     world_size = 1
     batch_factor = 1
 
-    def __init__(self, frames: dict[str, pd.DataFrame], every_epoch: bool):
+    def __init__(self, frames: dict[str, pd.DataFrame], every_epoch: bool, health=None):
         self.frames = frames
         self.every_epoch = every_epoch
+        # The job's health rules judge each trial on its own: a rule with action ``stop`` ends
+        # this trial (Tune records why, the leaderboard shows it), not the experiment.
+        self.health = HealthWatch(health, time.time()) if health is not None else None
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -65,12 +72,35 @@ class TuneSession:
     def report(self, metrics: dict[str, Any], epoch: int, save: Callable[[str], None] | None):
         import ray.tune
 
+        verdict = self.health.observe(metrics, epoch, time.time()) if self.health else None
+        stop = verdict.stop if verdict is not None else None
+        for fired in verdict.fired if verdict is not None else ():
+            print(
+                f"[raymaker] health: {fired.rule} fired at epoch {epoch}: "
+                f"{fired.finding.message} → {', '.join(fired.actions)} (this trial)",
+                flush=True,
+            )
+        if stop is not None:
+            metrics = {**metrics, STOPPED_KEY: f"{stop.rule} at epoch {epoch}"}
+            if not verdict.keeps_checkpoint:
+                save = None
+            if save is None:
+                ray.tune.report(metrics)
+            else:
+                self._report_saved(metrics, save)
+            return True
         if save is None:
             # Without a scheduler nobody reads the epochs in between, and each report costs
             # Tune ~8 ms (measured): more than an XGBoost round on small data.
             if self.every_epoch:
                 ray.tune.report(metrics)
-            return
+            return False
+        self._report_saved(metrics, save)
+        return False
+
+    def _report_saved(self, metrics: dict[str, Any], save: Callable[[str], None]) -> None:
+        import ray.tune
+
         with tempfile.TemporaryDirectory() as tmp:
             save(tmp)
             ray.tune.report(metrics, checkpoint=ray.tune.Checkpoint.from_directory(tmp))
@@ -91,7 +121,7 @@ def run_trial(config: dict[str, Any], ctx: TrialContext) -> None:
     strategy = get_strategy(spec.scaling.strategy.kind)
     if ctx.workers == 1 and not strategy.needs_process_group:
         train_loop = spec.model.learner.loop_function()
-        train_loop(loop_cfg, TuneSession(ctx.frames, ctx.every_epoch))
+        train_loop(loop_cfg, TuneSession(ctx.frames, ctx.every_epoch, loop_cfg.health))
         return
     _run_distributed(spec, loop_cfg, ctx)
 

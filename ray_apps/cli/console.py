@@ -45,7 +45,7 @@ def show_tuning(result, top: int = 10) -> None:
         "source",
         "objective",
         "epochs",
-        "early stop",
+        "early stop",  # "yes" (the scheduler) or the health rule that ended the trial
         *keys,
         title=f"leaderboard (top {top} of {len(result.leaderboard)})",
     )
@@ -56,7 +56,7 @@ def show_tuning(result, top: int = 10) -> None:
             row["source"],
             _fmt(row["objective"]),
             str(row["epochs"]),
-            "yes" if row["stopped_early"] else "",
+            row.get("stopped_by_rule") or ("yes" if row["stopped_early"] else ""),
             *[_fmt(row["config"].get(k)) for k in keys],
         )
     console.print(board)

@@ -36,10 +36,12 @@ _WHERE = {
     "TrainResult": "runner",
     "run_training": "runner",
     "Session": "session",
+    "HealthWatch": "health",
 }
 
 __all__ = [
     "FaultPlan",
+    "HealthWatch",
     "LoopConfig",
     "MetricTarget",
     "PackagedModel",
@@ -91,6 +93,7 @@ if TYPE_CHECKING:
         saved_job,
         tracked_run,
     )
+    from ray_apps.training.health import HealthWatch
     from ray_apps.training.job import build_trainer, prepare_data, reported_metrics, tables
     from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
     from ray_apps.training.runner import TrainResult, run_training

@@ -125,3 +125,31 @@ def test_warm_start_identical_and_transfer_use_the_parents(ray_session):
     }
     first = min(own(transfer), key=lambda r: r["trial"])
     assert first["config"] == pytest.approx(expected)
+
+
+def test_a_health_rule_ends_a_diverging_trial_not_the_experiment(ray_session, tmp_path):
+    train = {
+        "name": "mlp",
+        "dataset": {"source": "sklearn:diabetes"},
+        "model": {"kind": "torch", "params": {"hidden_sizes": [32]}},
+        "hyperparameters": {"epochs": 4, "batch_size": 64, "lr": 0.01, "optimizer": "sgd"},
+        "checkpoint": {"every": 1, "keep": 1},
+        "health": {"rules": ["nonfinite"], "actions": ["stop"]},
+    }
+    grid = {"hyperparameters.lr": {"type": "grid", "values": [0.01, 5.0]}}
+    spec = {
+        "name": "health",
+        "train": train,
+        "search_space": grid,
+        "objective": {"metric": "val_loss", "mode": "min"},
+        "strategy": {"searcher": "grid", "scheduler": "fifo"},
+        "budget": {"max_trials": 2, "max_concurrent": 2},
+        "storage": str(tmp_path / "runs"),
+    }
+    result = run_tuning(spec)
+    rows = {r["config"]["hyperparameters.lr"]: r for r in own(result)}
+    assert rows[5.0]["stopped_by_rule"] == "nonfinite at epoch 1", rows[5.0]
+    assert rows[5.0]["epochs"] == 1 and rows[5.0]["status"] == "TERMINATED"
+    assert rows[0.01]["stopped_by_rule"] is None and rows[0.01]["epochs"] == 4
+    assert result.best_config["hyperparameters.lr"] == 0.01
+    assert load_model(result.artifact_path) is not None

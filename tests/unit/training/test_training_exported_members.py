@@ -8,6 +8,7 @@ import ray_apps.training
 def test_training_public_names():
     assert sorted(ray_apps.training.__all__) == [
         "FaultPlan",
+        "HealthWatch",
         "LoopConfig",
         "MetricTarget",
         "PackagedModel",
