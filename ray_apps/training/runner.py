@@ -208,6 +208,16 @@ def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec) -> None:
     )
 
 
+def _webhook_env(spec: TrainJobSpec) -> dict | None:
+    """The health webhook's variables, for rank 0 to alert from its worker: on a cluster the
+    workers do not inherit this process's environment (the names are checked before)."""
+    hook = spec.health.webhook if spec.health is not None else None
+    names = [n for n in (hook.url_env, hook.secret_env) if n] if hook else []
+    if not names:
+        return None
+    return {"env_vars": {n: os.environ[n] for n in names if n in os.environ}}
+
+
 def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
     import ray.train
 
@@ -219,6 +229,7 @@ def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
         failure_config=ray.train.FailureConfig(max_failures=spec.failure.max_failures),
         # Ray Train's per-report INFO lines drown the per-epoch progress; warnings still show.
         logging_config=ray.train.LoggingConfig(log_level="WARNING"),
+        worker_runtime_env=_webhook_env(spec),
     )
     trainer = build_trainer(spec, config, frames, run_config)
     try:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from _webhook import Hook
 
 from ray_apps.errors import StoppedByRule
 from ray_apps.training import run_training
 from ray_apps.training.run_log import RunLog
+from ray_apps.webhook import SIGNATURE_HEADER, verify_signature
 
 
 def _job(tmp_path, name: str, **extra) -> dict:
@@ -80,3 +82,29 @@ def test_distributed_xgboost_tags_overtraining_once_and_finishes(ray_session, tm
     assert [h["epoch"] for h in result.history][-1] == 40
     fired = RunLog(result.run_dir).health_findings()
     assert [f["rule"] for f in fired] == ["overtraining"], fired
+
+
+def test_an_alert_from_a_worker_reaches_the_webhook_signed(ray_session, tmp_path, monkeypatch):
+    """Rank 0 alerts from its worker, which was started before these variables were set (as
+    on a cluster, where workers never see the driver's environment): the run hands them on."""
+    hook = Hook([])
+    try:
+        monkeypatch.setenv("RM_HEALTH_HOOK", hook.url)
+        monkeypatch.setenv("RM_HEALTH_SECRET", "shh")
+        job = _job(
+            tmp_path,
+            "ddp-alerts",
+            hyperparameters={"epochs": 3, "batch_size": 32, "lr": 0.01, "optimizer": "sgd"},
+            health={
+                "rules": [{"name": "loss_not_decreasing", "num_steps": 1, "diff_percent": 99}],
+                "actions": ["alert"],
+                "webhook": {"url_env": "RM_HEALTH_HOOK", "secret_env": "RM_HEALTH_SECRET"},
+            },
+        )
+        result = run_training(job)
+    finally:
+        hook.close()
+    assert len(hook.raw) == 1, hook.received  # once per run, not per epoch or per rank
+    headers, body = hook.raw[0]
+    assert verify_signature(b"shh", headers[SIGNATURE_HEADER], body)
+    assert hook.received[0][1]["run"] == result.run_name
