@@ -20,6 +20,7 @@ from ray_apps.cli import (
     monitor,
     pipeline,
     registry,
+    runs,
     submit,
     traffic,
 )
@@ -49,6 +50,7 @@ submit.attach(app)  # raymaker submit (a job on a Ray cluster)
 devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
 traffic.attach(app)  # raymaker traffic …, raymaker rollout …
 pipeline.attach(app)  # raymaker pipeline …
+runs.attach(app)  # raymaker runs show
 
 
 def main(argv: list[str] | None = None) -> None:
