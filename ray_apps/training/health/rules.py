@@ -283,15 +283,18 @@ class StragglerParams(_Params):
 
 
 def straggler(p: StragglerParams, o: Observed) -> Finding | None:
-    """One rank slower than ``factor`` × the median rank for ``patience`` evaluations."""
+    """One rank slower than ``factor`` × the median of the other ranks for ``patience``
+    evaluations."""
     rows = [r for r in o.history if len(r.get("rank_step_time_s") or ()) > 1]
     if len(rows) < p.patience:
         return None
     worst = []
     for row in rows[-p.patience :]:
         times = list(row["rank_step_time_s"])
-        median = statistics.median(times)
         slowest = max(range(len(times)), key=times.__getitem__)
+        # The median of the *other* ranks: with two ranks the median of all is their mean,
+        # which the slower one can never exceed twice over (the default factor).
+        median = statistics.median(times[:slowest] + times[slowest + 1 :])
         if median <= 0 or times[slowest] <= p.factor * median:
             return None
         worst.append((slowest, times[slowest] / median))
@@ -303,7 +306,7 @@ def straggler(p: StragglerParams, o: Observed) -> Finding | None:
         "straggler",
         rows[-1],
         ratio,
-        f"rank {rank} took {ratio:.1f}× the median rank's step time for {p.patience} "
+        f"rank {rank} took {ratio:.1f}× the other ranks' median step time for {p.patience} "
         f"evaluations (limit {p.factor:g}×)",
     )
 
