@@ -10,26 +10,26 @@ time, and refuses a timestamp older than a few minutes (a replayed callback):
 
 The timestamp is signed with the body, so an old callback cannot be replayed with a new one.
 The secret is read from the variable named by ``async_inference.callback_secret_env`` and is
-never logged.
+never logged. The scheme is the alerts' webhooks' (``ray_apps.webhook`` signs and checks the
+digest); this module adds what a callback receiver needs: a reason for each refusal, and the
+timestamp's age.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 
-HEADER = "X-Raymaker-Signature"
+from ray_apps.webhook import SIGNATURE_HEADER as HEADER
+from ray_apps.webhook import sign
+from ray_apps.webhook import verify_signature as _signs
+
+__all__ = ["HEADER", "TOLERANCE_S", "SignatureError", "sign", "verify_signature"]
+
 TOLERANCE_S = 300.0
 
 
 class SignatureError(ValueError):
     """A callback's signature is missing, malformed, stale or does not match."""
-
-
-def sign(secret: bytes, body: bytes, timestamp: int) -> str:
-    """The ``X-Raymaker-Signature`` header value for ``body`` sent at ``timestamp``."""
-    return f"t={timestamp},v1={_digest(secret, body, timestamp)}"
 
 
 def verify_signature(
@@ -56,10 +56,6 @@ def verify_signature(
             f"the signature's timestamp {timestamp} is {abs(now - timestamp):.0f} s away from "
             f"now (tolerance {tolerance_s:.0f} s): a replay, or a clock off"
         )
-    if not hmac.compare_digest(_digest(secret, body, timestamp), given):
+    if not _signs(secret, header, body):
         raise SignatureError("the signature does not match the body and the shared secret")
     return timestamp
-
-
-def _digest(secret: bytes, body: bytes, timestamp: int) -> str:
-    return hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
