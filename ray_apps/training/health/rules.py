@@ -95,12 +95,14 @@ def loss_not_decreasing(p: LossNotDecreasingParams, o: Observed) -> Finding | No
 
 class OverfitParams(_Params):
     ratio_threshold: float = Field(0.1, gt=0, description="(val − train) / train above this")
-    patience: int = Field(1, ge=1, description="evaluations in a row")
+    # 3, not Debugger's 1: one epoch's validation above its best is noise on small data.
+    patience: int = Field(3, ge=1, description="evaluations in a row")
     start_step: int = Field(0, ge=0, description="ignore epochs before this one")
 
 
 def overfit(p: OverfitParams, o: Observed) -> Finding | None:
-    """Validation loss above training loss by ``ratio_threshold`` for ``patience`` evaluations."""
+    """Validation loss above training loss by ``ratio_threshold`` for ``patience`` evaluations,
+    and above its own best so far."""
     rows = [
         r
         for r in o.history
@@ -110,6 +112,12 @@ def overfit(p: OverfitParams, o: Observed) -> Finding | None:
         return None
     ratios = [(r["val_loss"] - r["train_loss"]) / abs(r["train_loss"]) for r in rows]
     if not all(x > p.ratio_threshold for x in ratios[-p.patience :]):
+        return None
+    # A gap alone is how boosting and small data always look while validation still improves
+    # (seen on every example job); overfitting is the gap while validation got worse than
+    # its best so far.
+    best = min(r["val_loss"] for r in rows)
+    if not all(r["val_loss"] > best for r in rows[-p.patience :]):
         return None
     last = rows[-1]
     return _found(
@@ -125,7 +133,9 @@ def overfit(p: OverfitParams, o: Observed) -> Finding | None:
 class OvertrainingParams(_Params):
     patience_train: int = Field(5, ge=1)
     patience_validation: int = Field(10, ge=1)
-    delta: float = Field(0.01, ge=0, description="least improvement of the best loss")
+    delta: float = Field(
+        0.01, ge=0, description="least improvement of the best loss, as a fraction of it"
+    )
     train_signal: str = "train_loss"
     validation_signal: str = "val_loss"
 
@@ -141,12 +151,14 @@ def overtraining(p: OvertrainingParams, o: Observed) -> Finding | None:
             continue
         best_before = min(values[:-patience])
         best_since = min(values[-patience:])
-        if best_before - best_since < p.delta:
+        # Relative: Debugger's absolute 0.01 is most of a 0.03 log loss and nothing of a 5,000
+        # MSE; 1 % of the best means the same on both.
+        if best_before - best_since < p.delta * abs(best_before):
             return _found(
                 "overtraining",
                 o.history[-1],
                 best_since,
-                f"{signal} has not improved by {p.delta:g} in {patience} evaluations "
+                f"{signal} has not improved by {p.delta:.0%} in {patience} evaluations "
                 f"(best {best_before:.4g} before, {best_since:.4g} since)",
             )
     return None

@@ -45,7 +45,7 @@ def test_no_rule_fires_on_a_healthy_run(name):
 def test_the_defaults_are_debuggers():
     defaults = {name: model().model_dump() for name, (model, _) in RULES.items()}
     assert defaults["loss_not_decreasing"]["num_steps"] == 10
-    assert defaults["overfit"] == {"ratio_threshold": 0.1, "patience": 1, "start_step": 0}
+    assert defaults["overfit"] == {"ratio_threshold": 0.1, "patience": 3, "start_step": 0}
     assert defaults["overtraining"]["patience_train"] == 5
     assert defaults["overtraining"]["patience_validation"] == 10
     assert defaults["overtraining"]["delta"] == 0.01
@@ -77,22 +77,25 @@ def test_loss_not_decreasing_looks_num_steps_back():
     assert check("loss_not_decreasing", slow, diff_percent=5.0) is not None  # not by 5 %
 
 
-def test_overfit_needs_the_gap_for_patience_evaluations():
-    gap = runs(train_loss=[0.5, 0.4, 0.3, 0.2], val_loss=[0.52, 0.45, 0.36, 0.3])
-    found = check("overfit", gap)  # (0.3 − 0.2) / 0.2 = 50 % > 10 %
-    assert found.epoch == 4 and found.value == pytest.approx(0.5)
-    # epochs 2, 3, 4: 12.5 %, 20 %, 50 %; epoch 1: 4 %
-    assert check("overfit", gap, patience=3).epoch == 4
+def test_overfit_needs_the_gap_for_patience_evaluations_and_a_worse_validation():
+    gap = runs(train_loss=[0.5, 0.4, 0.3, 0.2, 0.1], val_loss=[0.52, 0.35, 0.36, 0.4, 0.45])
+    found = check("overfit", gap)  # (0.45 − 0.1) / 0.1 = 350 % > 10 %; 3 epochs above 0.35
+    assert found.epoch == 5 and found.value == pytest.approx(3.5)
+    # gaps at epochs 3, 4, 5: 20 %, 100 %, 350 %; validation above its best 0.35 since epoch 3
+    assert check("overfit", gap, patience=1).epoch == 5
     assert check("overfit", gap, patience=4) is None
-    assert check("overfit", gap, ratio_threshold=0.6) is None
+    assert check("overfit", gap, ratio_threshold=1.1) is None  # epoch 3's gap is 20 %
     assert check("overfit", gap, start_step=5) is None
+    # The same gap while validation still improves is how boosting looks: no finding.
+    improving = runs(train_loss=[0.5, 0.4, 0.3, 0.2], val_loss=[0.52, 0.45, 0.36, 0.3])
+    assert check("overfit", improving, patience=1) is None
 
 
 def test_overtraining_fires_when_validation_stops_improving_by_delta():
     val = [1.0, 0.8, 0.6, 0.5] + [0.5 + 0.01 * i for i in range(10)]
     train = [1.0 * 0.8**i for i in range(14)]
     found = check("overtraining", runs(train_loss=train, val_loss=val))
-    assert found is not None and "val_loss has not improved by 0.01 in 10" in found.message
+    assert found is not None and "val_loss has not improved by 1% in 10" in found.message
     improving = [1.0 - 0.05 * i for i in range(14)]
     assert check("overtraining", runs(train_loss=train, val_loss=improving)) is None
 
@@ -100,7 +103,11 @@ def test_overtraining_fires_when_validation_stops_improving_by_delta():
 def test_overtraining_also_watches_training_loss_with_its_own_patience():
     train = [1.0, 0.5, 0.3] + [0.3] * 5
     found = check("overtraining", runs(train_loss=train))
-    assert "train_loss has not improved by 0.01 in 5" in found.message
+    assert "train_loss has not improved by 1% in 5" in found.message
+    # delta is relative: a small loss still falling by more than 1 % of itself is no finding
+    # (Debugger's absolute 0.01 fired on a 0.029 → 0.021 log loss).
+    small = [0.1, 0.05, 0.03] + [0.03 * 0.95**i for i in range(1, 6)]
+    assert check("overtraining", runs(train_loss=small)) is None
 
 
 def test_gradient_rules():
@@ -162,7 +169,10 @@ def test_a_health_section_names_unknown_rules_and_parameters():
 
 def test_a_health_section_checks_every_rule_with_its_actions():
     spec = HealthSpec(
-        rules=["nonfinite", {"name": "overfit", "ratio_threshold": 0.2, "actions": ["stop"]}],
+        rules=[
+            "nonfinite",
+            {"name": "overfit", "ratio_threshold": 0.2, "patience": 1, "actions": ["stop"]},
+        ],
         actions=["tag", "alert"],
         webhook={"url_env": "HEALTH_HOOK"},  # an alert needs somewhere to go
     )
@@ -171,6 +181,6 @@ def test_a_health_section_checks_every_rule_with_its_actions():
     assert [(rule.name, spec.actions_of(rule)) for rule, _ in fired] == [
         ("nonfinite", ("tag", "alert"))
     ]
-    gap = runs(train_loss=[0.5, 0.2], val_loss=[0.5, 0.3])
+    gap = runs(train_loss=[0.5, 0.2], val_loss=[0.5, 0.6])
     fired = spec.check(Observed(gap, 0.0, 1000.0))
     assert [(rule.name, spec.actions_of(rule)) for rule, _ in fired] == [("overfit", ("stop",))]
