@@ -86,6 +86,24 @@ def finish_run(
     client.set_terminated(run_id, status=status or ("FAILED" if failed else "FINISHED"))
 
 
+def log_file(uri: str, run_id: str, path: str, artifact_path: str) -> None:
+    """Log the file at ``path`` (a local path or a storage URI) as an artifact of the run,
+    under the folder ``artifact_path``."""
+    client = _client(uri)
+    if "://" not in path:
+        client.log_artifact(run_id, path, artifact_path=artifact_path)
+        return
+    import tempfile
+
+    import fsspec
+
+    with tempfile.TemporaryDirectory(prefix="raymaker-artifact-") as tmp:
+        local = Path(tmp) / path.rstrip("/").rsplit("/", 1)[-1]
+        with fsspec.open(path, "rb") as src:
+            local.write_bytes(src.read())
+        client.log_artifact(run_id, str(local), artifact_path=artifact_path)
+
+
 def delete_tag(uri: str, run_id: str, key: str) -> None:
     """Remove tag ``key`` from the run if it has it."""
     client = _client(uri)

@@ -30,6 +30,8 @@ def show_training(result: TrainResult, title: str = "training run") -> None:
         test.add_row(key, _fmt(value))
     console.print(test)
     console.print(f"artifact:   {result.artifact_path}")
+    if result.health_report:
+        console.print(f"health report: {result.health_report}")
     store = shown_uri(result.tracking_uri)  # never a password in job logs
     console.print(f"MLflow run: {result.mlflow_run_id}  (store: {store})")
     console.print(f"            mlflow ui --backend-store-uri {store}")

@@ -1,6 +1,6 @@
 """``raymaker runs show <run>``: a training run's state from its run log — attempts, the last
-epochs, the newest checkpoint and the health rules that fired (what ``raymaker train`` printed,
-readable again after the console is gone).
+epochs, the newest checkpoint, the health rules that fired and where its health report is
+(what ``raymaker train`` printed, readable again after the console is gone).
 
 raymaker runs show cancer-xgb-20261203-101500-abc123 [--storage s3://bucket/runs] [--json]
 """
@@ -47,6 +47,7 @@ def show(
         "epochs_done": max((h["epoch"] for h in history), default=0),
         "last_checkpoint": log.last_checkpoint(),
         "health": fired,
+        "health_report": log.health_report(),
         "history": history[-last:] if last > 0 else [],
     }
     if as_json:
@@ -72,6 +73,8 @@ def show(
         console.print(rules)
     else:
         console.print("health:     no rule fired")
+    if summary["health_report"]:
+        console.print(f"health report: {summary['health_report']}")
     if summary["history"]:
         keys = [
             k for k in ("train_loss", "val_loss", "epoch_time_s") if k in summary["history"][-1]

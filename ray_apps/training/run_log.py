@@ -1,5 +1,6 @@
 """A run's own record on its storage: per-epoch metrics, restarts, the fault marker, the health
-rules that fired, and the state ``stopped_by_rule`` when one ended the run.
+rules that fired, where the health report is, and the state ``stopped_by_rule`` when one ended
+the run.
 
 Written by rank 0 as small files (one per event, no appends, so any pyarrow/fsspec storage
 works) under ``<storage>/<run>/raymaker/``. The driver reads it back for the result, and
@@ -91,6 +92,15 @@ class RunLog:
     def health_findings(self) -> list[dict[str, Any]]:
         """Every health rule that fired, oldest first (across resumes)."""
         return self._read_all("health")
+
+    def health_report_written(self, path: str) -> None:
+        """The run's health report (``ray_apps.training.health.report``) is at ``path``."""
+        self._write("health_report.json", {"path": path, "time": time.time()})
+
+    def health_report(self) -> str | None:
+        """Where the run's newest health report is, or None (no ``health:`` section)."""
+        record = self._read("health_report.json")
+        return record["path"] if record else None
 
     def stopped_by_rule(self, record: dict[str, Any]) -> None:
         """A health rule with action ``stop`` ended the run (the driver reads it after fit)."""

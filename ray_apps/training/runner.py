@@ -14,6 +14,7 @@ from ray_apps.errors import SpecError, StoppedByRule, TrainingError
 from ray_apps.spec import TrainJobSpec, load_train_spec, parse_spec
 from ray_apps.training.envelope import (
     RunFolder,
+    TrackedRun,
     find_run_folder,
     new_run_folder,
     package_model,
@@ -42,6 +43,7 @@ class TrainResult:
     # Wall seconds per phase of this call (data, mlflow, ray, fit, package, …): where a small
     # job's time goes (bench/small_job.py prints them).
     phases: dict[str, float] = field(default_factory=dict)
+    health_report: str | None = None  # its HTML page, for a job with a health: section
 
     @property
     def restarts(self) -> int:
@@ -107,14 +109,21 @@ def run_training(
             root = folder.run_dir.rstrip("/").rsplit("/", 1)[0]
             print(run_preflight(spec, root, frames["train"]).line, flush=True)
             clock.lap("preflight")
-        if placement.mode == "local":
-            checkpoint = fit_local(spec, config, frames)
-        else:
-            ensure_ray()
-            clock.lap("ray")
-            checkpoint = _fit(spec, config, frames, folder.run_dir).checkpoint
+        try:
+            if placement.mode == "local":
+                checkpoint = fit_local(spec, config, frames)
+            else:
+                ensure_ray()
+                clock.lap("ray")
+                checkpoint = _fit(spec, config, frames, folder.run_dir).checkpoint
+        except Exception as err:
+            _health_report(folder, spec, run, f"failed ({type(err).__name__})")
+            raise
         clock.lap("fit")
-        _raise_if_stopped(folder, spec)
+        report = _health_report(folder, spec, run, _ended(folder.log.state(), spec.unit))
+        if report is not None:
+            clock.lap("health_report")
+        _raise_if_stopped(folder, spec, report)
         if checkpoint is None:
             raise TrainingError(f"training run {folder.name} ended without a checkpoint")
         packaged = package_model(folder, run, spec, data, pre, checkpoint)
@@ -130,6 +139,7 @@ def run_training(
         mlflow_run_id=run.run_id,
         tracking_uri=run.uri,
         phases=clock.phases,
+        health_report=report,
     )
 
 
@@ -187,7 +197,39 @@ def _check_health_webhook(spec: TrainJobSpec) -> None:
         webhook_secret(hook, "health.webhook")
 
 
-def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec) -> None:
+def _health_report(
+    folder: RunFolder, spec: TrainJobSpec, run: TrackedRun, ended: str
+) -> str | None:
+    """Write the run's health report into its folder, log it to its MLflow run and record it
+    in the run log; returns where it is. Only for a job with a ``health:`` section that ran an
+    epoch. The driver does it once the loop is over; a report that cannot be written is a
+    console line, never the run's failure."""
+    if spec.health is None or not folder.log.history():
+        return None
+    from ray_apps.training.health.report import MLFLOW_DIR, write_health_report
+
+    rules = [r.name for r in spec.health.rules]
+    try:
+        path = write_health_report(
+            folder.run_dir, rules, run_id=folder.name, state=ended, unit=spec.unit
+        )
+        tracking.log_file(run.uri, run.run_id, path, MLFLOW_DIR)
+        folder.log.health_report_written(path)
+    except Exception as err:  # the run's own outcome matters more than its report
+        print(f"[raymaker] health report not written: {type(err).__name__}: {err}", flush=True)
+        return None
+    print(f"[raymaker] health report: {path}", flush=True)
+    return path
+
+
+def _ended(state: dict | None, unit: str) -> str:
+    """How the run ended, for its health report."""
+    if state is None or state.get("state") != "stopped_by_rule":
+        return "finished"
+    return f"stopped by rule {state['rule']} at {unit} {state['epoch']}: {state['message']}"
+
+
+def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec, report: str | None) -> None:
     state = folder.log.state()
     if state is None or state.get("state") != "stopped_by_rule":
         return
@@ -195,10 +237,11 @@ def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec) -> None:
     kept_line = (
         f"its last good checkpoint ({unit} {kept}) is kept" if kept else "no checkpoint was kept"
     )
+    report_line = f" Its health report: {report}." if report else ""
     raise StoppedByRule(
         f"training run {folder.name} was stopped by health rule {state['rule']} at {unit} "
-        f"{state['epoch']}: {state['message']}; {kept_line} and no model was packaged. Fix the "
-        f"job (e.g. hyperparameters), then continue it with `raymaker train --config "
+        f"{state['epoch']}: {state['message']}; {kept_line} and no model was packaged.{report_line}"
+        f" Fix the job (e.g. hyperparameters), then continue it with `raymaker train --config "
         f"<fixed.yaml> --resume {folder.name}`",
         run=folder.name,
         rule=state["rule"],
