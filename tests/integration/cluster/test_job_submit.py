@@ -5,8 +5,8 @@ The module submits, in two concurrent rounds: ``ray job submit`` of a training j
 command, as the README gives it), ``raymaker submit`` of a training job with no storage
 configured (refused, exit 2, naming the setting) and one without the Ray token (refused, exit 2),
 a job reading its home folder; then ``ray job submit`` of a registration of the trained artifact
-and of a two-step pipeline (train, register), and ``raymaker submit`` of a tuning job. Then it stops the
-cluster and looks for what the jobs left. Run under the shared lock:
+and of a two-step pipeline (train, register), and ``raymaker submit`` of a tuning job. Then it
+stops the cluster and looks for what the jobs left. Run under the shared lock:
 ``flock /tmp/raymaker-ray.lock pytest tests/integration/cluster``.
 """
 
