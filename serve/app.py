@@ -12,6 +12,12 @@ without restarting the replica or failing a request.
 ``serve.deploy.serve_config`` writes. Each replica also re-reads the registry status of what it
 serves from the health check (``serve.approval_watch``).
 
+A multi-model endpoint (``settings.model_set``) loads nothing at start but its ``prewarm``
+list: each replica reads which models of its set are servable, loads a model on its first
+request and evicts least-recently-used ones within the budget (``serve.multi_model.table``),
+re-reads the registry on the same check interval, and publishes its cache's counters as
+Prometheus metrics (``serve.multi_model.cache_metrics``) on each health check.
+
 With ``async_inference.enabled`` the application also holds the async consumer deployment
 (``serve.async_inference.consumer``, scaled to zero while the queue is empty); each ingress
 replica takes async submissions and runs the periodic sweep that wakes it.
@@ -43,6 +49,7 @@ from serve.async_inference.sweep import Sweeper
 from serve.capture import capture_writer
 from serve.endpoint import EndpointCore, Predictor
 from serve.model_table import load_models, load_shared_variants, model_refs, registry_statuses
+from serve.multi_model.table import ModelSetTable
 from serve.replica_settings import ReplicaSettings
 from serve.served_model import ServedModel
 from serve.traffic.router import Forwarded, install_router
@@ -76,7 +83,21 @@ class Endpoint:
             labels_root=settings.capture.path,
             endpoint=settings.endpoint,
             pipelines=settings.pipelines,
+            key_scopes={d: tuple(s) for d, s in settings.key_scopes.items()},
         )
+        self._model_set: ModelSetTable | None = None
+        self._cache_metrics = None
+        if settings.model_set is not None:
+            from serve.multi_model.cache_metrics import CacheMetrics
+
+            batching = settings.batching.max_batch_size > 1
+            self._model_set = ModelSetTable(
+                settings.model_set,
+                settings.tracking_uri,
+                batcher=self._batcher if batching else None,
+            )
+            self._core.use_model_set(self._model_set)
+            self._cache_metrics = CacheMetrics()
         self._last_registry_check: float | None = None
         self._registry_error: str | None = None
         self._sweeper: Sweeper | None = None
@@ -87,7 +108,12 @@ class Endpoint:
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
         """Load the versions ``config["models"]`` names, then swap them in at once; with
-        ``config["traffic"]`` (endpoints with variants), route by that table."""
+        ``config["traffic"]`` (endpoints with variants), route by that table. A model set
+        reads the registry and loads its prewarm list, once: it pins no versions."""
+        if self._model_set is not None:
+            if not self._model_set.ready:
+                await self._start_model_set(self._model_set)
+            return
         models = await asyncio.to_thread(load_models, model_refs(config), self._core.tracking_uri)
         shared = await asyncio.to_thread(
             load_shared_variants, config.get("shared_variants") or {}, self._core.tracking_uri
@@ -141,14 +167,54 @@ class Endpoint:
         return [status for status, _, _ in replies]
 
     async def check_health(self) -> None:
-        if not self._core.models:
+        if not self._core.table.ready:  # a model set: until its registry listing was read
             raise RuntimeError("no model loaded yet")
         if self._core.capture is not None and not self._core.capture.alive():
             raise RuntimeError("the data capture writer thread died")
         now = time.monotonic()
         if check_due(self._last_registry_check, now, self._settings.registry_check_interval_s):
             self._last_registry_check = now
-            await self._recheck_registry()
+            if self._model_set is not None:
+                await self._reread_model_set(self._model_set)
+            else:
+                await self._recheck_registry()
+        if self._cache_metrics is not None and self._model_set is not None:
+            self._cache_metrics.publish(self._model_set.cache.snapshot())
+
+    async def _start_model_set(self, table: ModelSetTable) -> None:
+        failed = await asyncio.to_thread(table.start)  # a registry outage fails the start
+        for name, err in failed.items():
+            logger.warning("prewarm of %s failed (it loads on its first request): %s", name, err)
+        loaded = table.cache.loaded()
+        logger.info(
+            "serving the model set %s: %d servable, %d prewarmed",
+            table.spec.selector,
+            len(table.servable),
+            len(loaded),
+        )
+
+    async def _reread_model_set(self, table: ModelSetTable) -> None:
+        """Which models of the set are servable now: new ones answer from here on, ones no
+        longer servable are answered 404 and unloaded."""
+        from serve.multi_model.resolve import read_listing
+
+        try:
+            listing = await asyncio.to_thread(read_listing, table.tracking_uri)
+        except Exception as err:  # a registry outage must not fail the health check
+            if str(err) != self._registry_error:
+                logger.warning("cannot re-read the registry for the model set: %s", err)
+            self._registry_error = str(err)
+            return
+        self._registry_error = None
+        change = table.refresh(listing)
+        if change.added or change.removed:
+            logger.info(
+                "model set %s: now servable %s; no longer servable %s (unloaded %s)",
+                table.spec.selector,
+                change.added,
+                change.removed,
+                change.unloaded,
+            )
 
     async def _recheck_registry(self) -> None:
         """Re-read the served versions' approval status; warn once per change, set the gauge."""
@@ -177,6 +243,8 @@ class Endpoint:
             self._core.router.close()  # the last second of variant statistics
         if self._core.capture is not None:
             self._core.capture.close()
+        if self._model_set is not None:
+            self._model_set.close()
         from ray_apps.registry import release_fetched
 
         release_fetched()  # Ray kills the replica next, running no atexit: remove copies now

@@ -3,7 +3,8 @@
 Replicas hold only sha256 digests of the keys (``AuthSpec.key_digests`` for inference keys,
 ``AuthSpec.admin_key_digests`` for admin credentials), compare in constant time, and never log
 or echo a presented key. No inference digests: inference routes are open. No admin digests:
-admin routes are off (403 naming the fix), never open.
+admin routes are off (403 naming the fix), never open. ``authorize`` returns the presented
+key's digest, so a caller can then check the key's model scope (``serve.multi_model.scopes``).
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ _ADMIN_OFF = (
 
 def authorize(
     role: Role, header: str | None, key_digests: tuple[str, ...], admin_digests: tuple[str, ...]
-) -> None:
-    """Pass, or raise 401 (no/malformed header) or 403 (a key that may not call this role)."""
+) -> str | None:
+    """The accepted key's sha256 (None where no key is needed), or raise 401 (no/malformed
+    header) or 403 (a key that may not call this role)."""
     if role == "open":
-        return
+        return None
     if role == "inference":
-        if key_digests:  # an admin credential may also read and call what inference keys can
-            _check(_presented(header), key_digests + admin_digests, "by this endpoint")
-        return
+        if not key_digests:
+            return None
+        # an admin credential may also read and call what inference keys can
+        presented = _presented(header)
+        _check(presented, key_digests + admin_digests, "by this endpoint")
+        return presented
     if not admin_digests:
         raise PermissionDeniedError(_ADMIN_OFF)
     presented = _presented(header, admin=True)
@@ -42,6 +47,7 @@ def authorize(
             "<admin key>'"
         )
     _check(presented, admin_digests, "as an admin credential")
+    return presented
 
 
 def check_bearer(header: str | None, digests: tuple[str, ...]) -> None:

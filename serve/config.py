@@ -6,11 +6,16 @@
       - name: cancer                 # a registered model
         version: 3                   # default: its newest Approved version
         force: false                 # deploy a non-Approved version (explicit, logged)
+    # models: {prefix: store-, max_models: 10}   # or a model SET: many models on shared
+    #                                # replicas, loaded on first call, evicted LRU within a
+    #                                # budget (serve.multi_model.spec; no variants/shadow/async)
     autoscaling: {min_replicas: 1, max_replicas: 4, target_ongoing_requests: 2}
     batching: {max_batch_size: 1}    # > 1 turns on dynamic batching (adds up to the wait)
     auth:                            # env var NAMES; each holds comma-separated keys
       api_key_envs: [RAYMAKER_API_KEYS]       # inference keys: predict, infer, metadata, reads
       admin_key_envs: [RAYMAKER_ADMIN_KEYS]   # admin keys: approve/reject over HTTP (else off)
+      scoped_key_envs: {STORE_12_KEYS: [store-12, "store-1*"]}   # inference keys for these
+                                     # models only: 403 on any other (serve.multi_model.scopes)
     capture: {percent: 10}           # share of requests written as Parquet for monitoring
     max_body_bytes: 1048576          # larger bodies get 413
     max_explain_rows: 100            # rows per :explain / /explain request (SHAP is costly)
@@ -44,12 +49,14 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from ray_apps.errors import SpecError
 from ray_apps.spec import load_yaml, parse_spec
+from serve.multi_model.scopes import Scope, parse_scope
+from serve.multi_model.spec import ModelSetSpec
 
 
 class _Strict(BaseModel):
@@ -63,6 +70,8 @@ class ModelRef(_Strict):
     version: int | None = Field(None, ge=1, description="default: the newest Approved version")
     force: bool = Field(False, description="serve a version that is not Approved")
 
+
+_MODEL_LIST = TypeAdapter(Annotated[list[ModelRef], Field(min_length=1)])
 
 # Ray Serve 2.60's AutoscalingConfig.metrics_interval_s default: replicas and handles push
 # their load to the controller this often. The spec does not expose it (Ray deprecates the
@@ -125,10 +134,20 @@ class AuthSpec(_Strict):
 
     ``api_key_envs`` hold inference keys; ``admin_key_envs`` hold admin credentials, the only
     keys that may change the registry over HTTP. No admin keys: the admin routes are off.
+    ``scoped_key_envs`` ({variable: model patterns}) hold inference keys that may call only
+    the models their patterns match (``store-12``, ``store-1*``): 403 on any other model.
     """
 
     api_key_envs: list[str] = Field(default_factory=list)
     admin_key_envs: list[str] = Field(default_factory=list)
+    scoped_key_envs: dict[str, list[str]] = Field(
+        default_factory=dict, description="{env var: model names or prefix globs}"
+    )
+
+    @field_validator("scoped_key_envs")
+    @classmethod
+    def _scopes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {var: list(parse_scope(p, f"scoped_key_envs.{var}")) for var, p in value.items()}
 
     @model_validator(mode="after")
     def _distinct(self) -> AuthSpec:
@@ -138,19 +157,42 @@ class AuthSpec(_Strict):
                 f"auth names {shared} in both api_key_envs and admin_key_envs; an admin "
                 "credential must differ from inference keys: use a separate variable for each"
             )
+        scoped = sorted(set(self.scoped_key_envs) & {*self.api_key_envs, *self.admin_key_envs})
+        if scoped:
+            raise ValueError(
+                f"auth names {scoped} in scoped_key_envs and in api_key_envs or admin_key_envs; "
+                "a key is either limited to some models or not: use a separate variable for each"
+            )
         return self
 
     def key_digests(self, environ: Mapping[str, str] | None = None) -> list[str]:
-        """sha256 of every inference key the named variables hold; what replicas compare."""
-        return _digests("api_key_envs", self.api_key_envs, environ)
+        """sha256 of every inference key the named variables hold, scoped keys included;
+        what replicas compare."""
+        scoped = self.scoped_key_digests(environ)
+        return sorted({*_digests("api_key_envs", self.api_key_envs, environ), *scoped})
+
+    def scoped_key_digests(self, environ: Mapping[str, str] | None = None) -> dict[str, Scope]:
+        """{sha256 of a scoped key: the models it may call}; a key in two scoped variables may
+        call what either allows. Refused if a scoped key is also an unscoped one."""
+        scopes: dict[str, Scope] = {}
+        for var, patterns in sorted(self.scoped_key_envs.items()):
+            for digest in _digests("scoped_key_envs", [var], environ):
+                scopes[digest] = tuple(dict.fromkeys([*scopes.get(digest, ()), *patterns]))
+        if set(scopes) & set(_digests("api_key_envs", self.api_key_envs, environ)):
+            raise SpecError(
+                "a key in auth.scoped_key_envs is also in auth.api_key_envs, so whether it may "
+                "call every model or only some is ambiguous; remove it from one of the variables"
+            )
+        return scopes
 
     def admin_key_digests(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """sha256 of every admin key; refused if one is also an inference key."""
         admin = _digests("admin_key_envs", self.admin_key_envs, environ)
         if set(admin) & set(self.key_digests(environ)):
             raise SpecError(
-                "a key in auth.admin_key_envs is also in auth.api_key_envs; an admin credential "
-                "must differ from every inference key: generate a new one for the admin variable"
+                "a key in auth.admin_key_envs is also in auth.api_key_envs or "
+                "auth.scoped_key_envs; an admin credential must differ from every inference "
+                "key: generate a new one for the admin variable"
             )
         return admin
 
@@ -368,7 +410,9 @@ class EndpointSpec(_Strict):
 
     name: str = Field("raymaker", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     route_prefix: str = Field("/", pattern=r"^/")
-    models: list[ModelRef] = Field(min_length=1)
+    models: list[ModelRef] | ModelSetSpec = Field(
+        description="a list pins models; a mapping is a model set (serve.multi_model.spec)"
+    )
     autoscaling: AutoscalingSpec = AutoscalingSpec()
     max_ongoing_requests: int = Field(32, ge=1)
     batching: BatchingSpec = BatchingSpec()
@@ -420,6 +464,36 @@ class EndpointSpec(_Strict):
             out[name] = str(Path(path.strip()).expanduser().resolve())
         return out
 
+    @field_validator("models", mode="wrap")
+    @classmethod
+    def _list_or_set(cls, value: Any, handler: Any) -> list[ModelRef] | ModelSetSpec:
+        # Validated as the form given (a mapping is a set, a list pins models), so an error
+        # names the fields of that form only, not a failed attempt at the other.
+        if isinstance(value, ModelSetSpec | Mapping):
+            return ModelSetSpec.model_validate(value)
+        if isinstance(value, list | tuple):
+            return _MODEL_LIST.validate_python(value)
+        raise ValueError(
+            "models is a list of registered models ([{name: cancer, version: 3}]) or a model "
+            "set mapping ({prefix: store-, max_models: 20})"
+        )
+
+    @property
+    def model_set(self) -> ModelSetSpec | None:
+        """The model set of a multi-model endpoint; None when ``models`` pins a list."""
+        return self.models if isinstance(self.models, ModelSetSpec) else None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_set_without_async(cls, data: Any) -> Any:
+        # The async consumer loads the listed versions at its start; a model set's models load
+        # on demand in the endpoint's replicas only, so a model set turns the default off.
+        if not isinstance(data, Mapping) or "async_inference" in data:
+            return data
+        if isinstance(data.get("models"), Mapping | ModelSetSpec):
+            data = {**data, "async_inference": {"enabled": False}}
+        return data
+
     @model_validator(mode="before")
     @classmethod
     def _models_from_variants(cls, data: Any) -> Any:
@@ -438,7 +512,31 @@ class EndpointSpec(_Strict):
         return data
 
     @model_validator(mode="after")
+    def _model_set_alone(self) -> EndpointSpec:
+        if self.model_set is None:
+            return self
+        given = [f for f in ("variants", "shadow") if getattr(self, f) is not None]
+        if given:
+            raise ValueError(
+                f"models is a model set ({self.model_set.selector}) but the endpoint also sets "
+                f"{given}: variants and a shadow split ONE model's traffic between pinned "
+                "versions, while a model set serves each of its models at its newest Approved "
+                "version; serve a model that needs them from an endpoint of its own (models: "
+                "[{name: <model>}] with variants:)"
+            )
+        if self.async_inference.enabled:
+            raise ValueError(
+                f"models is a model set ({self.model_set.selector}) and async_inference is "
+                "enabled: its consumers load a fixed list of versions, while a set's models "
+                "load on demand in the endpoint's replicas; set async_inference: {enabled: "
+                "false} (the default for a model set) or serve those models from a list"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _variants(self) -> EndpointSpec:
+        if self.model_set is not None:
+            return self  # refused above with variants or a shadow
         if self.variants is None:
             if self.shadow is not None:
                 raise ValueError(
@@ -493,6 +591,8 @@ class EndpointSpec(_Strict):
 
     @model_validator(mode="after")
     def _unique_models(self) -> EndpointSpec:
+        if self.model_set is not None:
+            return self
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -45,6 +45,7 @@ class EndpointInfo:
     url: str
     models: list[str]  # "name:version"
     ingress: str
+    model_set: str | None = None  # a multi-model endpoint's set in words: "prefix 'store-'"
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,9 @@ def plan(
         mv = registry.resolve_for_deploy(full, force=force, tracking_uri=lookup)
         return ModelRef(name=mv.name, version=mv.version, force=force)
 
-    models = [resolve(ref.name, ref.version, ref.force) for ref in spec.models]
+    # A model set pins nothing: its replicas resolve the servable versions while they run.
+    refs = [] if spec.model_set is not None else spec.models
+    models = [resolve(ref.name, ref.version, ref.force) for ref in refs]
     settings = ReplicaSettings.from_spec(
         spec,
         tracking_uri=uri,
@@ -176,6 +179,7 @@ def deploy(
         url=f"http://{host}:{port}{prefix}/",
         models=[f"{name}:{version}" for name, version in served],
         ingress=message,
+        model_set=spec.model_set.selector if spec.model_set is not None else None,
     )
 
 
@@ -183,6 +187,8 @@ def _pinned(spec: EndpointSpec, p: EndpointPlan) -> dict[str, Any]:
     """The spec as deployed, every version pinned: a rollout's rollback redeploys exactly this
     (``fair`` would resolve to the newest Approved version, perhaps the candidate)."""
     data = spec.model_dump(mode="json")
+    if spec.model_set is not None:
+        return data  # a set is resolved by the replicas, not pinned
     data["models"] = [m.model_dump(mode="json") for m in p.models]
     if p.traffic is not None:
         data["variants"] = [

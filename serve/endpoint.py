@@ -5,12 +5,16 @@
 status with ``{"error": "..."}``; anything unexpected becomes a logged 500 and never takes the
 replica down. The async routes validate here as the real-time ones do, then queue through
 ``serve.async_inference`` (``async_front``; None: async is off). ``serve.app`` wraps this in a
-Ray Serve deployment; unit tests call it directly.
+Ray Serve deployment; unit tests call it directly. A multi-model endpoint's core holds a
+``ModelSetTable`` (``use_model_set``): the same routes, its models loaded on first call.
+Inference keys may be scoped to models (``key_scopes``): 403 on a route naming another model.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +39,9 @@ from serve.capture import CaptureWriter
 from serve.explanations import Explanations
 from serve.labels_routes import CapturedIds, post_labels
 from serve.model_table import ModelTable, Predictor
+from serve.multi_model.errors import ModelTooLarge
+from serve.multi_model.scopes import Scope, check_scope
+from serve.multi_model.table import ModelSetTable
 from serve.served_model import ServedModel
 from serve.traffic.choice import VARIANT_HEADER
 from serve.traffic.router import Forwarded, VariantRouter
@@ -88,8 +95,11 @@ class EndpointCore:
         labels_root: str | None = None,
         endpoint: str = "raymaker",
         pipelines: Mapping[str, str] | None = None,
+        key_scopes: Mapping[str, Scope] | None = None,
     ):
         self.key_digests = tuple(key_digests)
+        # {sha256 of a scoped inference key: the model patterns it may call}
+        self.key_scopes = {d: tuple(s) for d, s in (key_scopes or {}).items()}
         self.admin_key_digests = tuple(admin_key_digests)
         self.max_body_bytes = max_body_bytes
         self.tracking_uri = tracking_uri
@@ -98,7 +108,8 @@ class EndpointCore:
         self.version = version
         self.batch_storage = batch_storage  # run storage of batch jobs started over HTTP
         self.home = home  # their relative paths are taken under it
-        self.table = ModelTable(tracking_uri)  # the versions served (serve.model_table)
+        # the versions served (serve.model_table), or a model set's (serve.multi_model.table)
+        self.table: ModelTable | ModelSetTable = ModelTable(tracking_uri)
         self.async_front: AsyncFront | None = None
         self.explanations = Explanations(max_explain_rows)
         self.labels_root = labels_root  # the capture root: posted labels are kept under it
@@ -138,6 +149,10 @@ class EndpointCore:
         """Swap the served versions in one assignment: requests see old or new, never neither."""
         self.table.swap(models, predictors)
 
+    def use_model_set(self, table: ModelSetTable) -> None:
+        """Serve a model set: its models load on first call (a multi-model endpoint)."""
+        self.table = table
+
     def set_shared_variants(
         self, loaded: Mapping[str, tuple[dict[str, ServedModel], Mapping[str, Predictor | None]]]
     ) -> None:
@@ -149,7 +164,7 @@ class EndpointCore:
             tables[variant] = table
         self.variant_tables = tables
 
-    def _table_of(self, call: _Call) -> ModelTable:
+    def _table_of(self, call: _Call) -> ModelTable | ModelSetTable:
         """The versions that answer ``call``: its variant's when that one shares this replica."""
         if call.variant is None:
             return self.table
@@ -183,6 +198,9 @@ class EndpointCore:
         except QueueFullError as err:
             reply = Reply(err.http_status, {"error": str(err)})
             reply.headers["retry-after"] = str(err.retry_after_s)
+        except ModelTooLarge as err:  # counted against the model it refused
+            call.model, call.version = err.name, str(err.version)
+            reply = Reply(err.http_status, {"error": str(err)})
         except RaymakerError as err:
             reply = Reply(err.http_status, {"error": str(err)})
         except Exception:  # a bug, not bad input: answer 500, keep the replica serving
@@ -245,10 +263,12 @@ class EndpointCore:
             )
         if route.name == "method_not_allowed":
             return Reply(405, {"error": f"{method} is not allowed on {path}"})
-        authorize(
+        key = authorize(
             route.role, headers.get("authorization"), self.key_digests, self.admin_key_digests
         )
         p = route.params
+        if self.key_scopes and route.role == "inference" and "name" in p:
+            check_scope(self.key_scopes, key, p["name"])  # before the body is read
         if route.name in _REAL_TIME:
             return await self._submit_async(route, headers, read_body, call)
         if route.name in _ROUTED and self.router is not None and forwarded is None:
@@ -273,12 +293,12 @@ class EndpointCore:
             body = call.body = await self._body(headers, read_body)
             if route.name == "v1_predict":
                 x = call.inputs = protocol_v1.parse_request(body, features)
-                pred, batch = await table.predictors[model.name](x)
+                pred, batch = await table.predictor(model)(x)
                 call.prediction = pred
                 return _with_batch(Reply(200, protocol_v1.build_response(model, pred)), batch)
             req = protocol_v2.parse_request(body, features, _header_length(headers))
             call.inputs = req.x
-            pred, batch = await table.predictors[model.name](req.x)
+            pred, batch = await table.predictor(model)(req.x)
             call.prediction = pred
             payload = protocol_v2.build_response(model, pred, req, request_id)
             return _with_batch(Reply(200, payload), batch)
@@ -287,22 +307,23 @@ class EndpointCore:
         if route.name == "labels":
             return await self._labels(route, headers, read_body, call)
         if route.name in ("live", "ready"):
-            ready = route.name == "live" or bool(self.models)
+            ready = route.name == "live" or self.table.ready
             return Reply(200 if ready else 503, {route.name: ready})
         if route.name == "v2_server":
             return Reply(200, protocol_v2.server_metadata(self.version))
         if route.name == "v1_models":
-            return Reply(200, {"models": sorted(self.models)})
-        if route.name in ("v1_model", "v2_model", "v2_model_ready"):
-            model = await self._model(p["name"], p.get("version"))
-            status = self.registry_status.get(model.name, model.status)
+            return Reply(200, {"models": self.table.names})
+        if route.name in ("v1_model", "v2_model_ready"):  # a model set answers without loading
+            s = await self.table.status(p["name"], p.get("version"))
             if route.name == "v1_model":
-                return Reply(200, {**protocol_v1.model_status(model), "registry_status": status})
-            if route.name == "v2_model":
-                meta = protocol_v2.model_metadata(model)
-                meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
-                return Reply(200, meta)
-            return Reply(200, {"name": model.name, "version": str(model.version), "ready": True})
+                return Reply(200, {**protocol_v1.model_status(s), "registry_status": s.status})
+            return Reply(200, {"name": s.name, "version": str(s.version), "ready": True})
+        if route.name == "v2_model":  # the features are the artifact's: a model set loads it
+            model = await self._model(p["name"], p.get("version"))
+            meta = protocol_v2.model_metadata(model)
+            status = self.registry_status.get(model.name, model.status)
+            meta["parameters"] = {**meta.get("parameters", {}), "registry_status": status}
+            return Reply(200, meta)
         if route.name in ("traffic_show", "traffic_change"):
             from serve import traffic_routes
 
@@ -314,6 +335,8 @@ class EndpointCore:
             return await self._batch(route, method, path, headers, read_body, call)
         if route.name == "pipeline_run":
             return await self._pipeline(route, headers, read_body)
+        if route.name == "model_cache":
+            return Reply(200, self._model_cache())
         from serve import registry_routes
 
         if route.name == "registry_decide_moved":
@@ -443,6 +466,21 @@ class EndpointCore:
             tracking_uri=self.tracking_uri,
         )
         return Reply(202, payload)
+
+    def _model_cache(self) -> dict[str, Any]:
+        """This replica's model cache: budget, what is loaded, counters per model version."""
+        if not isinstance(self.table, ModelSetTable):
+            raise NotFoundError(
+                "this endpoint pins its models (models: [...]); only a model set (models: "
+                "{prefix: …} or {tag: …}) loads them on demand into a model cache"
+            )
+        table = self.table
+        return {
+            "replica": f"{socket.gethostname()}:{os.getpid()}",
+            "model_set": table.spec.selector,
+            "servable": len(table.servable),
+            **table.cache.snapshot(),
+        }
 
     async def _model(self, name: str, version: str | None) -> ServedModel:
         return await self.table.resolve(name, version)

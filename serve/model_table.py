@@ -3,14 +3,16 @@ checksum verified), swapped in at once, resolved per request by name and version
 re-checked against the registry's approval status.
 
 The endpoint's replicas, its variants' replicas and the async consumer all hold one; which
-*variant* answers a request is decided before, by ``serve.traffic.choice``.
+*variant* answers a request is decided before, by ``serve.traffic.choice``. A multi-model
+endpoint's replicas hold a ``serve.multi_model.table.ModelSetTable`` instead, which answers
+the same methods (``resolve``, ``status``, ``predictor``, ``ready``, ``names``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,6 +22,14 @@ from serve.config import ModelRef
 from serve.served_model import ServedModel
 
 Predictor = Callable[[np.ndarray], Awaitable[tuple[Prediction, int]]]
+
+
+class VersionStatus(NamedTuple):
+    """A served model's version and registry status, for the metadata routes."""
+
+    name: str
+    version: int
+    status: str
 
 
 class ModelTable:
@@ -37,9 +47,26 @@ class ModelTable:
         """Serve ``models`` from now on, in one assignment each: a request sees the old table or
         the new, never neither. ``predictors``: batching wrappers (default: a direct call)."""
         predictors = predictors or {}
-        self.predictors = {n: predictors.get(n) or _direct(m) for n, m in models.items()}
+        self.predictors = {n: predictors.get(n) or direct_predictor(m) for n, m in models.items()}
         self.registry_status = {n: m.status for n, m in models.items()}
         self.models = dict(models)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.models)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.models)
+
+    def predictor(self, model: ServedModel) -> Predictor:
+        return self.predictors[model.name]
+
+    async def status(self, name: str, version: str | None) -> VersionStatus:
+        model = await self.resolve(name, version)
+        return VersionStatus(
+            model.name, model.version, self.registry_status.get(model.name, model.status)
+        )
 
     async def resolve(self, name: str, version: str | None) -> ServedModel:
         """The served version a request names; 404 / 403 with the reason otherwise."""
@@ -111,7 +138,7 @@ def registry_statuses(models: Mapping[str, ServedModel], tracking_uri: str | Non
     }
 
 
-def _direct(model: ServedModel) -> Predictor:
+def direct_predictor(model: ServedModel) -> Predictor:
     async def predict(x: np.ndarray) -> tuple[Prediction, int]:
         return model.predict(x), 0
 

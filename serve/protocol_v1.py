@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ray_apps.errors import SpecError
 from ray_apps.prediction import Prediction
 from serve._json_types import expect, holds_bool, json_type
 from serve.served_model import ServedModel, check_matrix
+
+if TYPE_CHECKING:
+    from serve.model_table import VersionStatus
 
 
 def parse_request(body: bytes, features: list[str]) -> np.ndarray:
@@ -90,7 +93,7 @@ def build_response(model: ServedModel, pred: Prediction) -> dict[str, Any]:
     return out
 
 
-def model_status(model: ServedModel) -> dict[str, Any]:
+def model_status(model: ServedModel | VersionStatus) -> dict[str, Any]:
     """``GET /v1/models/{name}``."""
     return {"name": model.name, "version": str(model.version), "ready": True}
 

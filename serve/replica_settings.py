@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from serve.config import AsyncInferenceSpec, BatchingSpec, CaptureSpec, EndpointSpec, FaultSpec
+from serve.multi_model.spec import ModelSetSpec
 
 
 class ReplicaSettings(BaseModel):
@@ -42,6 +43,11 @@ class ReplicaSettings(BaseModel):
     fault: FaultSpec | None = None  # a variant's injected faults (drills)
     # {name: absolute pipeline YAML} that POST /admin/pipelines/{name}:run may start.
     pipelines: dict[str, str] = Field(default_factory=dict)
+    # {sha256 of a scoped inference key: the model patterns it may call} (auth.scoped_key_envs);
+    # those digests are in key_digests too. Defaulted: older Serve config files have none.
+    key_scopes: dict[str, list[str]] = Field(default_factory=dict)
+    # A multi-model endpoint's set and budget (serve.multi_model); None: it pins a list.
+    model_set: ModelSetSpec | None = None
 
     @classmethod
     def from_spec(
@@ -70,6 +76,8 @@ class ReplicaSettings(BaseModel):
             home=str(home),
             traffic_store_url=_traffic_store(spec, home),
             pipelines=spec.pipeline_files(),
+            key_scopes={d: list(s) for d, s in spec.auth.scoped_key_digests().items()},
+            model_set=spec.model_set,
         )
 
     @classmethod

@@ -9,7 +9,8 @@ Roles (``ROLES``, one per route name):
                admin) key
     admin      changes state (approve/reject, start batch jobs and read their status, read and
                change traffic weights and the shadow, start one of the endpoint's pipelines:
-               POST /admin/pipelines/{name}:run); an admin credential only, and off unless
+               POST /admin/pipelines/{name}:run, read a multi-model replica's model cache:
+               GET /admin/models); an admin credential only, and off unless
                ``auth.admin_key_envs`` names one
 """
 
@@ -52,6 +53,7 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"/admin/traffic"), "traffic_show"),
     ("POST", re.compile(r"/admin/traffic"), "traffic_change"),
     ("POST", re.compile(r"/admin/pipelines/(?P<pipeline>[^/:]+):run"), "pipeline_run"),
+    ("GET", re.compile(r"/admin/models"), "model_cache"),
 ]
 
 ROLES: dict[str, Role] = {
@@ -82,6 +84,7 @@ ROLES: dict[str, Role] = {
     "traffic_show": "admin",
     "traffic_change": "admin",
     "pipeline_run": "admin",
+    "model_cache": "admin",
 }
 
 

@@ -59,7 +59,11 @@ def deploy(
 
 def _announce(info) -> None:
     console.print(info.ingress)
-    console.print(f"endpoint {info.name} serves {', '.join(info.models)} at {info.url}")
+    if info.model_set is not None:  # a multi-model endpoint: its models load on first call
+        serves = f"every Approved model of {info.model_set}"
+    else:
+        serves = ", ".join(info.models)
+    console.print(f"endpoint {info.name} serves {serves} at {info.url}")
 
 
 def _announce_local(info) -> None:
@@ -87,8 +91,8 @@ def _spec(models, config, name, keys, capture, min_r, max_r, force) -> dict:
         )
     if name:
         spec["name"] = name
-    elif "name" not in spec:
-        spec["name"] = spec["models"][0]["name"]
+    elif "name" not in spec and isinstance(spec["models"], list):
+        spec["name"] = spec["models"][0]["name"]  # a model set's endpoint keeps the default
     if keys:
         spec["auth"] = {"api_key_envs": keys}
     if capture is not None:

@@ -12,6 +12,9 @@ evicted least-recently-used within a per-replica budget (issue 20).
 pure; and the registry read), ``cache`` (loading, single-flight, LRU eviction, counters),
 ``footprint`` (a loaded model's bytes), ``errors`` (``ModelTooLarge``, 507), ``scopes`` (API
 keys limited to some models, pure), ``lru_sim`` (the ideal LRU a benchmark compares with).
+The replica's wiring, imported by path (it builds on ``serve.model_table``): ``table``
+(``ModelSetTable``: the set's model table for ``EndpointCore``) and ``cache_metrics``
+(``CacheMetrics``: the cache's Prometheus metrics per model and version).
 """
 
 from serve.multi_model.cache import ModelCache

@@ -5,9 +5,9 @@
 
 ``servable_versions`` is pure: each model in the set is served at its newest Approved version;
 Pending and Rejected versions are not, so a model whose only Approved version is later
-rejected drops out at the next read, and one approved after the deploy comes in. A replica is
-meant to re-read the listing every ``registry_check_interval_s``, hand the result to
-``ModelCache.retain`` and answer 404 for a model that is not in it (not wired yet).
+rejected drops out at the next read, and one approved after the deploy comes in. A replica
+re-reads the listing every ``registry_check_interval_s``, hands the result to
+``ModelCache.retain`` and answers 404 for a model that is not in it (``table.ModelSetTable``).
 
 Tags: the registry has no tag command yet; a tag is an MLflow tag *key* (any value) on the
 registered model (it then selects every version) or on one version (it selects that version):

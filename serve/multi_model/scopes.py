@@ -4,21 +4,22 @@ A scope is a list of patterns: an exact model name (``store-12``) or a prefix gl
 start followed by one ``*`` at the end (``store-1*``: store-1, store-10 … store-199; ``*``
 alone: every model). No other glob syntax, so a scope reads the same to everyone.
 
-Proposed configuration (not wired yet), the smallest step from today's ``auth``: keys still
-come from environment variables holding comma-separated keys, and a new mapping names, per
-variable, the models its keys may call::
+Configured in the endpoint's ``auth`` (``serve.config.AuthSpec``): keys still come from
+environment variables holding comma-separated keys, and a mapping names, per variable, the
+models its keys may call::
 
     auth:
-      api_key_envs: [RAYMAKER_API_KEYS]        # unscoped inference keys, as today
+      api_key_envs: [RAYMAKER_API_KEYS]        # unscoped inference keys
       scoped_key_envs:                         # {variable: scope}; its keys call only these
         STORE_12_KEYS: [store-12]
         STORE_1X_KEYS: ["store-1*"]
 
-Replicas would hold ``{sha256 of a key: its scope}`` beside today's digests (the digest is what
-``serve.auth`` already compares; a scoped key is also accepted by ``authorize`` as an inference
-key) and call ``check_scope`` once the route's model is known. A key in both an unscoped and a
-scoped variable is refused at deploy (ambiguous), as admin/inference overlap is today. Admin
-credentials are never scoped: they change state, not models' answers.
+Replicas hold ``{sha256 of a key: its scope}`` (``ReplicaSettings.key_scopes``) beside the
+digests ``serve.auth`` compares (a scoped key is also accepted by ``authorize`` as an inference
+key), and ``EndpointCore`` calls ``check_scope`` on every inference route that names a model,
+before reading the body. A key in both an unscoped and a scoped variable is refused at deploy
+(ambiguous), as admin/inference overlap is. Admin credentials are never scoped: they change
+state, not models' answers.
 """
 
 from __future__ import annotations

@@ -247,6 +247,13 @@ def _http(endpoint_spec: dict[str, Any]) -> dict[str, Any]:
 def _variants(endpoint_spec: dict[str, Any]) -> list[dict[str, Any]]:
     if endpoint_spec.get("variants"):
         return [dict(v) for v in endpoint_spec["variants"]]
+    if isinstance(endpoint_spec.get("models"), dict):
+        raise SpecError(
+            f"endpoint {endpoint_spec.get('name')!r} serves a model set: each of its models is "
+            "served at its newest Approved version, so approving a version rolls it out there "
+            "(from the replicas' next registry check); a guarded rollout moves ONE model's "
+            "traffic between versions: serve that model from an endpoint of its own"
+        )
     (model,) = endpoint_spec["models"]
     ref = model["name"] if model.get("version") is None else f"{model['name']}:{model['version']}"
     return [{"name": "stable", "model": ref, "weight": 1.0, "force": model.get("force", False)}]

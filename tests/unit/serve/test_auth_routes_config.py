@@ -93,8 +93,10 @@ def test_every_route_has_a_role_and_only_state_changes_and_batch_jobs_are_admin(
         "traffic_show",
         "traffic_change",
         "pipeline_run",
+        "model_cache",
     }
     assert routes.match("POST", "/admin/batch/jobs").name == "batch_submit"
+    assert routes.match("GET", "/admin/models").name == "model_cache"
     run = routes.match("POST", "/admin/pipelines/retrain:run")
     assert run.name == "pipeline_run" and run.params == {"pipeline": "retrain"}
     assert routes.match("GET", "/admin/pipelines/retrain:run").name == "method_not_allowed"
