@@ -11,10 +11,13 @@ STAMP := $(VENV)/.installed
 # TORCH_INDEX_URL at PyTorch's CPU wheel index.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
+# Where Debian's chromium and chromium-driver packages put them (the browser target).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup lint format test test-unit demo bench bench-serve clean
+.PHONY: setup browser lint format test test-unit demo bench bench-serve clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,24 @@ $(STAMP): pyproject.toml
 		$(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[cpu,dev]'
 	touch $(STAMP)
+
+# The web console's browser tests (tests/unit/console/test_browser.py) drive the OS's Chromium
+# through its chromedriver: install both from the distribution where either is missing (never a
+# browser downloaded at run time). Idempotent; as root or through sudo; where neither works (or
+# there is no apt-get) it says so and the browser tests skip, naming this target.
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "browser: no apt-get here; install Chromium and its chromedriver yourself"; exit 0; fi; \
+	SUDO=; if [ "$$(id -u)" != 0 ]; then \
+		if command -v sudo >/dev/null; then SUDO=sudo; else \
+		echo "browser: not root and no sudo; run as root: apt-get install -y chromium chromium-driver"; \
+		exit 0; fi; fi; \
+	echo "browser: installing chromium chromium-driver with apt-get (the console's browser tests)"; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+		chromium chromium-driver || \
+	echo "browser: apt-get failed; the console's browser tests will skip"
 
 lint: setup
 	$(VENV)/bin/ruff check .

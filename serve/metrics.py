@@ -13,6 +13,13 @@ rejected while it serves.
 from __future__ import annotations
 
 _BOUNDARIES = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000]
+# The names, one place: Ray exports each with EXPORT_PREFIX (counters also with ``_total``,
+# the histogram as ``_bucket`` / ``_sum`` / ``_count``); the web console reads them back.
+REQUESTS = "raymaker_requests"
+ERRORS = "raymaker_request_errors"
+LATENCY = "raymaker_request_latency_ms"
+APPROVED = "raymaker_served_version_approved"
+EXPORT_PREFIX = "ray_"
 
 
 class EndpointMetrics:
@@ -23,19 +30,19 @@ class EndpointMetrics:
 
         keys = ("model", "version", "route", "code", "variant")
         self._requests = metrics.Counter(
-            "raymaker_requests", description="Inference and registry requests.", tag_keys=keys
+            REQUESTS, description="Inference and registry requests.", tag_keys=keys
         )
         self._errors = metrics.Counter(
-            "raymaker_request_errors", description="Requests answered 4xx/5xx.", tag_keys=keys
+            ERRORS, description="Requests answered 4xx/5xx.", tag_keys=keys
         )
         self._latency = metrics.Histogram(
-            "raymaker_request_latency_ms",
+            LATENCY,
             description="Time in the replica per request (ms).",
             boundaries=_BOUNDARIES,
             tag_keys=("model", "version", "route", "variant"),
         )
         self._approved = metrics.Gauge(
-            "raymaker_served_version_approved",
+            APPROVED,
             description="1 if the registry says the served version is Approved, else 0.",
             tag_keys=("model", "version"),
         )

@@ -5,10 +5,12 @@
     raymaker registry list | show | register | approve | reject   # registry.py
     raymaker deploy cancer --api-key-env MY_KEYS                  # deploy.py
     raymaker batch --config batch.yaml                            # batch.py
+    raymaker console [--port 8765]                 # web_console.py (the ``console`` package)
 
 Each command calls the same library function a notebook calls and prints with ``console``.
 This package sits above the layers: it is the one place in ``ray_apps`` that may import
-``serve`` and ``tuning`` (the import-linter contracts in pyproject.toml say so).
+``serve``, ``tuning``, ``pipelines`` and ``console`` (the import-linter contracts in
+pyproject.toml say so).
 """
 
 from ray_apps.cli.app import app, main, run_job

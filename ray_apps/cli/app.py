@@ -23,6 +23,7 @@ from ray_apps.cli import (
     runs,
     submit,
     traffic,
+    web_console,
 )
 from ray_apps.errors import RaymakerError
 
@@ -51,6 +52,7 @@ devservers.attach(app)  # raymaker dev-servers (local S3 + PostgreSQL)
 traffic.attach(app)  # raymaker traffic …, raymaker rollout …
 pipeline.attach(app)  # raymaker pipeline …
 runs.attach(app)  # raymaker runs show
+web_console.attach(app)  # raymaker console (the web console)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from ray_apps.registry.endpoints import (
     mark_served,
     mark_unserved,
     record_endpoint,
+    served_endpoints,
     served_versions,
 )
 from ray_apps.registry.registry import (
@@ -40,6 +41,7 @@ __all__ = [
     "reject",
     "release_fetched",
     "resolve_for_deploy",
+    "served_endpoints",
     "served_versions",
     "transition",
 ]

@@ -3,6 +3,7 @@
     record_endpoint("cancer", [("cancer", 3)], tracking_uri=uri)   # after a deploy or rollout
     record_endpoint("cancer", [], tracking_uri=uri)                # after an undeploy
     get_version("cancer", 3).served_by                             # ["cancer"]
+    served_endpoints()                                  # {"cancer": [("cancer", 3)], …}
 
 It says what ``serve.deploy`` last did, not what Ray runs now: an endpoint lost with its
 cluster keeps its mark until the same endpoint name is deployed or undeployed again.
@@ -29,12 +30,18 @@ def mark_unserved(
 
 def served_versions(endpoint: str, *, tracking_uri: str | None = None) -> list[tuple[str, int]]:
     """The (model, version) pairs the registry records ``endpoint`` as serving."""
+    return served_endpoints(tracking_uri=tracking_uri).get(endpoint, [])
+
+
+def served_endpoints(*, tracking_uri: str | None = None) -> dict[str, list[tuple[str, int]]]:
+    """Every endpoint the registry records as serving a version, with its (model, version)
+    pairs, in one query (the web console's endpoints page)."""
     client = _client(tracking.resolve_uri(tracking_uri))
-    out = []
+    out: dict[str, list[tuple[str, int]]] = {}
     for mv in client.search_model_versions(max_results=10000):
-        if endpoint in served_by.parse((mv.tags or {}).get(served_by.TAG)):
-            out.append((mv.name, int(mv.version)))
-    return sorted(out)
+        for endpoint in served_by.parse((mv.tags or {}).get(served_by.TAG)):
+            out.setdefault(endpoint, []).append((mv.name, int(mv.version)))
+    return {endpoint: sorted(pairs) for endpoint, pairs in sorted(out.items())}
 
 
 def record_endpoint(

@@ -1,6 +1,6 @@
 """The layer contracts (pyproject.toml, import-linter) hold, and fail when a layer is crossed.
 
-Each case copies the four packages into a temporary folder, adds one import, and runs the same
+Each case copies the five packages into a temporary folder, adds one import, and runs the same
 `lint-imports` that `make lint` runs there: a contract that cannot fail would prove nothing.
 """
 
@@ -19,7 +19,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 
 def _copy(tmp_path: Path) -> Path:
-    for package in ("ray_apps", "serve", "tuning", "pipelines"):
+    for package in ("ray_apps", "serve", "tuning", "pipelines", "console"):
         shutil.copytree(
             ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -37,7 +37,7 @@ def _lint(tree: Path) -> subprocess.CompletedProcess:
 def test_the_tree_as_it_is_keeps_every_contract(tmp_path):
     out = _lint(_copy(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "3 kept, 0 broken" in out.stdout
+    assert "4 kept, 0 broken" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,8 @@ def test_the_tree_as_it_is_keeps_every_contract(tmp_path):
         ("ray_apps/evaluation/job.py", "import pipelines.spec", "imports neither serve"),
         ("serve/auth.py", "from pipelines import graph", "imported by no layer below it"),
         ("tuning/space.py", "import pipelines", "imported by no layer below it"),
+        ("serve/auth.py", "import console.auth", "imported by nothing but the CLI"),
+        ("pipelines/graph.py", "from console import settings", "imported by nothing but the CLI"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):

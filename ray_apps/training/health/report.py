@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ray_apps.training.health._svg import Lane, Series, gaps, lanes_chart, line_chart
+from ray_apps.charts import Lane, Series, gaps, lanes_chart, line_chart
 
 REPORT_NAME = "health_report.html"
 MLFLOW_DIR = "health"  # the artifact lands at health/health_report.html

@@ -45,6 +45,7 @@ def test_registry_public_names():
         "reject",
         "release_fetched",
         "resolve_for_deploy",
+        "served_endpoints",
         "served_versions",
         "transition",
     ]

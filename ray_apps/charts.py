@@ -1,10 +1,12 @@
-"""Small inline-SVG charts for the health report: lines over epochs, and lanes of marks.
+"""Small inline-SVG charts: lines over epochs (or any x), and lanes of marks.
 
-Ours, not a plotting library's: the report is one self-contained HTML file (no script, no CDN)
-that opens anywhere, and MLflow's artifact view shows it as it is. A NaN or infinite value — or
-one at or below zero on a log scale — cannot be drawn: the line breaks there and a red × at the
-top of the plot marks the epoch, its ``<title>`` saying what the value was. Every text is
-escaped; numbers are formatted here.
+The training health report and the web console (``raymaker console``) draw with them. Ours, not
+a plotting library's: the report is one self-contained HTML file (no script, no CDN) that opens
+anywhere, MLflow's artifact view shows it as it is, and the console's pages need no script.
+
+A NaN or infinite value — or one at or below zero on a log scale — cannot be drawn: the line
+breaks there and a red × at the top of the plot marks the epoch, its ``<title>`` saying what
+the value was. Every text is escaped; numbers are formatted here.
 """
 
 from __future__ import annotations
