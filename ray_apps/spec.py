@@ -176,15 +176,29 @@ class CheckpointSpec(_Strict):
 
 
 class FaultInjection(_Strict):
-    """Fail once, deterministically, at the start of epoch / round ``at_epoch`` (for tests, demos).
+    """A deterministic fault at epoch / round ``at_epoch`` on ``rank`` (for tests, demos, drills).
 
-    ``raise`` raises in the worker; ``kill`` SIGKILLs the worker process. It fires once per
-    run: a marker in the run folder stops it firing again after the restart.
+    ``raise`` raises in the worker; ``kill`` SIGKILLs the worker process (both fire once per run:
+    a marker in the run folder stops them firing again after the restart). The health rules'
+    drills: ``hang`` sleeps ``delay_s`` once at the start of the epoch (``stalled``), ``slow``
+    sleeps ``delay_s`` before every training step from that epoch on (``straggler``; torch).
     """
 
     at_epoch: int = Field(ge=1)
     rank: int = Field(0, ge=0)
-    mode: Literal["raise", "kill"] = "raise"
+    mode: Literal["raise", "kill", "hang", "slow"] = "raise"
+    delay_s: float | None = Field(None, gt=0, description="hang / slow: seconds to sleep")
+
+    @model_validator(mode="after")
+    def _delay_for_sleeps(self) -> FaultInjection:
+        sleeps = self.mode in ("hang", "slow")
+        if sleeps and self.delay_s is None:
+            raise ValueError(f"failure.inject.mode {self.mode} sleeps: give delay_s (seconds)")
+        if not sleeps and self.delay_s is not None:
+            raise ValueError(
+                f"failure.inject.delay_s is for modes hang and slow, not {self.mode}; remove it"
+            )
+        return self
 
 
 class FailureSpec(_Strict):
@@ -250,6 +264,11 @@ class TrainJobSpec(_Strict):
             raise ValueError(
                 f"failure.inject.rank {inject.rank} has no worker: scaling.num_workers is "
                 f"{self.scaling.num_workers}; use a rank below it"
+            )
+        if inject is not None and inject.mode == "slow" and not self.model.learner.takes_strategy:
+            raise ValueError(
+                f"failure.inject.mode slow sleeps before each torch training step; model.kind "
+                f"{self.model.kind} has none: use mode hang (once, at the start of the round)"
             )
         strategy = self.scaling.strategy
         if strategy.kind != "ddp" and not self.model.learner.takes_strategy:

@@ -49,6 +49,9 @@ class MemorySession:
     def started(self, start_epoch: int) -> None:
         self.start_epoch = start_epoch
 
+    def ended(self) -> None:
+        pass
+
     def begin_epoch(self, epoch: int) -> None:
         pass
 

@@ -176,6 +176,13 @@ class TuneJobSpec(_Strict):
                 "train.scaling.min_workers: a trial has a fixed size (Tune schedules it whole); "
                 "remove min_workers and set trial.workers"
             )
+        clock = [r.name for r in (self.train.health.rules if self.train.health else ())]
+        clock = [n for n in clock if n in ("stalled", "max_initialization_time")]
+        if clock:
+            raise ValueError(
+                f"train.health.rules {clock} are judged by a clock beside a training run, which "
+                "a trial has not; bound the experiment with budget.time_budget_s instead"
+            )
         strategy = self.strategy
         if strategy.searcher == "grid":
             ranged = [k for k, p in self.search_space.items() if not p.categorical]

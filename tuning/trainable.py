@@ -66,6 +66,9 @@ class TuneSession:
     def started(self, start_epoch: int) -> None:
         pass
 
+    def ended(self) -> None:
+        pass
+
     def begin_epoch(self, epoch: int) -> None:
         pass
 

@@ -117,7 +117,8 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         last_metrics = state.get("metrics")
         del state
     loss_fn: nn.Module = nn.CrossEntropyLoss() if classification else nn.MSELoss()
-    session.started(start_epoch)
+    if session.started(start_epoch):
+        return {"rank": session.rank, "start_epoch": start_epoch}  # stopped by a health rule
     if session.rank == 0 and device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         print(
@@ -140,19 +141,29 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = 0.0, 0
+        # A rank's own time: its forward passes and optimizer steps, not backward, where DDP's
+        # gradient all-reduce makes every rank wait for the slowest (the straggler rule reads it).
+        own_time = 0.0
+        delay = config.inject.step_delay(epoch, session.rank) if config.inject else 0.0
         if signals is not None:
             signals.begin_epoch()
         for b in range(batches):
+            t_own = time.perf_counter()
+            if delay:
+                time.sleep(delay)  # the `slow` drill: this rank straggles
             idx = order[b * batch_size : (b + 1) * batch_size]
             out = engine.module(x_train[idx])
             loss = loss_fn(out, y_train[idx] if classification else y_train[idx].unsqueeze(1))
+            own_time += time.perf_counter() - t_own
             engine.backward(loss)
             sampled = signals is not None and (b + 1) % acc == 0 and signals.due(b // acc)
             if sampled:
                 signals.after_backward()
             if steps == measure_at:
                 memory = model_state_bytes(engine, before_model)
+            t_own = time.perf_counter()
             engine.step()
+            own_time += time.perf_counter() - t_own
             if sampled:
                 signals.after_step()
             if first_step_s is None:
@@ -180,7 +191,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         # the slowest rank, and every rank reports the same numbers (the health rules see them).
         per_rank, times = _per_rank(
             {**memory, **peak_memory(device)},
-            [train_time, first_step_s or 0.0],
+            [train_time, first_step_s or 0.0, own_time],
             device,
             session.world_size,
         )
@@ -200,8 +211,8 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             if epoch == start_epoch:
                 metrics["time_to_first_step_s"] = max(t[1] for t in times)
             if session.world_size > 1:  # the straggler rule compares them
-                for rank, (rank_time, _) in enumerate(times):
-                    metrics[f"rank{rank}_step_time_s"] = rank_time / max(batches, 1)
+                for rank, (_, _, rank_own) in enumerate(times):
+                    metrics[f"rank{rank}_step_time_s"] = rank_own / max(batches, 1)
         metrics.update(per_rank)
 
         save = epoch % config.checkpoint_every == 0 or epoch == epochs
@@ -212,4 +223,5 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         # Restored from the final checkpoint (the job stopped right after it): report the
         # final result again, so the caller sees the finished epoch and not an older one.
         session.report(last_metrics, epochs, None)
+    session.ended()
     return {"rank": session.rank, "start_epoch": start_epoch}

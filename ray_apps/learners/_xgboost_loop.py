@@ -107,7 +107,8 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
                 with open(os.path.join(d, METRICS_FILE)) as f:
                     last_metrics = json.load(f)
         done = booster.num_boosted_rounds()
-    session.started(done + 1)
+    if session.started(done + 1):
+        return {"rank": session.rank, "start_epoch": done + 1}  # stopped by a health rule
     remaining = config.epochs - done
     evals = [(dvalid, "valid")]
     if config.health is not None:  # the train metric too (overfit, overtraining read it)
@@ -126,4 +127,5 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         # Restored from the final checkpoint (the job stopped right after it): report the
         # final result again, so the caller sees the finished round and not an older one.
         session.report(last_metrics, done, None)
+    session.ended()
     return {"rank": session.rank, "start_epoch": done + 1}

@@ -9,7 +9,9 @@ same way; a failed attempt restarts from the newest one, up to ``failure.max_fai
 
 from __future__ import annotations
 
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +30,7 @@ from ray_apps.training.session import (
     health_watch,
     log_epoch,
     resume_health,
+    start_clock,
 )
 
 
@@ -50,6 +53,12 @@ class LocalSession:
         self.sink = MetricSink(config.mlflow)
         self._fs, self._root = fsspec.core.url_to_fs(config.run_dir)
         self.health = health_watch(config)
+        # A clock rule's stop: set by the clock's thread; it interrupts the loop when the loop
+        # runs in the main thread (a CLI, a notebook), else the loop ends at its next report.
+        self.stopped_by_clock = False
+        self._main = threading.main_thread()
+        self._in_main = threading.current_thread() is self._main
+        self._clock = start_clock(self)
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -58,13 +67,35 @@ class LocalSession:
         recorded = self.run_log.last_checkpoint()
         return None if recorded is None else self._checkpoint(recorded["name"])
 
-    def started(self, start_epoch: int) -> None:
+    def started(self, start_epoch: int) -> bool:
+        if self.stopped_by_clock:
+            return True
         resume_health(self.health, self.run_log, start_epoch)
         self.run_log.attempt_started(start_epoch, 1)
         announce_resume(self.unit, start_epoch, 1)
+        return False
+
+    def ended(self) -> None:
+        pass  # the clock runs across attempts; fit_local closes it
+
+    def close(self) -> None:
+        if self._clock is not None:
+            self._clock.close()
+
+    def stop_on_clock(self) -> None:
+        self.stopped_by_clock = True
+        # A real SIGINT to the main thread (``_thread.interrupt_main`` only sets a flag, which a
+        # blocking call such as a sleep never looks at): Python's handler raises
+        # KeyboardInterrupt where the loop is, and fit_local ends the run. Not when SIGINT
+        # has another handler (then the loop ends at its next report).
+        if self._in_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.pthread_kill(self._main.ident, signal.SIGINT)
 
     def begin_epoch(self, epoch: int) -> None:
-        pass  # fault drills need a worker group (placement sends them there)
+        from ray_apps.training.faults import maybe_fail
+
+        # Only ``hang`` gets here: placement sends the other drills to a worker group.
+        maybe_fail(self.config.inject, epoch, self.rank, self.run_log)
 
     def report(
         self, metrics: dict[str, Any], epoch: int, save: Callable[[str], bool] | None
@@ -76,7 +107,7 @@ class LocalSession:
         if save is not None:
             saved_s = self._save(epoch, save)
         log_epoch(self, metrics, epoch, time.perf_counter() - t0 - (saved_s or 0.0), saved_s)
-        return act_on_health(self, verdict, epoch)
+        return act_on_health(self, verdict, epoch) or self.stopped_by_clock
 
     def prepare_model(self, model):
         return model
@@ -124,10 +155,25 @@ def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataF
     session = LocalSession(config, frames, spec.checkpoint.keep, spec.scaling.num_workers)
     loop = spec.model.learner.loop_function()
     allowed = spec.failure.max_failures
+    try:
+        _attempts(loop, config, session, allowed)
+    finally:
+        session.close()
+    checkpoint = session.restore()
+    if checkpoint is None and session.run_log.state() is None:  # a stopped run may have none
+        raise TrainingError(f"training run {config.run_dir} ended without a checkpoint")
+    return checkpoint
+
+
+def _attempts(loop, config: LoopConfig, session: LocalSession, allowed: int) -> None:
     for attempt in range(allowed + 1):
         try:
             loop(config, session)
             break
+        except KeyboardInterrupt:
+            if not session.stopped_by_clock:
+                raise  # the user's Ctrl-C
+            break  # a clock rule stopped the run (the run log says so)
         except Exception as err:  # a restart from the newest checkpoint, as Ray Train does
             if attempt == allowed:
                 name = config.run_dir.rstrip("/").rsplit("/", 1)[-1]
@@ -141,7 +187,3 @@ def fit_local(spec: TrainJobSpec, config: LoopConfig, frames: dict[str, pd.DataF
                 f"restarting from the newest checkpoint ({attempt + 1}/{allowed})",
                 flush=True,
             )
-    checkpoint = session.restore()
-    if checkpoint is None and session.run_log.state() is None:  # a stopped run may have none
-        raise TrainingError(f"training run {config.run_dir} ended without a checkpoint")
-    return checkpoint

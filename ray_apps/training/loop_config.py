@@ -18,15 +18,23 @@ from ray_apps.training.health import HealthSpec
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Fail once at the start of ``at_epoch`` on ``rank`` (``failure.inject`` of the spec)."""
+    """A fault at the start of ``at_epoch`` on ``rank`` (``failure.inject`` of the spec)."""
 
     at_epoch: int
     rank: int
     mode: str
+    delay_s: float | None = None
 
     @classmethod
     def from_spec(cls, inject: FaultInjection | None) -> FaultPlan | None:
-        return None if inject is None else cls(inject.at_epoch, inject.rank, inject.mode)
+        if inject is None:
+            return None
+        return cls(inject.at_epoch, inject.rank, inject.mode, inject.delay_s)
+
+    def step_delay(self, epoch: int, rank: int) -> float:
+        """Seconds ``rank`` sleeps before each training step of ``epoch`` (the ``slow`` drill)."""
+        slow = self.mode == "slow" and rank == self.rank and epoch >= self.at_epoch
+        return float(self.delay_s or 0.0) if slow else 0.0
 
 
 @dataclass(frozen=True)

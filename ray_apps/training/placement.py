@@ -56,7 +56,8 @@ def needs_worker_group(spec: TrainJobSpec) -> list[str]:
         why.append("scaling.min_workers (elastic)")
     if scaling.resources_per_worker:
         why.append("scaling.resources_per_worker")
-    if spec.failure.inject is not None:
+    inject = spec.failure.inject
+    if inject is not None and inject.mode != "hang":  # a hang is a sleep: one process can
         why.append("failure.inject (a worker-group fault drill)")
     return why
 

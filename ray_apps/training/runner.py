@@ -117,8 +117,12 @@ def run_training(
                 clock.lap("ray")
                 checkpoint = _fit(spec, config, frames, folder.run_dir).checkpoint
         except Exception as err:
-            _health_report(folder, spec, run, f"failed ({type(err).__name__})")
-            raise
+            if not _stopped(folder.log.state()):
+                _health_report(folder, spec, run, f"failed ({type(err).__name__})")
+                raise
+            # A clock rule's stop ends a worker group by ending rank 0 (its peers may be stuck):
+            # with no restart left Ray Train reports a failure; the run log has the stop.
+            checkpoint = None
         clock.lap("fit")
         report = _health_report(folder, spec, run, _ended(folder.log.state(), spec.unit))
         if report is not None:
@@ -222,16 +226,20 @@ def _health_report(
     return path
 
 
+def _stopped(state: dict | None) -> bool:
+    return state is not None and state.get("state") == "stopped_by_rule"
+
+
 def _ended(state: dict | None, unit: str) -> str:
     """How the run ended, for its health report."""
-    if state is None or state.get("state") != "stopped_by_rule":
+    if not _stopped(state):
         return "finished"
     return f"stopped by rule {state['rule']} at {unit} {state['epoch']}: {state['message']}"
 
 
 def _raise_if_stopped(folder: RunFolder, spec: TrainJobSpec, report: str | None) -> None:
     state = folder.log.state()
-    if state is None or state.get("state") != "stopped_by_rule":
+    if not _stopped(state):
         return
     unit, kept = spec.unit, state.get("checkpoint_epoch")
     kept_line = (

@@ -9,6 +9,7 @@ trial costs no worker group start-up.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from ray_apps.training.health import HealthWatch, Verdict
+    from ray_apps.training.health.watchdog import ClockWatch
     from ray_apps.training.loop_config import LoopConfig
     from ray_apps.training.run_log import RunLog
 
@@ -37,8 +39,12 @@ class Session(Protocol):
     def restore(self):
         """The checkpoint to resume from (a ``ray.train.Checkpoint``), or None."""
 
-    def started(self, start_epoch: int) -> None:
-        """The loop is about to run from ``start_epoch``."""
+    def started(self, start_epoch: int) -> bool | None:
+        """The loop is about to run from ``start_epoch``; True: a health rule stopped the run
+        already, and the loop ends at once."""
+
+    def ended(self) -> None:
+        """The loop has ended (its last report made)."""
 
     def begin_epoch(self, epoch: int) -> None:
         """Called before each epoch / round (fault injection hooks in here)."""
@@ -131,6 +137,33 @@ def act_on_health(session, verdict: Verdict, epoch: int) -> bool:
     return verdict.stop is not None
 
 
+def start_clock(session) -> ClockWatch | None:
+    """Rank 0's thread for the clock rules (``stalled``, ``max_initialization_time``), or None
+    when the job has none: it acts as a report would, then ``session.stop_on_clock()`` ends a
+    run whose rule says stop."""
+    watch = session.health
+    if watch is None or session.rank != 0:
+        return None
+    from ray_apps.training.health.watchdog import ClockWatch, tick_period
+
+    period = tick_period(watch.spec)
+    if period is None:
+        return None
+
+    def fired(verdict: Verdict) -> None:
+        if act_on_health(session, verdict, watch.last_epoch):
+            session.stop_on_clock()
+
+    return ClockWatch(watch, fired, period).start()
+
+
+def stopped_before(run_log: RunLog) -> bool:
+    """Whether a health rule stopped this run before this attempt started (a clock rule's stop
+    on a worker group restarts the group; every rank reads the same run log and ends)."""
+    state = run_log.state()
+    return state is not None and state.get("state") == "stopped_by_rule"
+
+
 def announce_resume(unit: str, start_epoch: int, world_size: int) -> None:
     if start_epoch > 1:
         workers = f"{world_size} worker{'s' if world_size > 1 else ''}"
@@ -159,6 +192,7 @@ class RayTrainSession:
         self.sink = MetricSink(config.mlflow) if self.rank == 0 else None
         self.unit = config.unit
         self.health = health_watch(config)
+        self._clock = start_clock(self)
 
     def frame(self, name: str) -> pd.DataFrame:
         import ray.train
@@ -170,12 +204,31 @@ class RayTrainSession:
 
         return newest_checkpoint(self.run_log)
 
-    def started(self, start_epoch: int) -> None:
+    def started(self, start_epoch: int) -> bool:
+        """Ready to train from ``start_epoch``; True: a health rule stopped the run already
+        (the loop ends at once, on every rank)."""
+        if self.health is not None and stopped_before(self.run_log):
+            self.ended()
+            return True
         resume_health(self.health, self.run_log, start_epoch)
-        if self.rank != 0:
-            return
-        self.run_log.attempt_started(start_epoch, self.world_size)
-        announce_resume(self.unit, start_epoch, self.world_size)
+        if self.rank == 0:
+            self.run_log.attempt_started(start_epoch, self.world_size)
+            announce_resume(self.unit, start_epoch, self.world_size)
+        return False
+
+    def ended(self) -> None:
+        if self._clock is not None:
+            self._clock.close()
+
+    def stop_on_clock(self) -> None:
+        """A clock rule's stop on rank 0, whose peers may be stuck: rank 0 exits, Ray Train
+        ends the group (and restarts it, if failures are left, to find the run stopped), and
+        the driver reads the stop from the run log."""
+        print(
+            "[raymaker] health: ending the worker group so its workers are released",
+            flush=True,
+        )
+        os._exit(1)
 
     def begin_epoch(self, epoch: int) -> None:
         from ray_apps.training.faults import maybe_fail

@@ -6,6 +6,7 @@ distributed XGBoost run that finishes."""
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from _webhook import Hook
@@ -84,9 +85,14 @@ def test_distributed_xgboost_tags_overtraining_once_and_finishes(ray_session, tm
     assert [f["rule"] for f in fired] == ["overtraining"], fired
 
 
-def test_an_alert_from_a_worker_reaches_the_webhook_signed(ray_session, tmp_path, monkeypatch):
+def test_an_alert_from_a_worker_reaches_the_webhook_signed_and_a_slow_rank_straggles(
+    ray_session, tmp_path, monkeypatch
+):
     """Rank 0 alerts from its worker, which was started before these variables were set (as
-    on a cluster, where workers never see the driver's environment): the run hands them on."""
+    on a cluster, where workers never see the driver's environment): the run hands them on.
+    Rank 1 sleeps 20 ms before each step (the ``slow`` drill): its own time (forward and
+    optimizer step; backward waits for the slowest rank on both) is many times rank 0's, so
+    ``straggler`` tags it, naming rank 1."""
     hook = Hook([])
     try:
         monkeypatch.setenv("RM_HEALTH_HOOK", hook.url)
@@ -96,15 +102,50 @@ def test_an_alert_from_a_worker_reaches_the_webhook_signed(ray_session, tmp_path
             "ddp-alerts",
             hyperparameters={"epochs": 3, "batch_size": 32, "lr": 0.01, "optimizer": "sgd"},
             health={
-                "rules": [{"name": "loss_not_decreasing", "num_steps": 1, "diff_percent": 99}],
+                "rules": [
+                    {"name": "loss_not_decreasing", "num_steps": 1, "diff_percent": 99},
+                    {"name": "straggler", "patience": 2, "actions": ["tag"]},
+                ],
                 "actions": ["alert"],
                 "webhook": {"url_env": "RM_HEALTH_HOOK", "secret_env": "RM_HEALTH_SECRET"},
             },
+            failure={"inject": {"mode": "slow", "rank": 1, "at_epoch": 1, "delay_s": 0.02}},
         )
         result = run_training(job)
     finally:
         hook.close()
+    history = RunLog(result.run_dir).history()
+    assert all(h["rank1_step_time_s"] > 5 * h["rank0_step_time_s"] for h in history), history
+    fired = {f["rule"]: f for f in RunLog(result.run_dir).health_findings()}
+    assert fired["straggler"]["epoch"] == 2 and "rank 1 took" in fired["straggler"]["message"]
     assert len(hook.raw) == 1, hook.received  # once per run, not per epoch or per rank
     headers, body = hook.raw[0]
     assert verify_signature(b"shh", headers[SIGNATURE_HEADER], body)
     assert hook.received[0][1]["run"] == result.run_name
+
+
+def test_a_hung_rank_stalls_the_run_and_stalled_stops_every_rank(ray_session, tmp_path):
+    """Rank 1 sleeps 120 s at the start of epoch 3 (the ``hang`` drill); rank 0 waits for it in
+    the first all-reduce, so neither reports. Rank 0's clock thread fires ``stalled`` after
+    3 s and ends rank 0; Ray Train restarts the group, whose ranks find the run stopped and end:
+    the driver raises StoppedByRule long before the sleep is over, epoch 2's checkpoint kept."""
+    job = _job(
+        tmp_path,
+        "ddp-hangs",
+        hyperparameters={"epochs": 4, "batch_size": 32, "lr": 0.01, "optimizer": "sgd"},
+        health={"rules": [{"name": "stalled", "threshold_s": 3}], "actions": ["stop", "tag"]},
+        failure={"inject": {"mode": "hang", "rank": 1, "at_epoch": 3, "delay_s": 120}},
+    )
+    began = time.monotonic()
+    with pytest.raises(StoppedByRule) as stopped:
+        run_training(job)
+    waited = time.monotonic() - began
+    assert waited < 90, f"the run waited out the hang ({waited:.0f} s)"
+    err = stopped.value
+    assert (err.rule, err.epoch, err.checkpoint_epoch) == ("stalled", 2, 2)
+    log = RunLog(str(tmp_path / "runs" / err.run))
+    assert [h["epoch"] for h in log.history()] == [1, 2]
+    assert log.state()["rule"] == "stalled"
+    (finding,) = log.health_findings()  # rank 0's worker printed it; Ray's log has the line
+    assert finding["message"].startswith("no new evaluation for")
+    print(f"hung rank stopped by stalled after {waited:.1f} s")

@@ -30,7 +30,20 @@ def test_hyperparameters_follow_model_kind():
         ({"hyperparameters": {"rounds": 3}}, "hyperparameters.rounds: unknown field"),
         ({"failure": {"inject": {"at_epoch": 9}}}, "failure.inject.at_epoch 9 is past"),
         ({"failure": {"inject": {"at_epoch": 1, "rank": 5}}}, "failure.inject.rank 5"),
-        ({"failure": {"inject": {"at_epoch": 1, "mode": "explode"}}}, "'raise' or 'kill'"),
+        ({"failure": {"inject": {"at_epoch": 1, "mode": "explode"}}}, "'hang' or 'slow'"),
+        ({"failure": {"inject": {"at_epoch": 1, "mode": "hang"}}}, "sleeps: give delay_s"),
+        (
+            {"failure": {"inject": {"at_epoch": 1, "delay_s": 2}}},
+            "failure.inject.delay_s is for modes hang and slow, not raise",
+        ),
+        (
+            {
+                "model": {"kind": "xgboost"},
+                "hyperparameters": {"rounds": 3},
+                "failure": {"inject": {"at_epoch": 1, "mode": "slow", "delay_s": 1}},
+            },
+            "model.kind xgboost has none: use mode hang",
+        ),
         ({"dataset": {"source": "a.csv", "split": {"valid": 0.5, "test": 0.5}}}, "split"),
         ({"name": "bad name!"}, "name"),
         (

@@ -17,7 +17,7 @@ naming the valid ones; ``alert`` without a ``webhook`` is refused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import (
@@ -34,13 +34,8 @@ from ray_apps.webhook import WebhookSpec
 
 Action = Literal["stop", "alert", "tag"]
 
-# Rules a training run cannot evaluate yet, and why: the rules run at each epoch's report, so a
-# run that stops reporting never reaches them, and no loop samples GPU utilisation.
+# Rules a training run cannot evaluate yet, and why: no loop samples GPU utilisation.
 NOT_IN_TRAINING = {
-    "stalled": "a run that stops reporting never reaches the per-epoch check; it needs a "
-    "watchdog beside the run",
-    "max_initialization_time": "a run that never reports never reaches the per-epoch check; it "
-    "needs a watchdog beside the run",
     "low_gpu_utilization": "the training loops do not sample GPU utilisation yet",
 }
 
@@ -103,6 +98,11 @@ class HealthSpec(BaseModel):
         return [
             f"{r.name} ({NOT_IN_TRAINING[r.name]})" for r in self.rules if r.name in NOT_IN_TRAINING
         ]
+
+    def only(self, names: Iterable[str]) -> HealthSpec:
+        """This section with only the rules named in ``names``."""
+        keep = frozenset(names)
+        return self.model_copy(update={"rules": tuple(r for r in self.rules if r.name in keep)})
 
     def actions_of(self, rule: RuleSpec) -> tuple[Action, ...]:
         return rule.actions or self.actions

@@ -13,6 +13,7 @@ again stops again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,12 +85,16 @@ def decide(
 
 @dataclass
 class HealthWatch:
-    """A run's health rules, its signal history and which rules acted already."""
+    """A run's health rules, its signal history and which rules acted already.
+
+    The loop's thread calls ``observe`` at each report; the clock rules' thread
+    (``health.watchdog``) calls ``check_clock`` between them, under the same lock."""
 
     spec: HealthSpec
     started_at: float
     history: list[dict[str, Any]] = field(default_factory=list)
     acted: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def resume(
         self, history: Iterable[Mapping[str, Any]], findings: Iterable[Mapping[str, Any]]
@@ -99,8 +104,23 @@ class HealthWatch:
         self.acted = {f["rule"] for f in findings}
 
     def observe(self, metrics: Mapping[str, Any], epoch: int, now: float) -> Verdict:
-        self.history.append(_row(metrics, epoch, now))
-        verdict = decide(self.spec, self.history, now, started_at=self.started_at, acted=self.acted)
+        with self._lock:
+            self.history.append(_row(metrics, epoch, now))
+            return self._decide(self.spec, now)
+
+    def check_clock(self, now: float, rules: Iterable[str]) -> Verdict:
+        """Only ``rules`` (the clock's), on the history so far, at ``now``."""
+        with self._lock:
+            return self._decide(self.spec.only(rules), now)
+
+    @property
+    def last_epoch(self) -> int:
+        """The newest evaluation's epoch, 0 before the first."""
+        with self._lock:
+            return int(self.history[-1].get("epoch") or 0) if self.history else 0
+
+    def _decide(self, spec: HealthSpec, now: float) -> Verdict:
+        verdict = decide(spec, self.history, now, started_at=self.started_at, acted=self.acted)
         self.acted.update(f.rule for f in verdict.fired)
         return verdict
 

@@ -5,6 +5,7 @@ tag a run that then finishes, an alert reaches a real webhook signed, bad names 
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from _webhook import Hook
@@ -205,11 +206,15 @@ def test_an_alert_without_its_variable_fails_before_training(tmp_path, monkeypat
             {"rules": ["overfitting"]},
             "health.rules: rules[0].name 'overfitting' is not a health rule",
         ),
-        ({"rules": ["stalled"]}, "health.rules: stalled"),
+        ({"rules": ["low_gpu_utilization"]}, "health.rules: low_gpu_utilization"),
+        ({"rules": ["overfit"]}, None),  # a valid section, for the cases below
         ({"rules": [{"name": "overfit", "actions": ["alert"]}]}, "alerts need a webhook"),
     ],
 )
 def test_a_bad_health_section_is_refused_naming_the_field(tmp_path, health, named):
+    if named is None:
+        parse_spec(TrainJobSpec, _job(tmp_path, "good", health=health))
+        return
     with pytest.raises(SpecError, match="health") as err:
         parse_spec(TrainJobSpec, _job(tmp_path, "bad", health=health))
     assert named in str(err.value)
@@ -225,3 +230,53 @@ def test_a_run_without_health_reports_what_it_did_before(tmp_path, capsys):
     assert RunLog(result.run_dir).health_findings() == []
     assert "health:" not in capsys.readouterr().out
     assert not any(k.startswith("health.") for k in _tags(result.run_dir))
+
+
+def test_a_hung_epoch_is_stopped_by_stalled_long_before_it_wakes(tmp_path, capsys):
+    """Epoch 3 sleeps 60 s (the ``hang`` drill); ``stalled`` (1.5 s) is judged by the clock's
+    thread, not at a report (there is none while it hangs): the run stops with epoch 2's
+    checkpoint kept, and resumes."""
+    job = _job(
+        tmp_path,
+        "hangs",
+        failure={"inject": {"mode": "hang", "at_epoch": 3, "delay_s": 60}},
+        health={"rules": [{"name": "stalled", "threshold_s": 1.5}], "actions": ["stop", "tag"]},
+    )
+    began = time.monotonic()
+    with pytest.raises(StoppedByRule) as stopped:
+        run_training(job)
+    waited = time.monotonic() - began
+    assert waited < 45, f"the run waited out the hang ({waited:.0f} s)"
+    err = stopped.value
+    assert (err.rule, err.epoch, err.checkpoint_epoch) == ("stalled", 2, 2)
+    run_dir = str(tmp_path / "runs" / err.run)
+    assert [h["epoch"] for h in RunLog(run_dir).history()] == [1, 2]
+    out = capsys.readouterr().out
+    assert "[raymaker] health: stalled fired at epoch 2: no new evaluation for" in out
+    tags = _tags(run_dir)
+    assert tags["health.stalled"].startswith("epoch 2: ") and tags["status"] == "KILLED"
+
+    # Without the drill it finishes from the kept checkpoint.
+    fixed = {k: v for k, v in job.items() if k != "failure"}
+    result = run_training(fixed, resume=err.run, storage=str(tmp_path / "runs"))
+    assert [a["start_epoch"] for a in result.attempts] == [1, 3]
+    assert [h["epoch"] for h in result.history] == list(range(1, 7))
+
+
+def test_a_run_that_never_reaches_its_first_epoch_is_stopped_by_max_initialization_time(
+    tmp_path,
+):
+    job = _job(
+        tmp_path,
+        "slowstart",
+        failure={"inject": {"mode": "hang", "at_epoch": 1, "delay_s": 60}},
+        health={
+            "rules": [{"name": "max_initialization_time", "threshold_s": 1.0}],
+            "actions": ["stop"],
+        },
+    )
+    with pytest.raises(StoppedByRule) as stopped:
+        run_training(job)
+    assert stopped.value.rule == "max_initialization_time"
+    assert stopped.value.checkpoint_epoch is None
+    assert RunLog(str(tmp_path / "runs" / stopped.value.run)).history() == []
