@@ -14,10 +14,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-needs_chromium = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="no chromium / chromedriver on PATH: `make setup` installs them (apt-get)",
-)
 # Chromium on a closed network: no background fetches, updates, sync or QUIC probes.
 FLAGS = (
     "--headless",
@@ -36,6 +32,8 @@ FLAGS = (
 @contextmanager
 def chromium(folder: Path):
     """A Selenium driver; its profile, HOME and logs under ``folder`` (a test's tmp_path)."""
+    if not (CHROMIUM and CHROMEDRIVER):  # a missing browser fails the test, never skips it
+        pytest.fail("no chromium / chromedriver on PATH: `make setup` installs them (apt-get)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

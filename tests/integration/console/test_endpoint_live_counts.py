@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from _browser import Shots, chromium, needs_chromium
+from _browser import Shots, chromium
 from _console import ADMIN_KEY, ENV, console_process
 from _factories import xgboost_artifact
 from _serve_helpers import KEY, PORT, wait_for
@@ -21,7 +21,7 @@ from _serve_helpers import KEY, PORT, wait_for
 from ray_apps import registry
 from serve import deploy
 
-pytestmark = [pytest.mark.integration, needs_chromium]
+pytestmark = [pytest.mark.integration]
 ENDPOINT, MODEL = "console-ep", "console-live"
 PREDICT = f"/console/v1/models/{MODEL}:predict"
 
