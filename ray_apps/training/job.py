@@ -47,8 +47,13 @@ def reported_metrics(spec: TrainJobSpec, data: TabularData) -> set[str]:
 
 
 def build_trainer(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_config):
-    """A Ray Train trainer for ``spec``, its workers sharding ``frames`` through Ray Data."""
-    import ray.data
+    """A Ray Train trainer for ``spec``; its workers read their rows of ``frames``.
+
+    The tables go into the object store once, and each rank takes its contiguous share
+    (``RayTrainSession.frame``). Not Ray Data: the tables are in this process's memory already
+    and every loop reads its share whole, and a Ray Data split cost 3–8 s a run here (its
+    coordinator actors and a streaming execution per split) against ~0.1 s."""
+    import ray
     import ray.train
 
     scaling = ray.train.ScalingConfig(
@@ -57,9 +62,9 @@ def build_trainer(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_conf
         use_gpu=spec.scaling.use_gpu,
         resources_per_worker=spec.scaling.resources_per_worker,
     )
-    datasets = {name: ray.data.from_pandas(frame) for name, frame in frames.items()}
+    config = config.for_worker_group({name: ray.put(frame) for name, frame in frames.items()})
     return spec.model.learner.trainer(
-        spec, config, scaling=scaling, run_config=run_config, datasets=datasets
+        spec, config, scaling=scaling, run_config=run_config, datasets=None
     )
 
 

@@ -6,6 +6,7 @@ where each default is declared; nothing here has a default of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,12 +58,19 @@ class LoopConfig:
     inject: FaultPlan | None
     mlflow: MetricTarget | None
     health: HealthSpec | None  # the job's health rules; None: no extra signals, no rules
+    # Object refs of the train / valid tables for a worker group (each rank reads its rows);
+    # None: the session holds the tables itself (a run in this process, a Tune trial).
+    frames: Mapping[str, Any] | None
 
     def for_run(
         self, run_dir: str, inject: FaultPlan | None, mlflow: MetricTarget | None
     ) -> LoopConfig:
         """This config for a Ray Train run in ``run_dir``."""
         return replace(self, run_dir=run_dir, inject=inject, mlflow=mlflow)
+
+    def for_worker_group(self, frames: Mapping[str, Any]) -> LoopConfig:
+        """This config with the tables' object refs, for a worker group's ranks to read."""
+        return replace(self, frames=dict(frames))
 
 
 def loop_config(spec: TrainJobSpec, data: TabularData, pre: Preprocessor) -> LoopConfig:
@@ -79,4 +87,5 @@ def loop_config(spec: TrainJobSpec, data: TabularData, pre: Preprocessor) -> Loo
         inject=None,
         mlflow=None,
         health=spec.health,
+        frames=None,
     )

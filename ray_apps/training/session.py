@@ -1,7 +1,7 @@
 """Where a training loop runs: the few calls a loop makes, for Ray Train and for Ray Tune.
 
 The PyTorch and XGBoost loops are written once against :class:`Session`. Inside a Ray Train
-worker group they get :class:`RayTrainSession` (sharded Ray Data, DDP, checkpoints on run
+worker group they get :class:`RayTrainSession` (its rows of the tables, DDP, checkpoints on run
 storage, the run log, live MLflow metrics and fault injection). A single-process Tune trial
 gets the tuning package's session instead, which reports to Tune and skips all of that, so a
 trial costs no worker group start-up.
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -164,6 +165,12 @@ def stopped_before(run_log: RunLog) -> bool:
     return state is not None and state.get("state") == "stopped_by_rule"
 
 
+def rank_rows(table: pd.DataFrame, rank: int, world_size: int) -> pd.DataFrame:
+    """Rank ``rank``'s contiguous share of ``table`` (sizes differ by at most one row)."""
+    bounds = np.linspace(0, len(table), world_size + 1).astype(int)
+    return table.iloc[bounds[rank] : bounds[rank + 1]].reset_index(drop=True)
+
+
 def announce_resume(unit: str, start_epoch: int, world_size: int) -> None:
     if start_epoch > 1:
         workers = f"{world_size} worker{'s' if world_size > 1 else ''}"
@@ -174,7 +181,7 @@ def announce_resume(unit: str, start_epoch: int, world_size: int) -> None:
 
 
 class RayTrainSession:
-    """A Ray Train worker: its rank, its Ray Data shard, and checkpoints on run storage."""
+    """A Ray Train worker: its rank, its rows of the tables, and checkpoints on run storage."""
 
     def __init__(self, config: LoopConfig):
         import ray.train
@@ -195,9 +202,9 @@ class RayTrainSession:
         self._clock = start_clock(self)
 
     def frame(self, name: str) -> pd.DataFrame:
-        import ray.train
+        import ray
 
-        return ray.train.get_dataset_shard(name).materialize().to_pandas()
+        return rank_rows(ray.get(self.config.frames[name]), self.rank, self.world_size)
 
     def restore(self):
         from ray_apps.training.checkpoints import newest_checkpoint

@@ -115,7 +115,7 @@ def test_an_alert_from_a_worker_reaches_the_webhook_signed_and_a_slow_rank_strag
     finally:
         hook.close()
     history = RunLog(result.run_dir).history()
-    assert all(h["rank1_step_time_s"] > 5 * h["rank0_step_time_s"] for h in history), history
+    assert all(h["rank1_step_time_s"] > 2 * h["rank0_step_time_s"] for h in history), history
     fired = {f["rule"]: f for f in RunLog(result.run_dir).health_findings()}
     assert fired["straggler"]["epoch"] == 2 and "rank 1 took" in fired["straggler"]["message"]
     assert len(hook.raw) == 1, hook.received  # once per run, not per epoch or per rank
