@@ -27,7 +27,9 @@ import pandas as pd
 from ray_apps.errors import TrainingError
 from ray_apps.spec import TrainJobSpec
 
-ALL_REDUCE_TIMEOUT_S = 60
+# A collective that does not complete is named within this (the bound is 30 s; a healthy
+# round trip takes milliseconds, and the process group's start is not counted in it).
+ALL_REDUCE_TIMEOUT_S = 20
 
 
 class PreflightError(TrainingError):
@@ -158,14 +160,18 @@ def _has_resources(spec: TrainJobSpec) -> None:
 
 
 def _worker_checks(spec: TrainJobSpec, run_root: str, train: pd.DataFrame) -> list[dict]:
-    import ray.data
+    import ray
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
 
     probe_dir = f"{run_root.rstrip('/')}/.raymaker-preflight-{uuid.uuid4().hex[:8]}"
     trainer = TorchTrainer(
         _check_worker,
-        train_loop_config={"probe_dir": probe_dir, "use_gpu": spec.scaling.use_gpu},
+        train_loop_config={
+            "probe_dir": probe_dir,
+            "use_gpu": spec.scaling.use_gpu,
+            "train": ray.put(train.head(64)),  # as a run hands its tables to its workers
+        },
         torch_config=TorchConfig(timeout_s=ALL_REDUCE_TIMEOUT_S),
         scaling_config=ray.train.ScalingConfig(
             num_workers=spec.scaling.min_workers or spec.scaling.num_workers,
@@ -178,7 +184,6 @@ def _worker_checks(spec: TrainJobSpec, run_root: str, train: pd.DataFrame) -> li
             failure_config=ray.train.FailureConfig(max_failures=0),
             logging_config=ray.train.LoggingConfig(log_level="WARNING"),
         ),
-        datasets={"train": ray.data.from_pandas(train.head(64))},
     )
     try:
         trainer.fit()
@@ -224,10 +229,9 @@ def _check_worker(config: dict) -> None:
     if int(value.item()) != world:
         raise RuntimeError(f"PREFLIGHT all-reduce {where}: summed {value.item()} of {world}")
     try:
-        shard = ray.train.get_dataset_shard("train")
-        next(iter(shard.iter_batches(batch_size=1)))
-    except StopIteration:
-        pass  # fewer rows than workers: an empty shard is not a broken worker
+        from ray_apps.training.session import rank_rows
+
+        rank_rows(ray.get(config["train"]), rank, world).head(1)  # an empty share is fine
     except Exception as err:
         raise RuntimeError(f"PREFLIGHT dataset {where}: {type(err).__name__}: {err}") from None
     row = {"rank": rank, "node": node, "device": str(device), "all_reduce_ms": took_ms}
