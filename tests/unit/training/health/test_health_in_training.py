@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import pytest
 from _webhook import Hook
@@ -280,3 +281,48 @@ def test_a_run_that_never_reaches_its_first_epoch_is_stopped_by_max_initializati
     assert stopped.value.rule == "max_initialization_time"
     assert stopped.value.checkpoint_epoch is None
     assert RunLog(str(tmp_path / "runs" / stopped.value.run)).history() == []
+
+
+# The rules that mean a broken run (not a model that has learnt what it can): on the examples'
+# own jobs, on data they were not written for, none may fire. overfit / overtraining /
+# loss_not_decreasing do fire on some of these jobs, rightly: their validation loss rises for
+# several evaluations while the training loss falls (README: Training health rules).
+FAILURE_RULES = [
+    "nonfinite",
+    "vanishing_gradient",
+    "exploding_gradient",
+    "weight_update_ratio",
+    "step_outlier",
+    {"name": "stalled", "threshold_s": 120},
+    {"name": "max_initialization_time", "threshold_s": 120},
+]
+
+
+@pytest.mark.parametrize(
+    ("example", "source"),
+    [
+        ("train_mlp.yaml", "sklearn:diabetes"),
+        ("train_xgboost.yaml", "sklearn:wine"),
+        ("train_mlp.yaml", "codes.csv"),
+    ],
+)
+def test_the_examples_jobs_are_healthy_on_other_data(tmp_path, example, source):
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    examples = Path(__file__).resolve().parents[4] / "examples"
+    job = yaml.safe_load((examples / example).read_text())
+    dataset = {"source": source}
+    if source == "codes.csv":  # categorical codes and a numeric column, a binary label
+        rng = np.random.default_rng(0)
+        frame = pd.DataFrame({"a": rng.integers(0, 5, 2000), "b": rng.normal(size=2000)})
+        frame["y"] = ((frame.a - 2) * 0.8 + frame.b + rng.normal(size=2000) > 0).astype(int)
+        frame.to_csv(tmp_path / "codes.csv", index=False)
+        dataset = {"source": str(tmp_path / "codes.csv"), "label": "y"}
+    job.update(name="healthy", dataset=dataset, storage=str(tmp_path / "runs"))
+    job.pop("tracking", None)
+    job["health"] = {"rules": FAILURE_RULES, "actions": ["tag"], "every_steps": 5}
+    result = run_training(job)
+    assert RunLog(result.run_dir).health_findings() == []
+    assert "grad_norm" in result.history[-1] or job["model"]["kind"] == "xgboost"
