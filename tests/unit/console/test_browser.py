@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from _browser import Shots, chromium, needs_chromium
+from _browser import Shots, chromium
 from _console import ADMIN_KEY, MODEL, console_process, world_env
 from _sockets import LOOPBACK, listening
 
 from ray_apps.cli import main
-
-pytestmark = needs_chromium
 
 
 @pytest.fixture()
