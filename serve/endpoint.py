@@ -349,11 +349,14 @@ class EndpointCore:
 
     async def _forward(self, variant, method, path, headers, read_body, request_id, call) -> Reply:
         """Have ``variant``'s replicas answer; its model and version come back in the answer."""
+        # The router that chose the variant answers for it: a reconfigure while this awaits (a
+        # rollout's promotion ends the variants) replaces self.router, or sets it to None.
+        router = self.router
         call.body = await self._body(headers, read_body)
         call.answered_elsewhere = True
         if call.sampled is None and self.capture is not None:
             call.sampled = self.capture.sampled()
-        status, payload, reply_headers = await self.router.forward(
+        status, payload, reply_headers = await router.forward(
             variant,
             method,
             path,
@@ -363,7 +366,7 @@ class EndpointCore:
             root_path=call.root,
             capture=bool(call.sampled),
         )
-        target = self.router.table.target(variant)
+        target = router.table.target(variant)
         call.model, call.version = target.model, str(target.version)
         return Reply(status, payload, dict(reply_headers))
 

@@ -78,3 +78,16 @@ class Shots:
             Path(target).mkdir(parents=True, exist_ok=True)
             for path in self.taken:
                 shutil.copy(path, Path(target) / path.name)
+
+
+def navigate(driver, element, timeout_s: float = 20) -> None:
+    """Click ``element`` (a link, a form's submit button) and wait for the next page: a click
+    returns before a form's POST and its redirect have loaded, and the old page may hold the
+    element the test looks for next (the same id, the old text)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout_s).until(expected_conditions.staleness_of(old))

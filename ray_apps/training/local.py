@@ -58,6 +58,12 @@ class LocalSession:
         self.stopped_by_clock = False
         self._main = threading.main_thread()
         self._in_main = threading.current_thread() is self._main
+        # Ctrl-C (and a clock rule's stop) raise KeyboardInterrupt during the run: Ray Train's
+        # fit() leaves its own SIGINT handler behind (aborting a controller long gone), so an
+        # earlier worker-group run in this process (a notebook, a test session) would have it.
+        self._sigint = None
+        if self._in_main:
+            self._sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
         self._clock = start_clock(self)
 
     def frame(self, name: str) -> pd.DataFrame:
@@ -81,13 +87,16 @@ class LocalSession:
     def close(self) -> None:
         if self._clock is not None:
             self._clock.close()
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+            self._sigint = None
 
     def stop_on_clock(self) -> None:
         self.stopped_by_clock = True
         # A real SIGINT to the main thread (``_thread.interrupt_main`` only sets a flag, which a
         # blocking call such as a sleep never looks at): Python's handler raises
         # KeyboardInterrupt where the loop is, and fit_local ends the run. Not when SIGINT
-        # has another handler (then the loop ends at its next report).
+        # has another handler (set since this run began: the loop ends at its next report).
         if self._in_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.pthread_kill(self._main.ident, signal.SIGINT)
 

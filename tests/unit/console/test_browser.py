@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _browser import Shots, chromium
+from _browser import Shots, chromium, navigate
 from _console import ADMIN_KEY, MODEL, console_process, world_env
 from _sockets import LOOPBACK, listening
 
@@ -42,14 +42,14 @@ def test_log_in_approve_and_see_it_everywhere(
         assert browser.current_url == f"{base}/login?next=%2Fmodels"
         shot("login")
         find(By.ID, "key").send_keys("not-a-key")
-        find(By.ID, "login").click()
+        navigate(browser, find(By.ID, "login"))
         assert find(By.ID, "login-error").text == "that key is not accepted"
         find(By.ID, "key").send_keys(ADMIN_KEY)
-        find(By.ID, "login").click()
+        navigate(browser, find(By.ID, "login"))
         assert browser.current_url == f"{base}/models" and find(By.ID, "role").text == "admin"
         shot("models")
 
-        find(By.LINK_TEXT, MODEL).click()
+        navigate(browser, find(By.LINK_TEXT, MODEL))
         statuses = {
             row.get_attribute("data-version"): row.find_element(By.CSS_SELECTOR, ".status").text
             for row in browser.find_elements(By.CSS_SELECTOR, "#versions tbody tr")
@@ -57,11 +57,11 @@ def test_log_in_approve_and_see_it_everywhere(
         assert statuses == {"1": "Approved", "2": "Pending"}
         shot("model")
 
-        find(By.CSS_SELECTOR, '#versions tr[data-version="2"] a').click()
+        navigate(browser, find(By.CSS_SELECTOR, '#versions tr[data-version="2"] a'))
         assert find(By.ID, "status").text == "Pending" and find(By.ID, "history-empty")
         shot("version-pending")
         find(By.ID, "approve-reason").send_keys("beats v1 on AUC")
-        find(By.ID, "approve-button").click()
+        navigate(browser, find(By.ID, "approve-button"))
         assert browser.current_url == f"{base}/models/{MODEL}/versions/2"
         assert find(By.ID, "status").text == "Approved"
         newest = find(By.CSS_SELECTOR, "#history tbody tr")
@@ -72,7 +72,7 @@ def test_log_in_approve_and_see_it_everywhere(
         # A form without its CSRF token changes nothing.
         browser.execute_script("document.querySelector('#reject-form [name=csrf]').remove()")
         find(By.ID, "reject-reason").send_keys("forged")
-        find(By.ID, "reject-button").click()
+        navigate(browser, find(By.ID, "reject-button"))
         assert "CSRF token" in find(By.ID, "error").text
         shot("csrf-refused")
         browser.get(f"{base}/models/{MODEL}/versions/2")
@@ -87,7 +87,7 @@ def test_log_in_approve_and_see_it_everywhere(
         shot("health-report")
 
         browser.get(f"{base}/models")
-        find(By.ID, "logout").click()
+        navigate(browser, find(By.ID, "logout"))
         assert browser.current_url == f"{base}/login"
         browser.get(f"{base}/runs")
         assert browser.current_url == f"{base}/login?next=%2Fruns"

@@ -5,6 +5,7 @@ tag a run that then finishes, an alert reaches a real webhook signed, bad names 
 from __future__ import annotations
 
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -243,10 +244,21 @@ def test_a_hung_epoch_is_stopped_by_stalled_long_before_it_wakes(tmp_path, capsy
         failure={"inject": {"mode": "hang", "at_epoch": 3, "delay_s": 60}},
         health={"rules": [{"name": "stalled", "threshold_s": 1.5}], "actions": ["stop", "tag"]},
     )
-    began = time.monotonic()
-    with pytest.raises(StoppedByRule) as stopped:
-        run_training(job)
-    waited = time.monotonic() - began
+
+    # As Ray Train's fit() leaves it after any worker-group run in this process (a notebook, a
+    # test session): a SIGINT handler that is not Python's.
+    def leftover(signum, frame):
+        pass
+
+    before = signal.signal(signal.SIGINT, leftover)
+    try:
+        began = time.monotonic()
+        with pytest.raises(StoppedByRule) as stopped:
+            run_training(job)
+        waited = time.monotonic() - began
+        assert signal.getsignal(signal.SIGINT) is leftover  # given back after the run
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert waited < 45, f"the run waited out the hang ({waited:.0f} s)"
     err = stopped.value
     assert (err.rule, err.epoch, err.checkpoint_epoch) == ("stalled", 2, 2)
