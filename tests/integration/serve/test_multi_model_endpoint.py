@@ -129,7 +129,9 @@ def test_concurrent_first_calls_load_once_per_replica(mm):
     for r in replies:
         _check(r, FRESH, arts[FRESH])
     rows = _rows(_caches(client), FRESH)
-    assert 1 <= sum(r["loads"] for r in rows) <= 2 and all(r["loads"] <= 1 for r in rows)
+    loads = [r["loads"] for r in rows]  # one row per replica that saw the model
+    assert sum(loads) >= 1, rows  # it was loaded…
+    assert max(loads) == 1, rows  # …once on each replica that answered, not once per call
     assert sum(r["hits"] + r["misses"] for r in rows) == 16
 
 

@@ -32,7 +32,7 @@ class Loader:
         if self.gate is not None:
             assert self.gate.wait(10), "the test never opened the gate"
         if self.delay_s:
-            time.sleep(self.delay_s)
+            time.sleep(self.delay_s)  # the load's own work (not a wait for something else)
         with self._lock:
             if name in self.fail:
                 self.fail.discard(name)
