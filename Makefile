@@ -55,9 +55,15 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 # The suite runs with a private TMPDIR, removed afterwards; anything it leaves in the system
-# temp folder fails the run (tests/_tmp_guard.py).
+# temp folder fails the run (tests/_tmp_guard.py). Two pytest processes: the unit tier (Ray
+# refused; CPU-bound, one core) runs beside the integration tier (one local Ray shared by the
+# session; mostly waiting on Ray, Serve and servers), each tier whole in one process
+# (tests/conftest.py marks the tiers); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST_SPLIT := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+
 test: lint
-	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider --durations=25 $(PYTEST_SPLIT)
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

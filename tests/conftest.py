@@ -24,3 +24,15 @@ def raymaker_home(tmp_path_factory) -> Path:
     os.environ.pop("RAYMAKER_STORAGE", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     return home
+
+
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """``make test`` runs two pytest processes (pytest-xdist, ``--dist loadgroup``): each tier
+    goes whole to one of them, so the integration tier's session Ray, Serve and servers start
+    once and module fixtures are never split, while the unit tier (no Ray) runs beside it."""
+    for item in items:
+        tier = item.path.resolve().relative_to(_TESTS).parts[0]
+        item.add_marker(pytest.mark.xdist_group(tier))
