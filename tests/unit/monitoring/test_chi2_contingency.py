@@ -55,8 +55,8 @@ def test_an_unshifted_column_keeps_its_false_alarm_rate_at_a_large_window(record
         test = get_stattest(reference.grade, current.grade, ColumnType.Categorical, None)
         assert test.name == "chisquare"
         evidently_pick += test(reference.grade, current.grade, ColumnType.Categorical, 0.05).drifted
-    record_property("false_alarm_rate", ours / SEEDS)
-    record_property("false_alarm_rate_evidently_chisquare", evidently_pick / SEEDS)
+    record_property("false_alarm_rate", float(ours / SEEDS))
+    record_property("false_alarm_rate_evidently_chisquare", float(evidently_pick / SEEDS))
     assert ours <= SEEDS * 0.05
     assert evidently_pick >= SEEDS * 0.5  # why it is replaced: most unchanged windows alarmed
 

@@ -73,7 +73,7 @@ def test_unshifted_random_splits_raise_no_alert_across_seeds(tmp_path, record_pr
         drift = monitor(art, write(moved, tmp_path / f"moved-{seed}.parquet"), tmp_path, html=False)
         found += drift.summary.drifted_columns == SHIFTED
     record_property("false_alarm_rate", len(false_alarms) / SEEDS)
-    record_property("detection_power_1std", found / SEEDS)
+    record_property("detection_power_1std", float(found / SEEDS))
     assert len(false_alarms) <= SEEDS * 0.05, false_alarms
     assert found == SEEDS  # +1 std on two columns: always found, and nothing else
 
