@@ -88,11 +88,13 @@ def clean_line(line: str, colour: bool) -> str:
 def keep_lines(lines: list[str]) -> list[str]:
     """The lines of one batch of a worker's output worth showing, in order.
 
-    Besides noise lines this drops blank lines (Ray prints each with its process prefix) and
-    the interpreter's "Exception ignored in: …" report when Ray SIGTERMs an idle actor at the
-    end of a run (seen on Tune's reused trial actors): a traceback of Ray's own shutdown.
+    Besides noise lines this drops blank lines (Ray prints each with its process prefix), the
+    interpreter's "Exception ignored in: …" report when Ray SIGTERMs an idle actor at the end of
+    a run (seen on Tune's reused trial actors): a traceback of Ray's own shutdown, and Ray
+    Train's traceback of a preflight check that failed on purpose (``PREFLIGHT <check>``): the
+    driver prints the finding, with the worker, node and fix, in one line.
     """
-    kept, teardown = [], False
+    kept, teardown, preflight = [], False, False
     for i, line in enumerate(lines):
         if line.startswith("Exception ignored in:") and any(
             "sigterm_handler" in later for later in lines[i : i + 20]
@@ -100,6 +102,13 @@ def keep_lines(lines: list[str]) -> list[str]:
             teardown = True
         if teardown:
             teardown = not line.startswith("SystemExit")
+            continue
+        if line.startswith("Error in training function:") and any(
+            "RuntimeError: PREFLIGHT " in later for later in lines[i : i + 30]
+        ):
+            preflight = True
+        if preflight:
+            preflight = "RuntimeError: PREFLIGHT " not in line
             continue
         if line.strip() and not is_noise(line):
             kept.append(line)

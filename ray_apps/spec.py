@@ -182,9 +182,11 @@ class FaultInjection(_Strict):
     a marker in the run folder stops them firing again after the restart). The health rules'
     drills: ``hang`` sleeps ``delay_s`` once at the start of the epoch (``stalled``), ``slow``
     sleeps ``delay_s`` before every training step from that epoch on (``straggler``; torch).
+    ``at_epoch: 0`` with ``hang`` is preflight's drill: the rank sleeps at preflight's all-reduce,
+    before any epoch, so the check must name it (``raymaker train --preflight``).
     """
 
-    at_epoch: int = Field(ge=1)
+    at_epoch: int = Field(ge=0, description="0: during preflight (mode hang only)")
     rank: int = Field(0, ge=0)
     mode: Literal["raise", "kill", "hang", "slow"] = "raise"
     delay_s: float | None = Field(None, gt=0, description="hang / slow: seconds to sleep")
@@ -197,6 +199,11 @@ class FaultInjection(_Strict):
         if not sleeps and self.delay_s is not None:
             raise ValueError(
                 f"failure.inject.delay_s is for modes hang and slow, not {self.mode}; remove it"
+            )
+        if self.at_epoch == 0 and self.mode != "hang":
+            raise ValueError(
+                f"failure.inject.at_epoch 0 is preflight's drill and hangs a rank there; mode "
+                f"{self.mode} acts in epochs: use at_epoch 1 or more, or mode hang"
             )
         return self
 

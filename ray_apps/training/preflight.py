@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,12 +31,25 @@ from ray_apps.spec import TrainJobSpec
 # A collective that does not complete is named within this (the issue's bound is 30 s; a healthy
 # round trip takes milliseconds, and the process group's start is not counted in it).
 ALL_REDUCE_TIMEOUT_S = 20
+# Once a worker's all-reduce timed out, the worker group fails on its own within seconds when
+# its peer is merely stuck in Python; a frozen peer (SIGSTOP, a dead NIC) holds Ray Train's
+# teardown for TORCH_PROCESS_GROUP_SHUTDOWN_TIMEOUT_S (30 s) more. The finding does not wait for
+# that: after this grace it is raised, and the teardown finishes in the background.
+_TEARDOWN_GRACE_S = 5.0
+_POLL_S = 0.5
 
 
 class PreflightError(TrainingError):
-    """A preflight check failed; the message names the check, the worker/node and the fix."""
+    """A preflight check failed; the message names the check, the worker/node and the fix.
+
+    ``after_s``: for a collective that did not complete, seconds from the first worker reaching
+    the all-reduce to the finding (the issue's bound: named within 30 s)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, after_s: float | None = None):
+        super().__init__(message)
+        self.after_s = after_s
 
 
 @dataclass
@@ -165,12 +179,15 @@ def _worker_checks(spec: TrainJobSpec, run_root: str, train: pd.DataFrame) -> li
     from ray.train.torch import TorchConfig, TorchTrainer
 
     probe_dir = f"{run_root.rstrip('/')}/.raymaker-preflight-{uuid.uuid4().hex[:8]}"
+    inject = spec.failure.inject
+    drill = inject is not None and inject.at_epoch == 0
     trainer = TorchTrainer(
         _check_worker,
         train_loop_config={
             "probe_dir": probe_dir,
             "use_gpu": spec.scaling.use_gpu,
             "train": ray.put(train.head(64)),  # as a run hands its tables to its workers
+            "hang": {"rank": inject.rank, "delay_s": inject.delay_s} if drill else None,
         },
         torch_config=TorchConfig(timeout_s=ALL_REDUCE_TIMEOUT_S),
         scaling_config=ray.train.ScalingConfig(
@@ -185,28 +202,99 @@ def _worker_checks(spec: TrainJobSpec, run_root: str, train: pd.DataFrame) -> li
             logging_config=ray.train.LoggingConfig(log_level="WARNING"),
         ),
     )
-    try:
-        trainer.fit()
-        return _rows(probe_dir)  # each worker's row, written where it proved storage writable
-    except ray.train.TrainingFailedError as err:
-        raise PreflightError(_finding(err)) from None
-    finally:
-        _remove(probe_dir)
-        _remove(f"{run_root.rstrip('/')}/{trainer.run_config.name}")
+    world = spec.scaling.min_workers or spec.scaling.num_workers
+    outcome: dict = {}
+
+    def fit() -> None:  # in a thread: a stuck collective is named without waiting for teardown
+        try:
+            trainer.fit()
+            outcome["rows"] = _rows(probe_dir)  # each worker's row, where it proved storage
+        except BaseException as err:  # noqa: BLE001 (handed to the caller below)
+            outcome["error"] = err
+            outcome["markers"] = _markers(probe_dir)
+        finally:
+            _remove(probe_dir)
+            _remove(f"{run_root.rstrip('/')}/{trainer.run_config.name}")
+
+    thread = threading.Thread(target=fit, name="raymaker-preflight", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(_POLL_S)
+        markers = _markers(probe_dir) if thread.is_alive() else {}
+        if any(m["kind"] == "timeout" for m in markers.values()):
+            thread.join(_TEARDOWN_GRACE_S)
+            if thread.is_alive():
+                raise _stuck_collective(markers, world)
+    error = outcome.get("error")
+    if error is None:
+        return outcome["rows"]
+    if not isinstance(error, ray.train.TrainingFailedError):
+        raise error
+    markers = outcome.get("markers") or {}
+    if any(m["kind"] == "timeout" for m in markers.values()):
+        raise _stuck_collective(markers, world) from None
+    raise PreflightError(_finding(error)) from None
 
 
 def _rows(probe_dir: str) -> list[dict]:
+    """Each worker's passed checks (``rank<r>.json``)."""
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(probe_dir)
     return sorted(
-        (json.loads(fs.cat(p)) for p in fs.ls(root, detail=False)), key=lambda r: r["rank"]
+        (
+            json.loads(fs.cat(p))
+            for p in fs.ls(root, detail=False)
+            if p.rsplit("/", 1)[-1].startswith("rank")
+        ),
+        key=lambda r: r["rank"],
+    )
+
+
+def _markers(probe_dir: str) -> dict[int, dict]:
+    """rank → where the worker is in the all-reduce: ``arrived`` at it, or its ``timeout``
+    (a worker that timed out replaces its arrival). Empty while none wrote one."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(probe_dir)
+    try:
+        names = fs.ls(root, detail=False)
+    except FileNotFoundError:
+        return {}
+    found: dict[int, dict] = {}
+    for path in sorted(names):  # "arrived-…" sorts before "timeout-…"
+        kind = path.rsplit("/", 1)[-1].split("-", 1)[0]
+        if kind in ("arrived", "timeout"):
+            try:
+                with_kind = {**json.loads(fs.cat(path)), "kind": kind}
+            except FileNotFoundError:  # removed by the run's end meanwhile
+                continue
+            if kind == "timeout" or with_kind["rank"] not in found:
+                found[with_kind["rank"]] = with_kind
+    return found
+
+
+def _stuck_collective(markers: dict[int, dict], world: int) -> PreflightError:
+    """Name the workers a timed-out all-reduce waited for: those that reached it and never
+    answered, and those that never reached it."""
+    waited = [m for m in markers.values() if m["kind"] == "timeout"]
+    silent = [m for m in markers.values() if m["kind"] == "arrived"]
+    absent = [r for r in range(world) if r not in markers]
+    culprits = [f"rank {m['rank']} on node {m['node']} (pid {m['pid']})" for m in silent]
+    culprits += [f"rank {r} (never reached it)" for r in absent]
+    waiting = ", ".join(f"rank {m['rank']} on node {m['node']}" for m in waited)
+    first = min(m["arrived_at"] for m in markers.values())
+    return PreflightError(
+        f"preflight: all-reduce did not complete within {ALL_REDUCE_TIMEOUT_S} s: "
+        f"{', '.join(culprits) or 'no worker'} did not answer ({waiting} timed out waiting); "
+        f"check that worker's node and process (stuck, frozen or unreachable) and "
+        f"{_FIXES['all-reduce']}",
+        after_s=round(time.time() - first, 1),
     )
 
 
 def _check_worker(config: dict) -> None:
     """One worker's checks; a failure raises with ``PREFLIGHT <check> …`` (see ``_finding``)."""
-    import fsspec
     import ray
     import ray.train
     import torch
@@ -219,12 +307,23 @@ def _check_worker(config: dict) -> None:
     device = ray.train.torch.get_device()
     if config["use_gpu"] and device.type != "cuda":
         raise RuntimeError(f"PREFLIGHT device {where}: no CUDA device visible to the worker")
+    # Where each worker is, so that a collective that never completes names who it waited for.
+    marker = {"rank": rank, "node": node, "pid": os.getpid(), "arrived_at": time.time()}
+    try:
+        _write(config["probe_dir"], f"arrived-{rank}.json", marker)
+    except Exception as err:
+        raise RuntimeError(f"PREFLIGHT storage {where}: {type(err).__name__}: {err}") from None
+    hang = config.get("hang")
+    if hang and hang["rank"] == rank:  # failure.inject at_epoch 0: preflight's drill
+        print(f"[raymaker] injecting a 'hang' fault on rank {rank} in preflight", flush=True)
+        time.sleep(hang["delay_s"])
     try:
         t0 = time.perf_counter()
         value = torch.ones(1, device=device)
         dist.all_reduce(value)
         took_ms = (time.perf_counter() - t0) * 1e3
     except Exception as err:
+        _write(config["probe_dir"], f"timeout-{rank}.json", {**marker, "error": str(err)[:300]})
         raise RuntimeError(f"PREFLIGHT all-reduce {where}: {type(err).__name__}: {err}") from None
     if int(value.item()) != world:
         raise RuntimeError(f"PREFLIGHT all-reduce {where}: summed {value.item()} of {world}")
@@ -236,11 +335,17 @@ def _check_worker(config: dict) -> None:
         raise RuntimeError(f"PREFLIGHT dataset {where}: {type(err).__name__}: {err}") from None
     row = {"rank": rank, "node": node, "device": str(device), "all_reduce_ms": took_ms}
     try:
-        fs, path = fsspec.core.url_to_fs(f"{config['probe_dir']}/rank{rank}.json")
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        fs.pipe(path, json.dumps(row).encode())
+        _write(config["probe_dir"], f"rank{rank}.json", row)
     except Exception as err:
         raise RuntimeError(f"PREFLIGHT storage {where}: {type(err).__name__}: {err}") from None
+
+
+def _write(probe_dir: str, name: str, row: dict) -> None:
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(f"{probe_dir}/{name}")
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    fs.pipe(path, json.dumps(row).encode())
 
 
 _FIXES = {

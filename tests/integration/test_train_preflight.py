@@ -1,9 +1,11 @@
 """Preflight on a real Ray Train worker group: two workers start, all-reduce and read their
-shard before the run, in seconds, leaving nothing behind; a job asking for GPUs the cluster
-lacks is refused at once, naming the setting, instead of waiting forever for its workers."""
+shard before the run, in seconds, leaving nothing behind; a worker stuck at the all-reduce is
+named within 30 s; a job asking for GPUs the cluster lacks is refused at once, naming the
+setting, instead of waiting forever for its workers."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -50,3 +52,28 @@ def test_gpus_the_cluster_lacks_are_named_before_any_worker_waits(ray_session, t
         check_job(parse_spec(TrainJobSpec, _job(tmp_path, use_gpu=True)))
     assert "scaling.use_gpu: false" in str(err.value)
     assert time.monotonic() - started < 30
+
+
+def test_a_worker_stuck_at_the_all_reduce_is_named_within_30_s(ray_session, tmp_path):
+    """failure.inject at_epoch 0 (preflight's drill): rank 1 reaches the all-reduce and sleeps,
+    as a worker stuck in a collective does; rank 0 times out and the finding names rank 1."""
+    job = _job(tmp_path)
+    job["failure"] = {"inject": {"at_epoch": 0, "rank": 1, "mode": "hang", "delay_s": 300}}
+    started = time.monotonic()
+    with pytest.raises(PreflightError) as err:
+        check_job(parse_spec(TrainJobSpec, job))
+    took_s = time.monotonic() - started
+    message = str(err.value)
+    print(f"stuck all-reduce named {err.value.after_s} s after it began ({took_s:.1f} s in all)")
+    assert re.match(
+        r"preflight: all-reduce did not complete within 20 s: rank 1 on node [\d.]+ \(pid \d+\) "
+        r"did not answer \(rank 0 on node [\d.]+ timed out waiting\)",
+        message,
+    ), message
+    assert err.value.after_s <= 30
+    # The worker group is torn down (the sleeping worker too) and nothing stays in run storage.
+    runs = tmp_path / "runs"
+    deadline = time.monotonic() + 90
+    while runs.exists() and list(runs.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not list(runs.iterdir()), list(runs.iterdir())

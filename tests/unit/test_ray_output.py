@@ -90,6 +90,23 @@ def test_actor_teardown_report_and_blank_lines_are_dropped_in_order():
     ]
 
 
+def test_a_failed_preflight_checks_traceback_is_dropped_a_training_error_is_kept():
+    # As Ray Train's worker printed them when preflight's all-reduce timed out (the driver
+    # prints the finding itself, naming the worker that did not answer).
+    preflight = [
+        "Error in training function:",
+        "Traceback (most recent call last):",
+        '  File "/x/ray_apps/training/preflight.py", line 327, in _check_worker',
+        '    raise RuntimeError(f"PREFLIGHT all-reduce {where}: {err}") from None',
+        "RuntimeError: PREFLIGHT all-reduce rank 0 on node 10.0.0.2: Timed out waiting 20000ms",
+        "[raymaker] a line after it",
+    ]
+    assert keep_lines(preflight) == ["[raymaker] a line after it"]
+    training = ["Error in training function:", "Traceback (most recent call last):"]
+    training += ["ValueError: a user's error"]
+    assert keep_lines(training) == training
+
+
 def test_an_ignored_exception_that_is_not_ray_teardown_is_kept():
     batch = ["Exception ignored in: <generator object f>", "RuntimeError: boom"]
     assert keep_lines(batch) == batch

@@ -1,5 +1,7 @@
 """Preflight without Ray: when it runs, what a job training in this process gets, a storage
-that cannot be written, and how a worker's failure becomes one line naming the fix."""
+that cannot be written, how a worker's failure becomes one line naming the fix, and whom a
+collective that never completed waited for (tests/integration/test_train_preflight.py hangs a
+real worker)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ import yaml
 
 from ray_apps.cli import main
 from ray_apps.spec import TrainJobSpec, parse_spec
-from ray_apps.training.preflight import _finding, needs_preflight
+from ray_apps.training.preflight import (
+    PreflightError,
+    _finding,
+    _markers,
+    _rows,
+    _stuck_collective,
+    _write,
+    needs_preflight,
+)
 
 
 def _spec(tmp_path, **extra) -> TrainJobSpec:
@@ -86,3 +96,43 @@ def test_an_unwritable_storage_is_named_with_its_setting(tmp_path, capsys):
 )
 def test_a_worker_failure_becomes_one_line_with_the_fix(message, expected):
     assert _finding(RuntimeError(message)).startswith(expected.split(" to")[0])
+
+
+def test_a_stuck_all_reduce_names_the_workers_it_waited_for(tmp_path):
+    probe = str(tmp_path / "probe")
+    at = 1_700_000_000.0
+    # As the workers write them: rank 0 reached the all-reduce and timed out, rank 1 reached it
+    # and never answered, rank 2 never reached it; rank 0's passed checks are not markers.
+    _write(probe, "arrived-0.json", {"rank": 0, "node": "10.0.0.2", "pid": 11, "arrived_at": at})
+    _write(probe, "arrived-1.json", {"rank": 1, "node": "10.0.0.3", "pid": 22, "arrived_at": at})
+    timed_out = {"rank": 0, "node": "10.0.0.2", "pid": 11, "arrived_at": at, "error": "Timed out"}
+    _write(probe, "timeout-0.json", timed_out)
+    _write(probe, "rank3.json", {"rank": 3, "node": "10.0.0.4", "device": "cpu"})
+
+    markers = _markers(probe)
+    assert {r: m["kind"] for r, m in markers.items()} == {0: "timeout", 1: "arrived"}
+    assert [r["rank"] for r in _rows(probe)] == [3]
+    err = _stuck_collective(markers, world=3)
+    assert isinstance(err, PreflightError) and err.exit_code == 2
+    assert str(err).startswith(
+        "preflight: all-reduce did not complete within 20 s: rank 1 on node 10.0.0.3 (pid 22), "
+        "rank 2 (never reached it) did not answer (rank 0 on node 10.0.0.2 timed out waiting)"
+    )
+    assert "GLOO_SOCKET_IFNAME" in str(err)
+    assert err.after_s > 0
+    assert _markers(str(tmp_path / "none")) == {}
+
+
+@pytest.mark.parametrize(
+    ("inject", "error"),
+    [
+        ({"at_epoch": 0, "mode": "raise"}, "at_epoch 0 is preflight's drill"),
+        ({"at_epoch": 0, "mode": "slow", "delay_s": 1}, "mode slow acts in epochs"),
+        ({"at_epoch": -1, "mode": "hang", "delay_s": 1}, "failure.inject.at_epoch"),
+    ],
+)
+def test_only_a_hang_is_injected_in_preflight(tmp_path, inject, error):
+    with pytest.raises(Exception, match=error):
+        _spec(tmp_path, failure={"inject": inject})
+    drill = {"at_epoch": 0, "rank": 0, "mode": "hang", "delay_s": 5}
+    assert _spec(tmp_path, failure={"inject": drill}).failure.inject.at_epoch == 0
