@@ -130,7 +130,13 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
     # Health signals only when the job has health rules: without, the loop is as it was.
     signals = None
     if config.health is not None:
-        signals = GradientProbe(engine.module, config.health.every_steps, max(batches // acc, 1))
+        signals = GradientProbe(
+            engine.module,
+            config.health.every_steps,
+            max(batches // acc, 1),
+            global_norm=engine.global_grad_norm,
+            world_size=session.world_size,
+        )
     # Counted on the second optimizer step's last micro-batch: Adam makes its state lazily.
     measure_at, steps, memory = 2 * engine.accumulation - 1, 0, {}
     first_step_s = None  # time to this attempt's first optimizer step

@@ -15,17 +15,23 @@ rank ends with the same numbers:
 Replicated strategies (DDP) hold the same gradients and weights on every rank, sharded ones
 (FSDP, ZeRO) a part each: the sums over ranks are divided by the world size for the first and
 taken whole for the second. Ranks take the same number of steps (data-parallel training needs
-it), so they sample the same steps. A strategy that keeps gradients outside the module's
-parameters (DeepSpeed ZeRO) leaves them unread: no gradient signals then, rather than zeros.
+it), so they sample the same steps. A strategy that keeps its reduced gradients outside the
+module's parameters (DeepSpeed ZeRO) hands over the global norm it computed in the step instead
+(``Engine.global_grad_norm``): ``grad_norm`` then, and no ``grad_abs_mean`` (nothing to sum it
+from) rather than a zero. ZeRO-3's parameters are empty between forward passes: no
+``update_ratio`` there.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
-_SUMS = 5  # per sampled step: Σg², Σ|g|, #g, Σ(Δw)², Σw²
+# per sampled step: Σg², Σ|g|, #g, Σ(Δw)², Σw², then the strategy's global norm² and a count,
+# each divided by the world size (every rank holds the same norm: the sum over ranks is it once)
+_SUMS = 7
 
 
 def _local(t: torch.Tensor) -> torch.Tensor:
@@ -34,9 +40,17 @@ def _local(t: torch.Tensor) -> torch.Tensor:
 
 
 class GradientProbe:
-    def __init__(self, module: torch.nn.Module, every: int, steps_per_epoch: int):
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        every: int,
+        steps_per_epoch: int,
+        global_norm: Callable[[], float | None] | None = None,
+        world_size: int = 1,
+    ):
         self.params = [p for p in module.parameters() if p.requires_grad]
         self.every, self.steps_per_epoch = every, steps_per_epoch
+        self.global_norm, self.world_size = global_norm, world_size
         self.rows: list[list[float]] = []
         self.nonfinite_losses = 0
         self._before: list[torch.Tensor] | None = None
@@ -72,7 +86,9 @@ class GradientProbe:
         pairs = zip(now, self._before, strict=True)
         dsq = sum(float((a.float() - b.float()).pow(2).sum()) for a, b in pairs)
         wsq = sum(float(b.float().pow(2).sum()) for b in self._before)
-        self.rows.append([*self._grads, dsq, wsq])
+        norm = self.global_norm() if self.global_norm is not None and not self._grads[2] else None
+        share = [0.0, 0.0] if norm is None else [norm * norm, 1.0]
+        self.rows.append([*self._grads, dsq, wsq, *(x / self.world_size for x in share)])
         self._before = None
 
     def sums(self) -> list[float]:
@@ -85,17 +101,22 @@ class GradientProbe:
         copies = 1 if sharded else world_size
         norms, abs_means, ratios = [], [], []
         for i in range(0, len(flat), _SUMS):
-            sq, ab, n, dsq, wsq = flat[i : i + _SUMS]
+            sq, ab, n, dsq, wsq, gsq, given = flat[i : i + _SUMS]
             if n > 0:
                 norm = math.sqrt(sq / copies) if sq >= 0 else math.nan
                 norms.append(norm)
                 abs_means.append(ab / n)
+                nonfinite += 0 if math.isfinite(norm) else 1
+            elif given > 0:  # the strategy's own norm
+                norm = math.sqrt(gsq / given) if gsq >= 0 else math.nan
+                norms.append(norm)
                 nonfinite += 0 if math.isfinite(norm) else 1
             if wsq > 0:
                 ratios.append(math.sqrt(dsq / wsq))
         out = {"nonfinite": nonfinite}
         if norms:
             out["grad_norm"] = sum(norms) / len(norms)
+        if abs_means:
             out["grad_abs_mean"] = sum(abs_means) / len(abs_means)
         if ratios:
             out["update_ratio"] = sum(ratios) / len(ratios)

@@ -44,6 +44,8 @@ def job(name: str, strategy: dict, inject: bool) -> dict:
         "scaling": {"num_workers": WORKERS, "strategy": strategy, "mode": "distributed"},
         "checkpoint": {"every": 1, "keep": 1},
         "failure": {"inject": {"at_epoch": 2}} if inject else {},
+        # The health probe's gradient signals under each strategy (ZeRO hands over its norm).
+        "health": {"rules": ["nonfinite"], "every_steps": 2},
     }
 
 
@@ -55,6 +57,8 @@ def test_strategy_trains_shards_resumes_and_packages(ray_session, case, tmp_path
     assert [a["start_epoch"] for a in result.attempts] == ([1, 2] if inject else [1])
     first, last = result.history
     assert last["train_loss"] < first["train_loss"]
+    for epoch in result.history:  # every strategy reports the gradient's global norm
+        assert 0 < epoch["grad_norm"] < 1e3 and epoch["nonfinite"] == 0, epoch
     assert last["val_loss"] < first["val_loss"]
     assert result.metrics["accuracy"] > 0.85
 

@@ -77,6 +77,14 @@ class DeepSpeedEngine(Engine):
         params = list(self.module.module.parameters())
         return [getattr(p, "ds_tensor", p) for p in params]
 
+    def global_grad_norm(self) -> float | None:
+        # ZeRO 1-3 compute it in every step (for clipping and overflow checks), over all ranks'
+        # partitions: it equals torch's norm of the whole gradient (checked against it in
+        # tests/unit/learners/test_torch_signals.py), and the reduced gradients it came from live
+        # in ZeRO's buffers, where the probe cannot read them.
+        norm = self.module.get_global_grad_norm()
+        return None if norm is None else float(norm)
+
     def gradients(self) -> list:
         # ZeRO keeps reduced gradients in its own buffers, not in ``p.grad``: every tensor the
         # ZeRO optimizer holds under an attribute named for gradients.

@@ -61,6 +61,11 @@ class Engine(ABC):
         """The tensors that hold this rank's gradients right after backward."""
         return [p.grad for p in self.module.parameters() if p.grad is not None]
 
+    def global_grad_norm(self) -> float | None:
+        """The gradient norm of the last optimizer step as the strategy computed it, the same on
+        every rank; None where it computes none (the health probe reads ``p.grad`` then)."""
+        return None
+
 
 def require_gpu_for_half_precision(strategy: str, precision: str, spec: TrainJobSpec) -> None:
     """Refuse bf16/fp16 without a GPU: DeepSpeed and FSDP train in fp32 only on the CPU."""
