@@ -25,6 +25,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC) \
 		$(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[cpu,dev]'
+	@# DeepSpeed JIT-compiles its shared-memory collective op the first time a run on this
+	@# machine initialises it (84 s of g++ here, the run's other workers waiting on the build
+	@# lock): build it once at install time, as DS_BUILD_OPS=1 would. Not fatal: a run builds
+	@# it itself where this fails.
+	$(PY) -c "from deepspeed.comm.torch import build_shm_op; build_shm_op()" >/dev/null 2>&1 || \
+		echo "setup: DeepSpeed's shm op did not build now; the first DeepSpeed run builds it"
 	touch $(STAMP)
 
 # The web console's browser tests (tests/unit/console/test_browser.py) drive the OS's Chromium
