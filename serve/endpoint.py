@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ray_apps._natural import natural
 from ray_apps.errors import (
     NotFoundError,
     PayloadTooLargeError,
@@ -495,9 +496,9 @@ class EndpointCore:
         limit: int | None = None,
     ) -> bytes:
         limit = self.max_body_bytes if limit is None else limit
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLargeError(self._too_large(int(declared), limit))
+        declared = natural(headers.get("content-length") or "")
+        if declared is not None and declared > limit:
+            raise PayloadTooLargeError(self._too_large(declared, limit))
         body = await read_body()
         if len(body) > limit:
             raise PayloadTooLargeError(self._too_large(len(body), limit))
@@ -526,6 +527,10 @@ def _header_length(headers: Mapping[str, str]) -> int | None:
     value = headers.get("inference-header-content-length")
     if value is None:
         return None
-    if not value.isdigit():
-        raise SpecError(f"Inference-Header-Content-Length {value!r} must be an integer")
-    return int(value)
+    length = natural(value)
+    if length is None:
+        raise SpecError(
+            f"Inference-Header-Content-Length {value[:40]!r} must be the length in bytes of "
+            "the body's JSON part, an integer (digits 0-9)"
+        )
+    return length

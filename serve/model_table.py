@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ray_apps._natural import natural
 from ray_apps.errors import ApprovalError, NotFoundError, RaymakerError, SpecError
 from ray_apps.prediction import Prediction
 from serve.config import ModelRef
@@ -77,9 +78,10 @@ class ModelTable:
             )
         if version is None or version == str(model.version):
             return model
-        if not version.isdigit():
-            raise SpecError(f"version {version!r} must be a positive integer")
-        status = await asyncio.to_thread(self._status, name, int(version))
+        number = natural(version)
+        if number is None:
+            raise SpecError(f"version {version!r} must be a positive integer (digits 0-9)")
+        status = await asyncio.to_thread(self._status, name, number)
         if status not in (None, "Approved"):
             raise ApprovalError(
                 f"{name}:{version} is {status}; only Approved versions are served (this "

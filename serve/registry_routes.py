@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import Field
 
 from ray_apps import registry
+from ray_apps._natural import natural
+from ray_apps.errors import SpecError
 from ray_apps.spec import parse_spec
 from serve.config import _Strict
 from serve.protocol_v1 import load_json
@@ -39,9 +41,20 @@ def _handle(route: Route, body: bytes, uri: str | None) -> Any:
     if route.name == "registry_versions":
         versions = registry.list_versions(p["name"], tracking_uri=uri)
         return {"name": p["name"], "versions": [v.to_dict() for v in versions]}
+    version = _version(p["version"])
     if route.name == "registry_version":
-        return registry.get_version(p["name"], int(p["version"]), tracking_uri=uri).to_dict()
+        return registry.get_version(p["name"], version, tracking_uri=uri).to_dict()
     decision = parse_spec(DecisionBody, load_json(body), source="decision body")
     act = registry.approve if p["action"] == "approve" else registry.reject
-    mv = act(p["name"], int(p["version"]), by=decision.by, reason=decision.reason, tracking_uri=uri)
+    mv = act(p["name"], version, by=decision.by, reason=decision.reason, tracking_uri=uri)
     return mv.to_dict()
+
+
+def _version(text: str) -> int:
+    number = natural(text)
+    if number is None:
+        raise SpecError(
+            f"version {text[:40]!r} must be a version number: 1 to 18 digits 0-9 (the route "
+            "matched other digits, or more of them)"
+        )
+    return number

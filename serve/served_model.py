@@ -39,6 +39,9 @@ class ServedModel:
         return from_scores(self.model.predict_matrix(x), info.task, info.classes)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def check_matrix(x: np.ndarray, features: list[str], where: str) -> np.ndarray:
     """Shape, dtype and finiteness checks shared by V1 and V2; returns float64 (n, f)."""
     from ray_apps.errors import SpecError
@@ -61,5 +64,15 @@ def check_matrix(x: np.ndarray, features: list[str], where: str) -> np.ndarray:
         raise SpecError(
             f"{where}: row {int(rows[0])} feature {features[int(cols[0])]!r} is NaN or "
             "infinite; send finite numbers (missing values are not accepted)"
+        )
+    # Models read features as float32: a larger value would reach them as infinite (XGBoost's
+    # DMatrix, which SHAP builds, refuses that: a 500 on :explain, found fuzzing the endpoint).
+    too_large = np.abs(x) > _FLOAT32_MAX
+    if too_large.any():
+        rows, cols = np.nonzero(too_large)
+        r, c = int(rows[0]), int(cols[0])
+        raise SpecError(
+            f"{where}: row {r} feature {features[c]!r} is {x[r, c]:g}, beyond what the model "
+            f"reads (32-bit floats, at most ±{_FLOAT32_MAX:.3g}); send a value within that range"
         )
     return x

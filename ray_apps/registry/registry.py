@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ray_apps import tracking
+from ray_apps._natural import natural
 from ray_apps.artifact import MANIFEST, is_remote, local_copy, local_folder, verify_artifact
 from ray_apps.errors import ApprovalError, ArtifactIntegrityError, NotFoundError, SpecError
 from ray_apps.registry import _copies
@@ -68,9 +69,10 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         )
     if not version or version == "latest":
         return name, None
-    if not version.isdigit() or int(version) < 1:
+    number = natural(version)
+    if number is None or number < 1:
         raise SpecError(f"model version {version!r} in {ref!r} must be a positive integer")
-    return name, int(version)
+    return name, number
 
 
 def register(

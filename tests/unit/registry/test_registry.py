@@ -124,3 +124,10 @@ def test_remote_artifacts_are_copied_once_and_removed(uri, tmp_path, monkeypatch
     with pytest.raises(ArtifactIntegrityError, match="not the one registered"):
         registry.fetch_artifact(mv)
     assert list(temp.iterdir()) == []  # the refused copy is not kept
+
+
+def test_a_version_is_ascii_digits():
+    for ref in ("m:²", "m:٣", "m:" + "9" * 5000, "m:0", "m:-1"):
+        with pytest.raises(SpecError, match="must be a positive integer"):
+            registry.parse_ref(ref)
+    assert registry.parse_ref("m:007") == ("m", 7)
