@@ -260,7 +260,7 @@ class EndpointCore:
             raise NotFoundError(
                 f"no route {method} {path}; this endpoint serves /v1/models/<name>[:predict|"
                 ":explain|/labels], /v2/models/<name>[/versions/<v>][/infer|/explain|/ready] "
-                "and /v2/health/{live,ready}"
+                "and /v2/health/{live,ready}; GET /openapi.json describes every route"
             )
         if route.name == "method_not_allowed":
             return Reply(405, {"error": f"{method} is not allowed on {path}"})
@@ -312,6 +312,10 @@ class EndpointCore:
             return Reply(200 if ready else 503, {route.name: ready})
         if route.name == "v2_server":
             return Reply(200, protocol_v2.server_metadata(self.version))
+        if route.name == "openapi":
+            from serve.openapi import document
+
+            return Reply(200, document(self.version, call.root))
         if route.name == "v1_models":
             return Reply(200, {"models": self.table.names})
         if route.name in ("v1_model", "v2_model_ready"):  # a model set answers without loading

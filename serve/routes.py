@@ -3,7 +3,8 @@
 Pure functions, so routing and who may call what are tested without HTTP.
 
 Roles (``ROLES``, one per route name):
-    open       health and server metadata; no key
+    open       health, server metadata and the OpenAPI document (``GET /openapi.json``,
+               ``serve.openapi``); no key
     inference  predict/infer (real-time and async), explain, async status and results, model
                metadata, posting ground-truth labels, read-only registry; an inference (or
                admin) key
@@ -54,12 +55,14 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"/admin/traffic"), "traffic_change"),
     ("POST", re.compile(r"/admin/pipelines/(?P<pipeline>[^/:]+):run"), "pipeline_run"),
     ("GET", re.compile(r"/admin/models"), "model_cache"),
+    ("GET", re.compile(r"/openapi\.json"), "openapi"),
 ]
 
 ROLES: dict[str, Role] = {
     "live": "open",
     "ready": "open",
     "v2_server": "open",
+    "openapi": "open",
     "v1_predict": "inference",
     "v1_predict_async": "inference",
     "v2_infer_async": "inference",

@@ -104,7 +104,8 @@ def test_every_route_has_a_role_and_only_state_changes_and_batch_jobs_are_admin(
     assert job.name == "batch_status" and job.params == {"job_id": "scores-20261124-101500-a1b2c3"}
     assert routes.match("GET", "/admin/batch/jobs").name == "batch_list"
     assert routes.match("DELETE", "/admin/batch/jobs").name == "method_not_allowed"
-    assert {n for n, r in routes.ROLES.items() if r == "open"} == {"live", "ready", "v2_server"}
+    open_routes = {n for n, r in routes.ROLES.items() if r == "open"}
+    assert open_routes == {"live", "ready", "v2_server", "openapi"}
     assert routes.role_of("a_route_nobody_listed") == "admin"  # fail closed
     route = routes.match("POST", "/admin/registry/models/m/versions/1:reject")
     assert route.role == "admin"
