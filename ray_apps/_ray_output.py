@@ -85,30 +85,39 @@ def clean_line(line: str, colour: bool) -> str:
     return line if colour else _ANSI.sub("", line)
 
 
+# Multi-line reports dropped whole: (first line starts with, a later line holds, the block's
+# last line holds), the second within _BLOCK_SPAN lines of the first.
+_BLOCKS = (
+    # The interpreter's report when Ray SIGTERMs an idle actor at the end of a run (seen on
+    # Tune's reused trial actors): a traceback of Ray's own shutdown.
+    ("Exception ignored in:", "sigterm_handler", "SystemExit"),
+    # Ray Train's traceback of a preflight check that failed on purpose: the driver prints the
+    # finding, with the worker, node and fix, in one line.
+    ("Error in training function:", "RuntimeError: PREFLIGHT ", "RuntimeError: PREFLIGHT "),
+    # Train's controller on a busy machine: its autoscaling-coordinator request timed out, which
+    # Ray's own message calls safe to ignore; it retries by itself (seen on 2 loaded cores).
+    ("Failed to send resource request for train-", "GetTimeoutError", "GetTimeoutError"),
+)
+_BLOCK_SPAN = 40
+
+
 def keep_lines(lines: list[str]) -> list[str]:
     """The lines of one batch of a worker's output worth showing, in order.
 
-    Besides noise lines this drops blank lines (Ray prints each with its process prefix), the
-    interpreter's "Exception ignored in: …" report when Ray SIGTERMs an idle actor at the end of
-    a run (seen on Tune's reused trial actors): a traceback of Ray's own shutdown, and Ray
-    Train's traceback of a preflight check that failed on purpose (``PREFLIGHT <check>``): the
-    driver prints the finding, with the worker, node and fix, in one line.
+    Besides noise lines this drops blank lines (Ray prints each with its process prefix) and
+    the multi-line reports in ``_BLOCKS``.
     """
-    kept, teardown, preflight = [], False, False
+    kept, until = [], None
     for i, line in enumerate(lines):
-        if line.startswith("Exception ignored in:") and any(
-            "sigterm_handler" in later for later in lines[i : i + 20]
-        ):
-            teardown = True
-        if teardown:
-            teardown = not line.startswith("SystemExit")
-            continue
-        if line.startswith("Error in training function:") and any(
-            "RuntimeError: PREFLIGHT " in later for later in lines[i : i + 30]
-        ):
-            preflight = True
-        if preflight:
-            preflight = "RuntimeError: PREFLIGHT " not in line
+        if until is None:
+            for first, inside, last in _BLOCKS:
+                window = lines[i : i + _BLOCK_SPAN]
+                if line.startswith(first) and any(inside in later for later in window):
+                    until = last
+                    break
+        if until is not None:
+            if until in line:
+                until = None
             continue
         if line.strip() and not is_noise(line):
             kept.append(line)

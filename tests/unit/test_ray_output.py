@@ -107,6 +107,19 @@ def test_a_failed_preflight_checks_traceback_is_dropped_a_training_error_is_kept
     assert keep_lines(training) == training
 
 
+def test_trains_resource_request_timeout_on_a_busy_machine_is_dropped():
+    # As a Train controller printed it under a load average of 15 (Ray: "safe to ignore").
+    batch = [
+        "Failed to send resource request for train-7d1139b4. If this only happens transiently "
+        "during network partition or CPU being overloaded, it's safe to ignore this error.",
+        "Traceback (most recent call last):",
+        '  File "/x/ray/_private/worker.py", line 1007, in get_objects',
+        "ray.exceptions.GetTimeoutError: Get timed out: some object(s) not ready.",
+        "[raymaker] epoch 3/10",
+    ]
+    assert keep_lines(batch) == ["[raymaker] epoch 3/10"]
+
+
 def test_an_ignored_exception_that_is_not_ray_teardown_is_kept():
     batch = ["Exception ignored in: <generator object f>", "RuntimeError: boom"]
     assert keep_lines(batch) == batch
