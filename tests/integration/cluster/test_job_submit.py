@@ -75,7 +75,11 @@ def outcome(servers) -> Outcome:
     with pytest.MonkeyPatch.context() as mp:  # this process reads the results from S3 too
         for key, value in servers.store.env().items():
             mp.setenv(key, value)
-        yield _submit_all(servers, shared)
+        done = _submit_all(servers, shared)
+        # Wall seconds per submission, for the closing notes (a figure, not a test: timing
+        # belongs in bench/, and two cores shared with other work vary it twofold).
+        print("job seconds:", done.seconds)
+        yield done
 
 
 def _submit_all(servers, shared: dict[str, str]) -> Outcome:
@@ -211,8 +215,3 @@ def test_a_home_folder_is_taken_on_a_single_node_cluster(outcome):
     assert outcome.returncodes["home"] == 0, outcome.logs["home"][-3000:]
     assert f"storage: {Path(tempfile.gettempdir()).resolve()}/rm-ray-" in outcome.logs["home"]
 
-
-def test_the_jobs_ran_within_budget(outcome):
-    # Printed for the closing note; the whole module stays within ~3 minutes on 2 cores.
-    print("job seconds:", outcome.seconds)
-    assert sum(outcome.seconds.values()) < 300
