@@ -25,24 +25,15 @@ from starlette.staticfiles import StaticFiles
 from console.auth import Credentials
 from console.context import ConsoleContext, Places
 from console.guard import SessionGate
+from console.headers import HEADERS
 from console.readers.endpoint_metrics import RateTracker
+from console.readers.registry_reads import RegistryReads
 from console.render import error_response
 from console.routes import ROUTES
 from console.session import Signer, signing_secret
 from console.settings import ConsoleSettings
 from ray_apps.errors import RaymakerError
 
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-HEADERS = {
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-store",
-}
 STATIC = Path(__file__).with_name("static")
 
 
@@ -67,8 +58,15 @@ def create_app(
         ],
         exception_handlers={RaymakerError: _raymaker_error, HTTPException: _http_error},
     )
+    places = Places.resolve(settings)
     app.state.console = ConsoleContext(
-        settings, credentials, signer, Places.resolve(settings), RateTracker(clock)
+        settings,
+        credentials,
+        signer,
+        places,
+        RateTracker(clock),
+        RegistryReads(places.tracking_uri),
+        clock=clock,
     )
     return app
 

@@ -34,6 +34,7 @@ def environment() -> Environment:
     )
     env.filters["num"] = _num
     env.filters["when"] = _when
+    env.filters["pct"] = _pct
     return env
 
 
@@ -57,6 +58,13 @@ def _num(value: Any, digits: int = 4) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:.{digits}g}"
+
+
+def _pct(value: Any) -> str:
+    """A share (0.25) as a percent ("25.0 %"); None or NaN as "–"."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        return "–"
+    return f"{value * 100:.1f} %"
 
 
 def _when(value: Any) -> str:

@@ -25,10 +25,12 @@ SECRET_ENV = "RAYMAKER_CONSOLE_SECRET"
 
 @dataclass(frozen=True)
 class ConsoleSettings:
-    """``storage``, ``tracking_uri``, ``monitor_root`` and ``evaluation_root``: None reads the
-    embedded defaults (RAYMAKER_STORAGE, MLFLOW_TRACKING_URI, $RAYMAKER_HOME/monitor and
-    $RAYMAKER_HOME/evaluation). ``metrics_urls``: Prometheus text endpoints to scrape for the
-    endpoints page (a Ray node's ``http://<node>:<metrics-export-port>/metrics``)."""
+    """``storage``, ``tracking_uri``, ``monitor_root``, ``evaluation_root`` and
+    ``traffic_store_url``: None reads the embedded defaults (RAYMAKER_STORAGE,
+    MLFLOW_TRACKING_URI, $RAYMAKER_HOME/monitor, $RAYMAKER_HOME/evaluation and the traffic
+    store $RAYMAKER_HOME/traffic.db that endpoints with variants and rollouts use).
+    ``metrics_urls``: Prometheus text endpoints to scrape for the endpoints page (a Ray
+    node's ``http://<node>:<metrics-export-port>/metrics``)."""
 
     host: str = LOOPBACK
     port: int = DEFAULT_PORT
@@ -41,6 +43,7 @@ class ConsoleSettings:
     tracking_uri: str | None = None
     monitor_root: str | None = None
     evaluation_root: str | None = None
+    traffic_store_url: str | None = None  # an endpoint spec's traffic_store_url, when it sets one
     secure_cookie: bool = False  # behind a TLS proxy: the cookie is sent over HTTPS only
     session_hours: float = 12.0
     scrape_timeout_s: float = 3.0

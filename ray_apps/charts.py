@@ -1,4 +1,4 @@
-"""Small inline-SVG charts: lines over epochs (or any x), and lanes of marks.
+"""Small inline-SVG charts: lines over epochs (or any x), lanes of marks, and rows of dots.
 
 The training health report and the web console (``raymaker console``) draw with them. Ours, not
 a plotting library's: the report is one self-contained HTML file (no script, no CDN) that opens
@@ -119,6 +119,43 @@ def lanes_chart(lanes: Sequence[Lane], x_range: tuple[float, float], *, label: s
                 f'd="M{px:.1f},{y - 7:.1f} l7,7 l-7,7 l-7,-7 z" fill="#d62728">'
                 f"<title>{escape(title)}</title></path>"
             )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class DotRow:
+    """One row of a dots chart: at each x a dot, filled when ``on``, with its tooltip."""
+
+    name: str
+    dots: Sequence[tuple[float, bool, str]]
+
+
+def dots_chart(
+    rows: Sequence[DotRow], x_range: tuple[float, float], *, label: str, x_label: str = "epoch"
+) -> str:
+    """One row per name (named on the right, as in the other charts): a filled red dot where
+    the row is ``on`` at that x (a column drifted in that window), a grey ring where it is not.
+    Unlike a lane, a row does not stay red: each x stands for itself."""
+    row = 22
+    height = TOP + row * max(len(rows), 1) + BOTTOM
+    x_axis = _x_axis(x_range)
+    parts = [_open(label, height), *_x_ticks(x_axis, TOP, height - BOTTOM)]
+    for i, r in enumerate(rows):
+        y = TOP + row * i + row / 2
+        name = escape(r.name)
+        parts.append(f'<text x="{WIDTH - RIGHT + 12}" y="{y + 4:.1f}" font-size="12">{name}</text>')
+        for x, on, title in r.dots:
+            paint = 'fill="#d62728"' if on else 'fill="none" stroke="#999"'
+            parts.append(
+                f'<circle class="dot" data-row="{name}" data-x="{_num(x)}" '
+                f'data-on="{"true" if on else "false"}" cx="{x_axis.px(x):.1f}" cy="{y:.1f}" '
+                f'r="5" {paint}><title>{escape(title)}</title></circle>'
+            )
+    parts.append(
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.0f}" y="{height - 6}" text-anchor="middle" '
+        f'font-size="12">{escape(x_label)}</text>'
+    )
     parts.append("</svg>")
     return "\n".join(parts)
 

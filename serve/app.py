@@ -48,6 +48,7 @@ from serve.async_inference.store import AsyncStore
 from serve.async_inference.sweep import Sweeper
 from serve.capture import capture_writer
 from serve.endpoint import EndpointCore, Predictor
+from serve.metrics import ENDPOINT_DEPLOYMENT
 from serve.model_table import load_models, load_shared_variants, model_refs, registry_statuses
 from serve.multi_model.table import ModelSetTable
 from serve.replica_settings import ReplicaSettings
@@ -57,7 +58,7 @@ from serve.traffic.router import Forwarded, install_router
 logger = logging.getLogger("ray.serve")
 
 
-@serve.deployment(name="endpoint", health_check_period_s=5, graceful_shutdown_timeout_s=20)
+@serve.deployment(name=ENDPOINT_DEPLOYMENT, health_check_period_s=5, graceful_shutdown_timeout_s=20)
 @serve.ingress()
 class Endpoint:
     """One replica: every model of the endpoint, configured by a ``ReplicaSettings``."""

@@ -25,6 +25,7 @@ import yaml
 from ray_apps import registry, tracking
 from ray_apps import settings as project_settings
 from serve.config import EndpointSpec, ModelRef, endpoint_spec
+from serve.metrics import ENDPOINT_DEPLOYMENT
 from serve.replica_settings import ReplicaSettings
 from serve.traffic.plan import APP_SEPARATOR, VariantPlan, plan_variants
 from serve.traffic.table import TrafficTable
@@ -160,12 +161,7 @@ def deploy(
     args["deployment"] = {**args["deployment"], "version": code_version(p.settings)}
     app = build(args)
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
-    from serve.traffic.store import TrafficStore
-
-    # The table this deploy starts from, and the spec a rollout builds on (with the host and
-    # port Serve runs with, which a rollout's redeploys keep).
-    recorded = {**_pinned(spec, p), "_http": {"host": host, "port": port}}
-    TrafficStore(p.settings.traffic_store_url).put(spec.name, p.traffic, by="deploy", spec=recorded)
+    record_traffic(spec, p, host=host, port=port)
     # Variants the spec no longer has: every replica now routes by the new table. Their
     # replicas drain in the background (with the fast ingress Serve holds each for its 30 s
     # direct-ingress drain period, though these apps have no route).
@@ -181,6 +177,16 @@ def deploy(
         ingress=message,
         model_set=spec.model_set.selector if spec.model_set is not None else None,
     )
+
+
+def record_traffic(spec: EndpointSpec, p: EndpointPlan, *, host: str, port: int) -> None:
+    """Write to the traffic store the table this deploy starts from and the spec a rollout
+    builds on (with the host and port Serve runs with, which a rollout's redeploys keep):
+    what ``deploy`` records once Serve runs the applications (tests call it without Ray)."""
+    from serve.traffic.store import TrafficStore
+
+    recorded = {**_pinned(spec, p), "_http": {"host": host, "port": port}}
+    TrafficStore(p.settings.traffic_store_url).put(spec.name, p.traffic, by="deploy", spec=recorded)
 
 
 def _pinned(spec: EndpointSpec, p: EndpointPlan) -> dict[str, Any]:
@@ -298,7 +304,7 @@ def serve_config(
     """
     spec = endpoint_spec(spec)
     p = plan(spec, registry_uri=registry_uri)
-    deployment = {"name": "endpoint", **p.deployment, "user_config": p.user_config()}
+    deployment = {"name": ENDPOINT_DEPLOYMENT, **p.deployment, "user_config": p.user_config()}
     deployments = [deployment]
     if p.settings.async_inference.enabled:
         from serve.async_inference.consumer import NAME as CONSUMER
@@ -311,7 +317,9 @@ def serve_config(
             "route_prefix": None,  # reached through the endpoint only
             "import_path": "serve.app:build",
             "args": {"settings": v.settings.to_args()},
-            "deployments": [{"name": "endpoint", **v.deployment, "user_config": v.user_config()}],
+            "deployments": [
+                {"name": ENDPOINT_DEPLOYMENT, **v.deployment, "user_config": v.user_config()}
+            ],
         }
         for v in p.variants
     ]

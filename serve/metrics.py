@@ -20,6 +20,11 @@ ERRORS = "raymaker_request_errors"
 LATENCY = "raymaker_request_latency_ms"
 APPROVED = "raymaker_served_version_approved"
 EXPORT_PREFIX = "ray_"
+# Ray Serve's own gauge of each replica's health (1 healthy, 0 not; tags ``application``,
+# ``deployment``, ``replica``): the console counts an endpoint's and each variant's replicas
+# from it, those of the deployment that answers requests, ``ENDPOINT_DEPLOYMENT``.
+REPLICA_HEALTHY = "serve_deployment_replica_healthy"
+ENDPOINT_DEPLOYMENT = "endpoint"
 
 
 class EndpointMetrics:

@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 serving Prometheus text in Ray's names for ``serve.metrics``
-(the ``ray_`` prefix, Serve's ``application`` / ``deployment`` / ``replica`` tags), written by
-prometheus_client: what a Ray node's metrics port answers, without Ray."""
+(the ``ray_`` prefix, Serve's ``application`` / ``deployment`` / ``replica`` tags, and Serve's
+own replica health gauge), written by prometheus_client: what a Ray node's metrics port
+answers, without Ray."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from serve import metrics as names
 
@@ -31,6 +32,19 @@ class EndpointTraffic:
             buckets=BOUNDARIES,
             registry=self.registry,
         )
+        self.healthy = Gauge(
+            prefix + names.REPLICA_HEALTHY,
+            "healthy replicas",
+            ("application", "deployment", "replica"),
+            registry=self.registry,
+        )
+
+    def replicas(self, app: str, healthy: int, unhealthy: int = 0, deployment: str = "") -> None:
+        """``app``'s replicas as Serve's controller reports them: 1 per healthy one, 0 else."""
+        deployment = deployment or names.ENDPOINT_DEPLOYMENT
+        for i in range(healthy + unhealthy):
+            replica = f"{app}-{deployment}-{i}"
+            self.healthy.labels(app, deployment, replica).set(1 if i < healthy else 0)
 
     def call(self, endpoint, model, version, ms, code=200, variant="-", replica="r1"):
         tags = {

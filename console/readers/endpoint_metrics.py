@@ -1,5 +1,6 @@
-"""Request counts, error rate, latency and request rate per endpoint, model and variant, from
-the Prometheus text the endpoints' replicas export (``serve.metrics`` names the metrics).
+"""Request counts, error rate, latency and request rate per endpoint, model and variant, and
+the healthy replicas of each Serve application, from the Prometheus text Ray exports
+(``serve.metrics`` names the metrics, ours and Ray Serve's replica gauge).
 
 Ray exports them on every node's metrics port, each sample tagged with the Serve application
 (the endpoint) and the replica; the console scrapes the URLs it was given (one per node), sums
@@ -7,7 +8,9 @@ the counters and histogram buckets over replicas, routes and codes, and estimate
 from the summed buckets the way PromQL's ``histogram_quantile`` does. The counters count since
 each replica started, so the request rate needs two scrapes: ``RateTracker`` keeps the previous
 one (per console process; the clock passed in) and answers Δrequests / Δt. Parsing, summing and
-the quantiles are pure functions of the text.
+the quantiles are pure functions of the text. Replicas: Ray Serve's own health gauge, summed
+per application over the replicas of the deployment that answers requests (1 each while
+healthy; with Serve's low-cardinality tags one series already holding the count).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,6 +31,7 @@ _P = names.EXPORT_PREFIX
 _REQUESTS = {f"{_P}{names.REQUESTS}_total", f"{_P}{names.REQUESTS}"}
 _ERRORS = {f"{_P}{names.ERRORS}_total", f"{_P}{names.ERRORS}"}
 _BUCKETS = f"{_P}{names.LATENCY}_bucket"
+_HEALTHY = f"{_P}{names.REPLICA_HEALTHY}"
 
 
 @dataclass(frozen=True)
@@ -55,16 +59,31 @@ class Reading:
 class Scrape:
     readings: list[Reading]
     errors: list[str]  # one line per URL that could not be read
+    replicas: dict[str, int] = field(default_factory=dict)  # Serve application → healthy
 
 
 def readings(texts: Iterable[str]) -> list[Reading]:
     """Readings summed over every sample of ``texts`` (one Prometheus text per node)."""
+    return _parse(texts)[0]
+
+
+def replica_counts(texts: Iterable[str]) -> dict[str, int]:
+    """Healthy replicas of each Serve application's endpoint deployment in ``texts``."""
+    return _parse(texts)[1]
+
+
+def _parse(texts: Iterable[str]) -> tuple[list[Reading], dict[str, int]]:
     requests: dict[Key, float] = defaultdict(float)
     errors: dict[Key, float] = defaultdict(float)
     buckets: dict[Key, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    healthy: dict[str, float] = defaultdict(float)
     for text in texts:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
+                if sample.name == _HEALTHY:
+                    if sample.labels.get("deployment") == names.ENDPOINT_DEPLOYMENT:
+                        healthy[sample.labels.get("application", "-")] += sample.value
+                    continue
                 key = _key(sample.labels)
                 if sample.name in _REQUESTS:
                     requests[key] += sample.value
@@ -84,7 +103,7 @@ def readings(texts: Iterable[str]) -> list[Reading]:
                 p99_ms=quantile(0.99, edges),
             )
         )
-    return out
+    return out, {app: round(n) for app, n in healthy.items()}
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
@@ -138,10 +157,10 @@ class RateTracker:
 def read_endpoints(urls: Iterable[str], timeout_s: float, tracker: RateTracker) -> Scrape:
     texts, failed = scrape(urls, timeout_s)
     try:
-        found = readings(texts)
+        found, replicas = _parse(texts)
     except ValueError as err:  # not Prometheus text (a wrong URL answering 200)
         return Scrape([], [*failed, f"not Prometheus text: {err}"])
-    return Scrape(tracker.add_rates(found), failed)
+    return Scrape(tracker.add_rates(found), failed, replicas)
 
 
 def _rate(reading: Reading, counts: dict[Key, float], seconds: float) -> float | None:

@@ -1,66 +1,47 @@
-"""Monitor windows already judged: ``<root>/model=<m>/version=<v>/window=<key>/summary.json``
-(``ray_apps.monitoring.job`` writes it last, beside Evidently's ``report.html``)."""
+"""Monitors and the windows they judged, read back as the monitor job's own types
+(``ray_apps.monitoring.verdicts.judged_windows``): one monitor per model version under the
+reports root, ``<root>/model=<m>/version=<v>/window=<key>/`` (``summary.json``, Evidently's
+``report.html``)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-import fsspec
-
-from console.readers.names import segment
-
-SUMMARY, REPORT = "summary.json", "report.html"
+from console.readers.files import contained
+from ray_apps.errors import NotFoundError
+from ray_apps.monitoring.verdicts import REPORT, SUMMARY, JudgedWindow, judged_windows
 
 
 @dataclass(frozen=True)
-class MonitorWindow:
+class Monitor:
     model: str
     version: str
-    window: str  # the window's folder key
-    rows: int
-    status: str  # the verdict: ok | violation | too_few_rows
-    decided_at: str
-    violations: list[str]
-    drifted_columns: list[str]
-    drifted_share: float
-    has_report: bool
+    windows: list[JudgedWindow]  # oldest first
+
+    @property
+    def latest(self) -> JudgedWindow:
+        return self.windows[-1]
 
 
-def list_windows(root: str) -> list[MonitorWindow]:
-    """Every judged window under ``root``, newest decision first."""
-    fs, base = fsspec.core.url_to_fs(root)
-    found = []
-    for path in fs.glob(f"{base.rstrip('/')}/model=*/version=*/window=*/{SUMMARY}"):
-        try:
-            with fs.open(path) as f:
-                record = json.load(f)
-        except (OSError, ValueError):  # being replaced right now
-            continue
-        folder = path.rsplit("/", 1)[0]
-        verdict = record.get("verdict") or {}
-        found.append(
-            MonitorWindow(
-                model=str(record.get("model", "?")),
-                version=str(record.get("version", "?")),
-                window=folder.rsplit("/", 1)[-1].removeprefix("window="),
-                rows=int(record.get("rows", 0)),
-                status=verdict.get("status", "?"),
-                decided_at=verdict.get("decided_at", ""),
-                violations=[v.get("message", str(v)) for v in verdict.get("violations", [])],
-                drifted_columns=list(record.get("drifted_columns", [])),
-                drifted_share=float(record.get("drifted_share", 0.0)),
-                has_report=fs.exists(f"{folder}/{REPORT}"),
-            )
-        )
-    return sorted(found, key=lambda w: w.decided_at, reverse=True)
+def list_monitors(root: str) -> list[Monitor]:
+    """Every monitor with a judged window under ``root``, the latest decision first."""
+    grouped: dict[tuple[str, str], list[JudgedWindow]] = {}
+    for w in judged_windows(root):
+        grouped.setdefault((w.summary.model, str(w.summary.version)), []).append(w)
+    monitors = [Monitor(m, v, ws) for (m, v), ws in grouped.items()]
+    return sorted(monitors, key=lambda m: m.latest.verdict.decided_at, reverse=True)
+
+
+def find_window(root: str, model: str, version: str, window: str) -> JudgedWindow:
+    """One judged window, by the names in its URL."""
+    contained(root, [("model=", model), ("version=", version), ("window=", window)], SUMMARY)
+    for w in judged_windows(root, model, version):
+        if w.key == window:
+            return w
+    raise NotFoundError(f"{model}:{version} has no judged window {window!r} under {root}")
 
 
 def report_path(root: str, model: str, version: str, window: str) -> str:
-    """Where one window's Evidently report is (each part checked to be a single name)."""
-    parts = (
-        f"model={segment(model, 'model')}",
-        f"version={segment(version, 'version')}",
-        f"window={segment(window, 'window')}",
-    )
-    return "/".join([root.rstrip("/"), *parts, REPORT])
+    """Where one window's Evidently report is, inside ``root``."""
+    parts = [("model=", model), ("version=", version), ("window=", window)]
+    return contained(root, parts, REPORT)

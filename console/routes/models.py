@@ -28,15 +28,14 @@ ACTIONS = ("approve", "reject")
 
 @page()
 def models_index(request: Request) -> Response:
-    uri = context_of(request).places.tracking_uri
-    return render(request, "models.html", models=registry.list_models(tracking_uri=uri))
+    return render(request, "models.html", models=context_of(request).registry.list_models())
 
 
 @page()
 def model_versions(request: Request) -> Response:
     ctx = context_of(request)
     name = _name(request)
-    versions = registry.list_versions(name, tracking_uri=ctx.places.tracking_uri)
+    versions = ctx.registry.list_versions(name)
     rows = [
         {
             "v": v,
@@ -53,7 +52,7 @@ def model_versions(request: Request) -> Response:
 def version_detail(request: Request) -> Response:
     ctx = context_of(request)
     name, number = _name(request), request.path_params["version"]
-    v = registry.get_version(name, number, tracking_uri=ctx.places.tracking_uri)
+    v = ctx.registry.get_version(name, number)
     return render(
         request,
         "version.html",
@@ -87,7 +86,10 @@ def _decide(verb: str):
             )
         decide_fn = registry.approve if verb == "approve" else registry.reject
         by = f"console:{session_of(request).role}"
-        decide_fn(name, number, by=by, reason=reason, tracking_uri=ctx.places.tracking_uri)
+        try:
+            decide_fn(name, number, by=by, reason=reason, tracking_uri=ctx.places.tracking_uri)
+        finally:
+            ctx.registry.forget()  # the next page reads the registry as it is now
         return RedirectResponse(f"/models/{name}/versions/{number}", status_code=303)
 
     decide.__name__ = f"{verb}_version"

@@ -126,10 +126,9 @@ def shadow(
 
 
 def _capture_path(stored) -> str:
-    from ray_apps import settings
+    from serve.traffic.api import capture_root
 
-    spec = stored.spec or {}
-    return (spec.get("capture") or {}).get("path") or str(settings.home() / "capture")
+    return capture_root(stored.spec)
 
 
 @traffic_app.command("shadow-report")

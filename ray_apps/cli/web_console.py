@@ -4,6 +4,7 @@ pipelines) on 127.0.0.1 until Ctrl-C.
 export RAYMAKER_ADMIN_KEYS=$(openssl rand -hex 24)      # may approve and reject
 export RAYMAKER_VIEWER_KEYS=$(openssl rand -hex 24)     # optional: read only
 raymaker console [--port 8765] [--metrics-url http://127.0.0.1:8080/metrics]
+                 [--traffic-store-url postgresql://…]   # endpoints' spec traffic_store_url
 raymaker console --host 0.0.0.0                        # other machines: explicit, with a warning
 
 The console lives in the top-level ``console`` package, an edge above the layers; it is imported
@@ -39,6 +40,10 @@ def console(
         str, typer.Option(help="variable holding read-only viewer keys")
     ] = "RAYMAKER_VIEWER_KEYS",
     storage: Annotated[str | None, typer.Option(help="run storage path or URI")] = None,
+    traffic_store_url: Annotated[
+        str | None,
+        typer.Option(help="the endpoints' traffic store (default: RAYMAKER_HOME's traffic.db)"),
+    ] = None,
     secure_cookie: Annotated[
         bool, typer.Option(help="mark the session cookie Secure (behind a TLS proxy)")
     ] = False,
@@ -54,6 +59,7 @@ def console(
         admin_key_env=admin_key_env,
         viewer_key_env=viewer_key_env,
         storage=storage,
+        traffic_store_url=traffic_store_url,
         secure_cookie=secure_cookie,
     )
     serve_console(settings, say=lambda line: print(line, file=sys.stderr, flush=True))

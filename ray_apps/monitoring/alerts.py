@@ -71,6 +71,14 @@ class Verdict:
             "violations": [asdict(v) for v in self.violations],
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
+        return cls(
+            status=d["status"],
+            decided_at=datetime.fromisoformat(d["decided_at"]),
+            violations=[Violation(**v) for v in d.get("violations", [])],
+        )
+
 
 def decide(summary: MonitorSummary, thresholds: Thresholds, now: datetime) -> Verdict:
     """Which thresholds the summary breaks, decided at ``now``."""

@@ -11,12 +11,14 @@ from ray_apps.registry.endpoints import (
 )
 from ray_apps.registry.registry import (
     ModelVersion,
+    all_versions,
     approve,
     fetch_artifact,
     get_version,
     list_models,
     list_versions,
     load_version,
+    model_summary,
     parse_ref,
     register,
     reject,
@@ -26,6 +28,7 @@ from ray_apps.registry.registry import (
 __all__ = [
     "Decision",
     "ModelVersion",
+    "all_versions",
     "approve",
     "deployable",
     "fetch_artifact",
@@ -34,6 +37,7 @@ __all__ = [
     "list_versions",
     "load_version",
     "mark_served",
+    "model_summary",
     "mark_unserved",
     "parse_ref",
     "register",

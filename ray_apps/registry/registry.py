@@ -120,20 +120,40 @@ def register(
 
 def list_models(*, tracking_uri: str | None = None) -> list[dict[str, Any]]:
     """Every model group: name, number of versions, newest version and newest approved."""
+    return [model_summary(n, vs) for n, vs in all_versions(tracking_uri=tracking_uri).items()]
+
+
+def all_versions(*, tracking_uri: str | None = None) -> dict[str, list[ModelVersion]]:
+    """Every registered model's versions (oldest first; a model without any: []), by name,
+    in two queries whatever the number of models (one per model took 1.3 s for 50)."""
     client = _client(tracking.resolve_uri(tracking_uri))
-    out = []
-    for rm in client.search_registered_models(max_results=1000):
-        versions = _versions(client, rm.name)
-        approved = [v.version for v in versions if v.status == "Approved"]
-        out.append(
-            {
-                "name": rm.name,
-                "versions": len(versions),
-                "latest": max((v.version for v in versions), default=None),
-                "latest_approved": max(approved, default=None),
-            }
-        )
-    return sorted(out, key=lambda m: m["name"])
+    out: dict[str, list[ModelVersion]] = {}
+    token = None
+    while True:
+        page = client.search_registered_models(max_results=1000, page_token=token)
+        out.update((rm.name, []) for rm in page)
+        token = page.token
+        if not token:
+            break
+    while True:
+        page = client.search_model_versions(max_results=10000, page_token=token)
+        for mv in page:
+            out.setdefault(mv.name, []).append(_to_version(mv))
+        token = page.token
+        if not token:
+            break
+    return {n: sorted(vs, key=lambda v: v.version) for n, vs in sorted(out.items())}
+
+
+def model_summary(name: str, versions: list[ModelVersion]) -> dict[str, Any]:
+    """What ``list_models`` says of one model, from its versions."""
+    approved = [v.version for v in versions if v.status == "Approved"]
+    return {
+        "name": name,
+        "versions": len(versions),
+        "latest": max((v.version for v in versions), default=None),
+        "latest_approved": max(approved, default=None),
+    }
 
 
 def list_versions(name: str, *, tracking_uri: str | None = None) -> list[ModelVersion]:

@@ -169,6 +169,22 @@ def rollout_status(endpoint: str, *, store: TrafficStore | None = None) -> dict[
     return _record(store or store_for(), endpoint)
 
 
+def preview(
+    endpoint: str, *, store: TrafficStore | None = None, now: float | None = None
+) -> tuple[dict[str, Any], Decision | None]:
+    """The record, and the decision a tick would take at ``now`` on what the step observed so
+    far: its ``figures`` are the guardrails' live readings. Nothing is recorded or applied;
+    None once the rollout has ended (its last history entry holds the final readings)."""
+    store = store or store_for()
+    record = _record(store, endpoint)
+    state = RolloutState(**record["state"])
+    if state.status not in ACTIVE:
+        return record, None
+    spec = RolloutSpec.model_validate(record["spec"])
+    now = time.time() if now is None else now
+    return record, decide(spec, state, _observe(store, spec, record, state, now), now)
+
+
 # -- applying ---------------------------------------------------------------------------------
 def _finish(store: TrafficStore, spec: RolloutSpec, record: dict[str, Any]) -> None:
     """Bring the endpoint to what a terminal record says (idempotent: safe to repeat)."""

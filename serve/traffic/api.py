@@ -4,6 +4,7 @@
     set_weights("fair-ep", {"prod": 90, "cand": 10})   # replicas take it within a second
     set_shadow("fair-ep", "cand", percent=50)          # None: stop mirroring
     traffic_table("fair-ep").shares()                  # {"prod": 90.0, "cand": 10.0}
+    capture_root(open_store().get("fair-ep").spec)     # where its answers are captured
 
 ``store_url``: the endpoint's ``traffic_store_url`` when its spec sets one.
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from serve.traffic.store import open_store
 from serve.traffic.table import TrafficTable
@@ -42,3 +44,12 @@ def set_shadow(
 ) -> TrafficTable:
     """Mirror ``percent`` of requests to ``variant`` (weight 0); None stops mirroring."""
     return open_store(store_url).change(endpoint, lambda t: t.with_shadow(variant, percent), by=by)
+
+
+def capture_root(endpoint_spec: Mapping[str, Any] | None) -> str:
+    """Where an endpoint captures (what its A/B readout and shadow report read): its recorded
+    spec's ``capture.path``, else ``$RAYMAKER_HOME/capture`` as its replicas default to."""
+    from ray_apps import settings
+
+    given = ((endpoint_spec or {}).get("capture") or {}).get("path")
+    return str(given) if given else str(settings.home() / "capture")

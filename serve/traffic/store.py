@@ -144,6 +144,13 @@ class TrafficStore:
             )
         return new
 
+    def endpoints(self) -> list[str]:
+        """Every endpoint with a table (deployed) or a rollout here, sorted."""
+        with self.engine.begin() as c:
+            names = {r.endpoint for r in c.execute(sa.select(_tables.c.endpoint))}
+            names |= {r.endpoint for r in c.execute(sa.select(_rollouts.c.endpoint))}
+        return sorted(names)
+
     def remove(self, endpoint: str) -> None:
         with self.engine.begin() as c:
             c.execute(sa.delete(_tables).where(_tables.c.endpoint == endpoint))

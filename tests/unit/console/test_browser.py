@@ -3,9 +3,10 @@ installs ``chromium`` and ``chromium-driver`` where missing), driven by Selenium
 real ``raymaker console`` command on a free loopback port and a real registry with two versions.
 
 Log in, approve the Pending version with a reason, see its status and history change and the
-CLI agree; a form stripped of its CSRF token is refused; without a session every page goes to
-the login form. A screenshot of each page lands in the test's ``tmp_path`` (and, when
-RAYMAKER_CONSOLE_SCREENSHOTS names a folder, is copied there: CI keeps them as artifacts).
+CLI agree; a form stripped of its CSRF token is refused; a monitor window's report loads in its
+sandboxed frame; without a session every page goes to the login form. A screenshot of each
+page lands in the test's ``tmp_path`` (and, when RAYMAKER_CONSOLE_SCREENSHOTS names a folder, is
+copied there: CI keeps them as artifacts).
 No Ray.
 """
 
@@ -86,6 +87,15 @@ def test_log_in_approve_and_see_it_everywhere(
         browser.get(f"{base}/runs/{world.run_name}/health_report")
         shot("health-report")
 
+        # A monitor window's page frames its report, sandboxed: the browser lets it load.
+        browser.get(f"{base}/monitors")
+        navigate(browser, find(By.CSS_SELECTOR, "a.window"))
+        browser.switch_to.frame(find(By.ID, "report"))
+        body = browser.find_element(By.TAG_NAME, "body").text
+        browser.switch_to.default_content()
+        assert body == "evidently report", body
+        shot("monitor-window")
+
         browser.get(f"{base}/models")
         navigate(browser, find(By.ID, "logout"))
         assert browser.current_url == f"{base}/login"
@@ -97,5 +107,5 @@ def test_log_in_approve_and_see_it_everywhere(
     shown = json.loads(capsys.readouterr().out)
     assert (shown["status"], shown["history"][-1]["by"]) == ("Approved", "console:admin")
     assert shown["history"][-1]["reason"] == "beats v1 on AUC"
-    assert len(shot.taken) == 12 and all(p.stat().st_size > 5_000 for p in shot.taken)
+    assert len(shot.taken) == 13 and all(p.stat().st_size > 5_000 for p in shot.taken)
     shot.keep()

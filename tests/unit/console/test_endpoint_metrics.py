@@ -59,3 +59,20 @@ def test_a_rate_needs_two_scrapes_and_a_counter_reset_has_none():
 def test_text_that_is_not_prometheus_is_an_error():
     with pytest.raises(ValueError):
         readings(["<html>not metrics</html>\n"])
+
+
+def test_replicas_are_the_healthy_ones_of_each_applications_endpoint_deployment():
+    from console.readers.endpoint_metrics import replica_counts
+
+    traffic = EndpointTraffic()
+    traffic.replicas("ep", 2, unhealthy=1)
+    traffic.replicas("ep--cand", 1)
+    traffic.replicas("ep", 3, deployment="AsyncConsumer")  # not the one answering requests
+    text = traffic.text().decode()
+    assert replica_counts([text]) == {"ep": 2, "ep--cand": 1}
+    # Serve without high-cardinality tags reports one series per deployment: the count.
+    low = (
+        "# TYPE ray_serve_deployment_replica_healthy gauge\n"
+        'ray_serve_deployment_replica_healthy{application="ep",deployment="endpoint"} 4.0\n'
+    )
+    assert replica_counts([low]) == {"ep": 4}

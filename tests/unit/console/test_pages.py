@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from _console import ENV, MODEL, log_in
@@ -51,9 +52,9 @@ def test_runs_list_the_training_run_and_show_its_curves_and_verdicts(world, cons
 def test_monitors_list_judged_windows_with_their_alert_and_report(console_client):
     client = console_client("viewer")
     page = client.get("/monitors").text
-    assert f'data-model="{MODEL}" data-status="violation"' in page
+    assert re.search(f'data-model="{MODEL}" data-window="[^"]+" data-status="violation"', page)
     assert "mean radius (50 %)" in page
-    link = page[page.index('href="/monitors/') + 6 :].split('"')[0]
+    link = page[page.index('class="report" href="/monitors/') + 21 :].split('"')[0]
     report = client.get(link)
     assert report.status_code == 200 and "evidently report" in report.text
     assert "sandbox" in report.headers["content-security-policy"]

@@ -54,11 +54,13 @@ def started(monkeypatch):
 
 def test_the_cli_binds_loopback_by_default_and_another_host_only_when_given(started):
     main(["console", "--port", "9000", "--metrics-url", "http://127.0.0.1:8080/metrics"])
-    main(["console", "--host", "0.0.0.0"])
+    main(["console", "--host", "0.0.0.0", "--traffic-store-url", "postgresql://db/traffic"])
     default, remote = started
     assert (default.host, default.port, default.allow_remote) == ("127.0.0.1", 9000, False)
     assert default.metrics_urls == ("http://127.0.0.1:8080/metrics",)
+    assert default.traffic_store_url is None  # RAYMAKER_HOME's traffic.db
     assert (remote.host, remote.allow_remote) == ("0.0.0.0", True)
+    assert remote.traffic_store_url == "postgresql://db/traffic"
 
 
 def test_the_cli_refuses_to_start_without_an_admin_key(monkeypatch, capsys):

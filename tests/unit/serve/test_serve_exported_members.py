@@ -30,6 +30,7 @@ def test_registry_public_names():
     assert sorted(registry.__all__) == [
         "Decision",
         "ModelVersion",
+        "all_versions",
         "approve",
         "deployable",
         "fetch_artifact",
@@ -39,6 +40,7 @@ def test_registry_public_names():
         "load_version",
         "mark_served",
         "mark_unserved",
+        "model_summary",
         "parse_ref",
         "record_endpoint",
         "register",
