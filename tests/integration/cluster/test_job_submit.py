@@ -214,4 +214,3 @@ def test_a_home_folder_is_taken_on_a_single_node_cluster(outcome):
     # The driver joins its cluster to count the nodes: one node, so the folder is fine.
     assert outcome.returncodes["home"] == 0, outcome.logs["home"][-3000:]
     assert f"storage: {Path(tempfile.gettempdir()).resolve()}/rm-ray-" in outcome.logs["home"]
-
