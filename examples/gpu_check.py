@@ -13,9 +13,10 @@ A few epochs of a WideMLP (Ψ ≈ 34 M) on breast_cancer with ``run_training`` a
 For each it prints every rank's parameter, gradient, optimizer and model-state bytes (the run's
 ``rank<r>_*`` metrics) beside DeepSpeed's own estimate (its ZeRO-3 estimator for ZeRO-3 and
 FSDP, which shard the same way; DeepSpeed has none for DDP), peak CUDA memory, the median step
-time and the test accuracy of the artifact. Runs and the MLflow store go to a temporary folder.
-Without a GPU it prints one line and exits 0 at once: the check comes before torch or Ray is
-imported.
+time, the test accuracy of the artifact, and the health signals' GPU utilisation per epoch and
+gradient norm (a run without them fails the check). Runs and the MLflow store go to a
+temporary folder. Without a GPU it prints one line and exits 0 at once: the check comes before
+torch or Ray is imported.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def job(name: str, ranks: int, strategy, inject: dict | None) -> dict:
             "inject": inject,
         },
         "tracking": {"experiment": "gpu-check"},
+        # GPU utilisation sampled per step for the health rule (tagged only: a small model
+        # may well leave an H200 idle); report() prints it and a run without it fails.
+        "health": {"rules": ["low_gpu_utilization", "nonfinite"], "actions": ["tag"]},
     }
 
 
@@ -101,6 +105,14 @@ def report(spec: dict, result, elapsed: float) -> None:
         f"GPU CHECK {spec['name']}: {ranks} rank(s), Ψ = {psi:,}, starts at epochs {starts}, "
         f"test accuracy {result.metrics['accuracy']:.3f}, median step {step:.4f} s, "
         f"{elapsed:.0f} s",
+        flush=True,
+    )
+    utilisation = [h["gpu_utilization"] for h in result.history if "gpu_utilization" in h]
+    if len(utilisation) != len(result.history):
+        raise RuntimeError(f"{spec['name']}: epochs without a gpu_utilization signal")
+    print(
+        f"  GPU utilisation per epoch (%): {', '.join(f'{u:.0f}' for u in utilisation)}; "
+        f"grad norm {result.history[-1]['grad_norm']:.3g}",
         flush=True,
     )
     shown = "none" if estimate is None else f"{estimate / MIB:.1f} MiB"
@@ -135,7 +147,11 @@ def main() -> int:
                 print(f"GPU CHECK {spec['name']} FAILED: {type(err).__name__}: {err}", flush=True)
                 failed.append(spec["name"])
                 continue
-            report(spec, result, time.perf_counter() - t0)
+            try:
+                report(spec, result, time.perf_counter() - t0)
+            except Exception as err:
+                print(f"GPU CHECK {spec['name']} FAILED: {err}", flush=True)
+                failed.append(spec["name"])
     print(f"GPU CHECK {'FAILED: ' + ', '.join(failed) if failed else 'passed'} on {gpus} GPU(s)")
     return 1 if failed else 0
 

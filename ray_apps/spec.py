@@ -287,10 +287,13 @@ class TrainJobSpec(_Strict):
             get_strategy(strategy.kind).check(strategy, self)
         if isinstance(self.scaling.workers, tuple):
             _check_elastic(self)
-        if self.health is not None and self.health.not_in_training():
+        watches_gpus = self.health is not None and any(
+            r.name == "low_gpu_utilization" for r in self.health.rules
+        )
+        if watches_gpus and not (self.scaling.use_gpu and self.model.learner.takes_strategy):
             raise ValueError(
-                f"health.rules: {'; '.join(self.health.not_in_training())}: not evaluated in "
-                "training runs yet; remove them"
+                "health.rules: low_gpu_utilization watches the GPUs of a torch run (the torch "
+                "loop samples them): set scaling.use_gpu: true with model.kind torch, or remove it"
             )
         if inject is not None and inject.at_epoch > self.epochs:
             raise ValueError(

@@ -8,7 +8,8 @@ of a checkpoint (sharded strategies: every rank) and rank 0 adds the whole model
 the epoch; a restarted worker group resumes from the newest one at the following epoch.
 
 With a ``health:`` section it also samples the signals the health rules read (gradient norm,
-update/weight ratio, non-finite values: ``_torch_signals``) and stops after an epoch whose
+update/weight ratio, non-finite values: ``_torch_signals``; GPU utilisation on CUDA devices:
+``_gpu_signals``) and stops after an epoch whose
 report says a rule stopped the run.
 
 Once per start it counts the parameter, gradient and optimizer bytes each rank holds (right
@@ -26,6 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ray_apps.learners._gpu_signals import GpuUtilization
 from ray_apps.learners._torch_signals import GradientProbe
 from ray_apps.learners.strategies import get_strategy
 from ray_apps.learners.strategies._memory import live_storages, model_state_bytes, peak_memory
@@ -128,7 +130,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
     batch_size, epochs = hp.batch_size * session.batch_factor, config.epochs
     batches, acc = -(-len(x_train) // batch_size), engine.accumulation
     # Health signals only when the job has health rules: without, the loop is as it was.
-    signals = None
+    signals, gpu = None, GpuUtilization(device)
     if config.health is not None:
         signals = GradientProbe(
             engine.module,
@@ -153,6 +155,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         delay = config.inject.step_delay(epoch, session.rank) if config.inject else 0.0
         if signals is not None:
             signals.begin_epoch()
+            gpu.begin_epoch()
         for b in range(batches):
             t_own = time.perf_counter()
             if delay:
@@ -172,6 +175,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             own_time += time.perf_counter() - t_own
             if sampled:
                 signals.after_step()
+                gpu.sample()
             if first_step_s is None:
                 first_step_s = time.perf_counter() - t_start
             steps += 1
@@ -188,7 +192,7 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
             vloss = loss_fn(out, y_valid if classification else y_valid.unsqueeze(1))
             correct = float((out.argmax(1) == y_valid).sum()) if classification else 0.0
         probe = {"x": x_valid[:PROBE_ROWS].cpu(), "out": out[:PROBE_ROWS].float().cpu()}
-        health_sums = signals.sums() if signals is not None else []
+        health_sums = [*signals.sums(), *gpu.sums()] if signals is not None else []
         tl, ts, vl, vc, vn, *health_reduced = _all_reduce_sum(
             [total, seen, float(vloss) * len(y_valid), correct, len(y_valid), *health_sums],
             device,
@@ -213,7 +217,9 @@ def train_loop(config: LoopConfig, session: Session | None = None) -> dict[str, 
         if classification:
             metrics["val_accuracy"] = vc / max(vn, 1)
         if signals is not None:
-            metrics.update(signals.signals(health_reduced, session.world_size, engine.sharded))
+            probed, gpu_reduced = health_reduced[: -gpu.SUMS], health_reduced[-gpu.SUMS :]
+            metrics.update(signals.signals(probed, session.world_size, engine.sharded))
+            metrics.update(GpuUtilization.signals(gpu_reduced))
             if epoch == start_epoch:
                 metrics["time_to_first_step_s"] = max(t[1] for t in times)
             if session.world_size > 1:  # the straggler rule compares them

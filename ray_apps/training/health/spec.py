@@ -34,11 +34,6 @@ from ray_apps.webhook import WebhookSpec
 
 Action = Literal["stop", "alert", "tag"]
 
-# Rules a training run cannot evaluate yet, and why: no loop samples GPU utilisation.
-NOT_IN_TRAINING = {
-    "low_gpu_utilization": "the training loops do not sample GPU utilisation yet",
-}
-
 
 class RuleSpec(BaseModel):
     """One rule: its name, its parameters (validated by the rule's own model), its actions."""
@@ -92,12 +87,6 @@ class HealthSpec(BaseModel):
                 "{url_env: <VARIABLE>} (and secret_env to sign them), or drop the alert action"
             )
         return self
-
-    def not_in_training(self) -> list[str]:
-        """``rule: why`` for each configured rule a training run cannot evaluate yet."""
-        return [
-            f"{r.name} ({NOT_IN_TRAINING[r.name]})" for r in self.rules if r.name in NOT_IN_TRAINING
-        ]
 
     def only(self, names: Iterable[str]) -> HealthSpec:
         """This section with only the rules named in ``names``."""

@@ -124,6 +124,7 @@ def test_overfit_and_a_flat_loss_are_tagged_and_the_run_finishes(tmp_path, capsy
     assert "[raymaker] health: overfit fired at epoch" in out and "→ tag" in out
     last = result.history[-1]
     assert last["grad_norm"] > 0 and last["update_ratio"] > 0 and last["nonfinite"] == 0
+    assert "gpu_utilization" not in last  # a CPU run: no GPU signal, not a 0 %
 
 
 def test_an_xgboost_run_whose_validation_loss_stops_improving_is_overtraining(tmp_path):
@@ -208,7 +209,10 @@ def test_an_alert_without_its_variable_fails_before_training(tmp_path, monkeypat
             {"rules": ["overfitting"]},
             "health.rules: rules[0].name 'overfitting' is not a health rule",
         ),
-        ({"rules": ["low_gpu_utilization"]}, "health.rules: low_gpu_utilization"),
+        (
+            {"rules": ["low_gpu_utilization"]},
+            "health.rules: low_gpu_utilization watches the GPUs of a torch run",
+        ),
         ({"rules": ["overfit"]}, None),  # a valid section, for the cases below
         ({"rules": [{"name": "overfit", "actions": ["alert"]}]}, "alerts need a webhook"),
     ],
