@@ -64,9 +64,9 @@ format: setup
 # temp folder fails the run (tests/_tmp_guard.py). Two pytest processes: the unit tier (Ray
 # refused; CPU-bound, one core) runs beside the integration tier (one local Ray shared by the
 # session; mostly waiting on Ray, Serve and servers), each tier whole in one process
-# (tests/conftest.py marks the tiers); TEST_WORKERS=0 runs everything in this process.
+# (tests/conftest.py: a scheduler by tier); TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
-PYTEST_SPLIT := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+PYTEST_SPLIT := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 test: lint
 	$(PY) tests/_tmp_guard.py $(PY) -m pytest -q -p no:cacheprovider --durations=25 $(PYTEST_SPLIT)

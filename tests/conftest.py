@@ -26,13 +26,17 @@ def raymaker_home(tmp_path_factory) -> Path:
     return home
 
 
-_TESTS = Path(__file__).resolve().parent
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs two pytest processes (pytest-xdist): each tier goes whole to one of
+    them, in order, so the integration tier's session Ray, Serve and servers start once and its
+    module fixtures are never split, while the unit tier (no Ray) runs beside it. A scope per
+    tier (xdist's ``loadgroup`` marks would say the same, but xdist 3.8 writes the group into
+    ``item._nodeid``, which pytest 9.2 no longer reads: both processes got integration tests,
+    each started a Ray, and their Serves shared one port)."""
+    from xdist.scheduler import LoadScopeScheduling
 
+    class ByTier(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid.split("/", 2)[1]  # tests/<tier>/…
 
-def pytest_collection_modifyitems(config, items):
-    """``make test`` runs two pytest processes (pytest-xdist, ``--dist loadgroup``): each tier
-    goes whole to one of them, so the integration tier's session Ray, Serve and servers start
-    once and module fixtures are never split, while the unit tier (no Ray) runs beside it."""
-    for item in items:
-        tier = item.path.resolve().relative_to(_TESTS).parts[0]
-        item.add_marker(pytest.mark.xdist_group(tier))
+    return ByTier(config, log)
