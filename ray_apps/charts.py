@@ -93,14 +93,9 @@ class Lane:
 def lanes_chart(lanes: Sequence[Lane], x_range: tuple[float, float], *, label: str) -> str:
     """One row per lane, named on the right (where line charts have their legend, so the
     epochs line up): green until its first mark, red after it, a red diamond at each mark."""
-    row = 26
-    height = TOP + row * max(len(lanes), 1) + BOTTOM
-    x_axis = _x_axis(x_range)
-    parts = [_open(label, height), *_x_ticks(x_axis, TOP, height - BOTTOM)]
-    for i, lane in enumerate(lanes):
-        y = TOP + row * i + row / 2
+    parts, x_axis, ys, _ = _row_frame([lane.name for lane in lanes], x_range, label, row=26)
+    for lane, y in zip(lanes, ys, strict=True):
         name = escape(lane.name)
-        parts.append(f'<text x="{WIDTH - RIGHT + 12}" y="{y + 4:.1f}" font-size="12">{name}</text>')
         first = min((x_axis.px(x) for x, _ in lane.marks), default=WIDTH - RIGHT)
         for state, a, b, color in (
             ("ok", LEFT, first, "#2ca02c"),
@@ -137,14 +132,9 @@ def dots_chart(
     """One row per name (named on the right, as in the other charts): a filled red dot where
     the row is ``on`` at that x (a column drifted in that window), a grey ring where it is not.
     Unlike a lane, a row does not stay red: each x stands for itself."""
-    row = 22
-    height = TOP + row * max(len(rows), 1) + BOTTOM
-    x_axis = _x_axis(x_range)
-    parts = [_open(label, height), *_x_ticks(x_axis, TOP, height - BOTTOM)]
-    for i, r in enumerate(rows):
-        y = TOP + row * i + row / 2
+    parts, x_axis, ys, height = _row_frame([r.name for r in rows], x_range, label, row=22)
+    for r, y in zip(rows, ys, strict=True):
         name = escape(r.name)
-        parts.append(f'<text x="{WIDTH - RIGHT + 12}" y="{y + 4:.1f}" font-size="12">{name}</text>')
         for x, on, title in r.dots:
             paint = 'fill="#d62728"' if on else 'fill="none" stroke="#999"'
             parts.append(
@@ -158,6 +148,24 @@ def dots_chart(
     )
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _row_frame(
+    names: Sequence[str], x_range: tuple[float, float], label: str, *, row: int
+) -> tuple[list[str], _Axis, list[float], int]:
+    """The frame lanes and dots charts share: ``row`` pixels a name (at least one row's
+    height), the x ticks, each name on the right where line charts have their legend (so the
+    x positions line up). Returns the parts so far, the x axis, each row's centre and the
+    chart's height."""
+    height = TOP + row * max(len(names), 1) + BOTTOM
+    x_axis = _x_axis(x_range)
+    parts = [_open(label, height), *_x_ticks(x_axis, TOP, height - BOTTOM)]
+    ys = [TOP + row * i + row / 2 for i in range(len(names))]
+    for name, y in zip(names, ys, strict=True):
+        parts.append(
+            f'<text x="{WIDTH - RIGHT + 12}" y="{y + 4:.1f}" font-size="12">{escape(name)}</text>'
+        )
+    return parts, x_axis, ys, height
 
 
 # -- axes ---------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def array(items: Schema, **kw: Any) -> Schema:
 
 
 def optional(schema: Schema) -> Schema:
-    """A field the server reads as absent when it is JSON null."""
+    """A field that may be JSON null (a body's null the server reads as absent)."""
     return {**schema, "type": [schema["type"], "null"]}
 
 
@@ -45,6 +45,8 @@ INT: Schema = {"type": "integer"}
 NUM: Schema = {"type": "number"}
 BOOL: Schema = {"type": "boolean"}
 ANY_OBJ: Schema = {"type": "object"}
+# A predicted value or class: a number for regressors and numeric labels, a string for labels.
+LABEL: Schema = {"type": ["number", "string"]}
 _ROW = {"oneOf": [array(NUM), {"type": "object", "additionalProperties": NUM}]}
 
 OPEN_INFERENCE: dict[str, Schema] = {
@@ -127,15 +129,15 @@ KSERVE_V1: dict[str, Schema] = {
     },
     "V1PredictResponse": obj(
         ["predictions", "model_name", "model_version"],
-        predictions=array({"type": ["number", "string"]}),
+        predictions=array(LABEL),
         probabilities=array(array(NUM)),
-        classes=array({"type": ["number", "string"]}),
+        classes=array(LABEL),
         model_name=STR,
         model_version=STR,
     ),
     "V1ExplainResponse": obj(
         ["predictions", "explanations", "expected_value", "margins", "feature_names"],
-        predictions=array({"type": ["number", "string"]}),
+        predictions=array(LABEL),
         explanations=array(ANY_OBJ, description="per row: feature → SHAP value (per output)"),
         expected_value={"type": ["number", "object"]},
         margins=array({"type": ["number", "array"]}),
@@ -193,8 +195,8 @@ ENDPOINT: dict[str, Schema] = {
         ["name", "versions", "latest", "latest_approved"],
         name=STR,
         versions=INT,
-        latest={"type": ["integer", "null"]},
-        latest_approved={"type": ["integer", "null"]},
+        latest=optional(INT),
+        latest_approved=optional(INT),
     ),
     "ModelGroups": obj(["models"], models=array(ref("ModelGroup"))),
     "ModelVersion": obj(
@@ -234,8 +236,8 @@ ENDPOINT: dict[str, Schema] = {
         rejects_path=STR,
         submitted_at=STR,
         progress=ANY_OBJ,
-        summary={"type": ["object", "null"]},
-        reason={"type": ["string", "null"]},
+        summary=optional(ANY_OBJ),
+        reason=optional(STR),
     ),
     "BatchJobs": obj(["jobs"], jobs=array(ref("BatchStatus"))),
     "TrafficChange": {
@@ -258,7 +260,7 @@ ENDPOINT: dict[str, Schema] = {
         deploy_id=STR,
         variants=array(ANY_OBJ),
         weights={"type": "object", "additionalProperties": NUM},
-        shadow={"type": ["string", "null"]},
+        shadow=optional(STR),
         shadow_percent=NUM,
         generation=INT,
         shares={"type": "object", "additionalProperties": NUM},
@@ -276,7 +278,7 @@ ENDPOINT: dict[str, Schema] = {
         ["status", "status_hint"],
         status={"type": "string", "enum": ["started", "already_running"]},
         key=STR,
-        run_id={"type": ["string", "null"]},
+        run_id=optional(STR),
         status_hint=STR,
     ),
     "ModelCache": obj(
@@ -284,8 +286,8 @@ ENDPOINT: dict[str, Schema] = {
         replica=STR,
         model_set=STR,
         servable=INT,
-        max_model_bytes={"type": ["integer", "null"]},
-        max_models={"type": ["integer", "null"]},
+        max_model_bytes=optional(INT),
+        max_models=optional(INT),
         loaded_models=INT,
         loaded_bytes=INT,
         loading=INT,

@@ -9,6 +9,7 @@ import re
 import time
 
 import pytest
+from _serve_helpers import wait_for
 
 from ray_apps.spec import TrainJobSpec, parse_spec
 from ray_apps.training import run_training
@@ -73,7 +74,4 @@ def test_a_worker_stuck_at_the_all_reduce_is_named_within_30_s(ray_session, tmp_
     assert err.value.after_s <= 30
     # The worker group is torn down (the sleeping worker too) and nothing stays in run storage.
     runs = tmp_path / "runs"
-    deadline = time.monotonic() + 90
-    while runs.exists() and list(runs.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not list(runs.iterdir()), list(runs.iterdir())
+    wait_for(lambda: not runs.exists() or not any(runs.iterdir()), 90, "run storage emptied")
