@@ -64,7 +64,9 @@ format: setup
 # temp folder fails the run (tests/_tmp_guard.py). Two pytest processes: the unit tier (Ray
 # refused; CPU-bound, one core) runs beside the integration tier (one local Ray shared by the
 # session; mostly waiting on Ray, Serve and servers), each tier whole in one process
-# (tests/conftest.py: a scheduler by tier); TEST_WORKERS=0 runs everything in this process.
+# (tests/conftest.py: a scheduler by tier); the integration modules that start a Ray of their
+# own (OWN_RAY_MODULES there) run in the unit tier's process after it. TEST_WORKERS=0 runs
+# everything in this process.
 TEST_WORKERS ?= 2
 PYTEST_SPLIT := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
