@@ -3,7 +3,8 @@ mixed) behind one endpoint of 2 replicas that hold at most 10 each. Every model 
 ``load_model(...).predict`` does in-process; eviction happens and is counted (each replica's
 GET /admin/models, and Ray's Prometheus export); concurrent first calls load once per replica;
 a model approved after the deploy answers without a redeploy and a rejected one stops; a
-scoped key is refused on another model; tritonclient works against it.
+scoped key is refused on another model; tritonclient works against it; a drift monitor reads one
+model's captured window exactly as on a single-model endpoint.
 
 One deployment serves every test (module fixture): models are built in-process in about a
 second (XGBoost: a few rounds on iris; torch: seeded MLPs of tests/_factories), registered in
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import httpx
 import numpy as np
@@ -24,7 +26,10 @@ import pytest
 from _factories import torch_artifact, xgboost_artifact
 from _serve_helpers import KEY, PORT, wait_for
 
-from ray_apps import load_model, registry
+from ray_apps import load_model, read_capture, registry
+from ray_apps.data import load_dataset
+from ray_apps.errors import NotFoundError
+from ray_apps.spec import DatasetSpec, SplitSpec
 from serve import deploy, undeploy
 
 N_MODELS = 50  # Approved at deploy: mm-1 … mm-50
@@ -44,7 +49,13 @@ def _artifact(root, i: int):
 
 
 @pytest.fixture(scope="module")
-def mm(serve_instance, tmp_path_factory):
+def capture_root(tmp_path_factory):
+    """Where the endpoint captures every request (100 %), per model and version."""
+    return tmp_path_factory.mktemp("multi_model_capture")
+
+
+@pytest.fixture(scope="module")
+def mm(serve_instance, tmp_path_factory, capture_root):
     """The deployed endpoint's client and {model: its artifact}; mm-51 is still Pending."""
     root = tmp_path_factory.mktemp("multi_model")
     arts = {f"mm-{i}": _artifact(root, i) for i in range(1, N_MODELS + 3)}
@@ -59,6 +70,7 @@ def mm(serve_instance, tmp_path_factory):
         "autoscaling": {"min_replicas": 2, "max_replicas": 2},
         "num_cpus": 0.25,
         "registry_check_interval_s": 1,
+        "capture": {"percent": 100, "path": str(capture_root), "flush_interval_s": 0.2},
         "auth": {
             "api_key_envs": ["RAYMAKER_TEST_KEYS"],
             "scoped_key_envs": {"RAYMAKER_TEST_MM_SCOPED": ["mm-1*"]},
@@ -186,7 +198,9 @@ def test_tritonclient_works_against_a_multi_model_endpoint(mm, serve_instance):
         assert triton.get_model_metadata(name, headers=AUTH)["versions"] == ["1"]
         inp = httpclient.InferInput("input-0", [len(ROWS), 4], "FP32")
         inp.set_data_from_numpy(np.asarray(ROWS, np.float32), binary_data=True)
-        result = triton.infer(name, [inp], headers=AUTH)
+        # a copy: tritonclient writes Inference-Header-Content-Length (an int) into the dict
+        # it is given, which broke every later request of this module that sent AUTH
+        result = triton.infer(name, [inp], headers=dict(AUTH))
         expected = load_model(arts[name])
         assert result.as_numpy("predict").tolist() == expected.predict(ROWS).tolist()
         assert np.allclose(result.as_numpy("probabilities"), expected.predict_proba(ROWS))
@@ -224,3 +238,52 @@ def test_prometheus_metrics_carry_model_and_version(mm):
     )
     requests = wait_for(lambda: _exported("raymaker_requests"), 30, "requests exported")
     assert ("mm-12", "1") in requests  # request metrics name the model and version too
+
+
+def test_a_drift_monitor_reads_one_model_of_the_set_as_on_a_single_model_endpoint(mm, capture_root):
+    """Shifted rows to one model, steady rows to two others in the same minutes: the monitor
+    of that model's version flags the shifted columns only, over its own requests only."""
+    from ray_apps.monitoring import run_monitor
+
+    client, _ = mm
+    watched, others = "mm-3", ("mm-4", "mm-5")  # XGBoost (trained on the seed-3 split), torch
+    data = load_dataset(DatasetSpec(source="sklearn:iris", split=SplitSpec(seed=3)))
+    baseline = data.train[data.feature_names]  # what mm-3's artifact keeps as its reference
+    moved = ["sepal_length_cm", "petal_width_cm"]
+    shifted = baseline.copy()
+    shifted[moved] += 2 * baseline[moved].std()
+    since = datetime.now(UTC)
+    ids: dict[str, set[str]] = {watched: set(), **{o: set() for o in others}}
+    for chunk in np.array_split(np.arange(len(baseline)), 3):  # the models' requests interleave
+        for name, frame in ((watched, shifted), *((o, baseline) for o in others)):
+            rows = frame.iloc[chunk].to_numpy().tolist()
+            r = client.post(f"/v1/models/{name}:predict", headers=AUTH, json={"instances": rows})
+            assert r.status_code == 200, r.text
+            ids[name].add(r.headers["x-request-id"])
+
+    def window():  # every request of the three models flushed to the capture
+        until = datetime.now(UTC)
+        try:
+            got = {n: read_capture(capture_root, n, 1, since, until) for n in ids}
+        except NotFoundError:  # a model's first file not flushed yet
+            return None
+        return until if all(set(got[n].request_id) == ids[n] for n in ids) else None
+
+    until = wait_for(window, 30, "the three models' requests in the capture")
+    result = run_monitor(
+        {
+            "model": f"{watched}:1",
+            "current": {"capture": str(capture_root), "since": since, "until": until},
+            "html": False,
+            "output": str(capture_root.parent / "monitor"),
+        }
+    )
+    summary = result.summary
+    assert (summary.model, summary.version) == (watched, "1")
+    assert summary.rows == len(baseline)  # mm-3's rows only: the others' are in their folders
+    assert sorted(summary.drifted_columns) == sorted(moved), summary.columns
+    assert result.verdict.status == "violation", result.line
+    flagged = {v.column for v in result.verdict.violations if v.kind == "column_drift"}
+    assert flagged == set(moved), result.verdict.violations
+    window_ids = set(read_capture(capture_root, watched, 1, since, until).request_id)
+    assert window_ids == ids[watched] and not window_ids & (ids["mm-4"] | ids["mm-5"])
