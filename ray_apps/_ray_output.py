@@ -54,6 +54,11 @@ _NOISE = re.compile(
             r"^\s*• (Direct ingress|gRPC communication|User code running|Router running|"
             r"Log to stderr|Garbage collector|Request path log buffer)",
             r"Task ServeController\.graceful_shutdown failed",
+            # Serve's controller and proxies narrate at INFO (each app deployed, replica added or
+            # stopped, route table pushed); on the plain proxy they log to stderr, which Ray
+            # streams to the driver: a notebook's deploy cell got 9 such lines. Their log files
+            # in the session folder keep them; warnings and errors still show.
+            r"^(\(\w+ pid=\d+\) )?INFO \S+ \S+ (controller|proxy) \S+ -- ",
             # Local clusters turn token auth on by default: the secure setting raymaker wants.
             r"Token authentication is enabled for this Ray cluster",
             # ray.init's own banner (raymaker prints the dashboard address itself), and Tune's

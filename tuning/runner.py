@@ -28,6 +28,7 @@ from tuning import leaderboard
 from tuning.default_point import DefaultPoint, FirstPoint, first_points, label_rows
 from tuning.grace import Grace, resolve_grace
 from tuning.options import TuneOptions, tune_options
+from tuning.progress import notebook_reporter
 from tuning.schedulers import create_scheduler
 from tuning.searchers import create_searcher
 from tuning.space import apply, grid_size, param_space
@@ -294,6 +295,7 @@ def _new_tuner(
             checkpoint_config=tune.CheckpointConfig(num_to_keep=options.checkpoint_num_to_keep),
             callbacks=[StateBackup(run_dir)] if options.back_up_state else [],
             verbose=1,
+            progress_reporter=notebook_reporter(),
         ),
     )
 

@@ -38,6 +38,12 @@ NOISE = [
     "  \u2022 Garbage collector is frozen on startup",
     "Task ServeController.graceful_shutdown failed. There are infinite retries remaining, so "
     "the task will be retried. Error: The actor is dead because it was killed by `ray.kill`.",
+    "INFO 2026-12-03 16:47:58,223 proxy 192.0.2.2 -- Proxy starting on node 9a31abc065ede3 "
+    "(HTTP port: 8000).",
+    "INFO 2026-12-03 16:47:58,473 controller 12209 -- Deploying new version of "
+    "Deployment(name='endpoint', app='quickstart') (initial target replicas: 1).",
+    "\x1b[36m(ServeController pid=12209)\x1b[0m INFO 2026-12-03 16:48:28,653 controller 12209 -- "
+    "Replica(id='5nfup0ie', deployment='endpoint', app='quickstart') is stopped.",
     "Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt "
     "out. For more information, see https://docs.ray.io/en/latest/ray-security/token-auth.html",
     "\x1b[36m(SplitCoordinator pid=7063)\x1b[0m Execution plan of Dataset valid_0: x -> y",
@@ -55,6 +61,10 @@ KEPT = [
     "ValueError: Dataset column 'age' holds strings; encode it first",
     "loss is nan at step 3",
     "WARNING 2026-11-24 14:25:13,945 serve 9353 -- Replica failed its health check",
+    "WARNING 2026-12-03 16:47:58,473 controller 12209 -- Deployment 'endpoint' in application "
+    "'quickstart' has 1 replicas that have taken more than 30s to be scheduled.",
+    "ERROR 2026-12-03 16:47:58,223 proxy 192.0.2.2 -- Proxy failed to start",
+    "INFO 2026-12-03 16:47:58,223 quickstart_endpoint 5nfup0ie -- scored 5 rows",
 ]
 
 
