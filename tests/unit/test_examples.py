@@ -1,7 +1,9 @@
-"""Every examples/*.yaml parses with the loader of its kind, and the rollout demo's pure helpers."""
+"""Every examples/*.yaml parses with the loader of its kind, the rollout demo's pure helpers, and
+the quickstart notebook is committed clean."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -77,3 +79,24 @@ def test_figures_line_of_a_decision():
     assert line.startswith("candidate 0 req, 5xx - (lower bound -)"), line
     assert "stable 0 req" in line and "not judged below 100 a side" in line
     assert demo.figures_line({}) == ""
+
+
+def test_the_quickstart_notebook_is_committed_without_outputs_and_uses_public_names():
+    import nbformat
+
+    notebook = nbformat.read(EXAMPLES / "quickstart.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code), (
+        "clear the outputs of examples/quickstart.ipynb before committing it"
+    )
+    imported = set()
+    for cell in code:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    private = sorted(m for m in imported if any(p.startswith("_") for p in m.split(".")))
+    assert not private, f"the quickstart imports private modules: {private}"
+    assert {"ray_apps", "serve"} <= imported, imported
