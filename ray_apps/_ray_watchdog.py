@@ -148,12 +148,18 @@ def _wait_for_exit(driver: int) -> set[str]:
     import select
 
     received = b""
-    while _alive(driver):
-        if select.select([0], [], [], 1.0)[0]:
+    while True:
+        alive = _alive(driver)
+        # Once the driver is gone, still read what it sent: a watchdog that started slower than
+        # its driver died (seen under load) would otherwise never hear the session folder, and
+        # the untagged ``ray::`` processes it names would outlive it.
+        if select.select([0], [], [], 1.0 if alive else 0)[0]:
             chunk = os.read(0, 4096)
             if not chunk:
                 break
             received += chunk
+        elif not alive:
+            break
     return {line for line in received.decode(errors="replace").splitlines() if line}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from _serve_helpers import wait_for
 
+from ray_apps import _ray_watchdog
 from ray_apps._ray_watchdog import ENV, tagged
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -142,3 +143,32 @@ def _holds(pid: int) -> bool:
         )
     except OSError:
         return False
+
+
+def test_a_watchdog_that_starts_after_its_driver_died_still_reads_the_session_folder(tmp_path):
+    """Seen under load: the driver sent its session folder and died before its watchdog first
+    looked. What the pipe holds is read all the same, and the ray:: process in that session
+    goes."""
+    logs = tmp_path / "session_2026-12-02_00-00-00_000000_2" / "logs"
+    logs.mkdir(parents=True)
+    child = f"import time; f = open({str(logs / 'a.log')!r}, 'a'); time.sleep(600)"
+    agent = subprocess.Popen(["ray::DashboardAgent", "-c", child], executable=sys.executable)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # the driver: dead before the watchdog starts
+    read_end, write_end = os.pipe()
+    os.write(write_end, f"{os.path.realpath(logs.parent)}\n".encode())
+    os.close(write_end)
+    try:
+        wait_for(lambda: _holds(agent.pid), 20, "the log file open", 0.05)
+        script = _ray_watchdog.__file__
+        watchdog = subprocess.run(
+            [sys.executable, "-I", script, f"{gone.pid}-{os.getpid()}test"],
+            stdin=read_end,
+            timeout=60,
+        )
+        assert watchdog.returncode == 0
+        wait_for(lambda: agent.poll() is not None, 10, "the ray:: process in that session killed")
+    finally:
+        os.close(read_end)
+        agent.kill()
+        agent.wait()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 from _monitor_data import SHIFTED, artifact_and_window, shifted, write
+from _serve_helpers import wait_for
 
 from ray_apps.monitoring import run_monitor
 from ray_apps.monitoring._chi2_contingency import NAME
@@ -79,12 +80,17 @@ def test_a_large_window_is_judged_on_ray_with_the_same_summary(ray_session, tmp_
     assert there.verdict == here.verdict
 
     # Task events reach the state API one by one, each a second or so late (CI once saw the first
-    # but not yet the second): wait for both, not for any.
+    # but not yet the second): wait for both, not for any. The session's own address: another
+    # Ray may run on this machine meanwhile (make test's other process starts clusters), and
+    # the state API without one refuses to guess.
     def drift_tasks() -> int:
-        tasks = list_tasks(filters=[("name", "=", "column_drift")], detail=True, limit=1000)
+        tasks = list_tasks(
+            address=ray_session,
+            filters=[("name", "=", "column_drift")],
+            detail=True,
+            limit=1000,
+        )
         return len([t for t in tasks if (t.start_time_ms or 0) >= began])
 
-    deadline = time.monotonic() + 30
-    while drift_tasks() < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert drift_tasks() >= 2  # the columns were split over the cluster's CPUs
+    # the columns were split over the cluster's CPUs
+    wait_for(lambda: drift_tasks() >= 2, 30, "both column_drift tasks in the state API", 0.5)
