@@ -10,10 +10,13 @@ works) under ``<storage>/<run>/raymaker/``. The driver reads it back for the res
 from __future__ import annotations
 
 import json
+import os
 import time
+import uuid
 from typing import Any
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 _DIR = "raymaker"
 
@@ -25,9 +28,20 @@ class RunLog:
 
     def _write(self, relpath: str, data: Any) -> None:
         path = f"{self._root}/{relpath}"
-        self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        with self._fs.open(path, "w") as f:
-            json.dump(data, f, default=str)
+        folder, name = path.rsplit("/", 1)
+        self._fs.makedirs(folder, exist_ok=True)
+        text = json.dumps(data, default=str)
+        if not isinstance(self._fs, LocalFileSystem):
+            # An object store's PUT is all-or-nothing: readers never see half an object.
+            self._fs.pipe_file(path, text.encode())
+            return
+        # Locally a reader (the driver, polling while workers write) could open the file between
+        # its creation and its last byte, and read half a JSON document: write beside it under a
+        # name readers skip, then rename over it in one step.
+        tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
 
     def _read_all(self, folder: str) -> list[Any]:
         path = f"{self._root}/{folder}"
@@ -35,6 +49,8 @@ class RunLog:
             return []
         out = []
         for name in sorted(self._fs.ls(path, detail=False)):
+            if name.rsplit("/", 1)[-1].startswith("."):
+                continue  # a write still in flight (see _write)
             with self._fs.open(name) as f:
                 out.append(json.load(f))
         return out

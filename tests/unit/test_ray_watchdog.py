@@ -98,9 +98,8 @@ def test_a_ray_process_whose_title_hid_the_tag_is_found_by_its_session_folder(tm
 
     def holding(title: str, folder: Path) -> str:
         # argv[0] is what /proc/<pid>/cmdline starts with, as after Ray's setproctitle.
-        child = f"import time; f = open({str(folder / 'a.log')!r}, 'a'); time.sleep(600)"
         return (
-            f"subprocess.Popen([{title!r}, '-c', {child!r}], executable=sys.executable, "
+            f"subprocess.Popen([{title!r}, '-c', {_holding(folder)!r}], executable=sys.executable, "
             f"env={untagged!r}).pid"
         )
 
@@ -134,6 +133,12 @@ def test_a_ray_process_whose_title_hid_the_tag_is_found_by_its_session_folder(tm
                     os.kill(pid, signal.SIGKILL)
 
 
+def _holding(folder: Path) -> str:
+    """A child's code: hold a log file open under ``folder`` and live on, as a Ray process
+    does (its lifetime, not a wait; the tests kill it)."""
+    return f"import time; f = open({str(folder / 'a.log')!r}, 'a'); time.sleep(600)"
+
+
 def _holds(pid: int) -> bool:
     """Whether ``pid`` has opened its log file yet."""
     try:
@@ -151,8 +156,9 @@ def test_a_watchdog_that_starts_after_its_driver_died_still_reads_the_session_fo
     goes."""
     logs = tmp_path / "session_2026-12-02_00-00-00_000000_2" / "logs"
     logs.mkdir(parents=True)
-    child = f"import time; f = open({str(logs / 'a.log')!r}, 'a'); time.sleep(600)"
-    agent = subprocess.Popen(["ray::DashboardAgent", "-c", child], executable=sys.executable)
+    agent = subprocess.Popen(
+        ["ray::DashboardAgent", "-c", _holding(logs)], executable=sys.executable
+    )
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # the driver: dead before the watchdog starts
     read_end, write_end = os.pipe()
