@@ -143,7 +143,8 @@ def deploy(
 
     from ray_apps._ray_runtime import ensure_ray
     from serve.app import build, code_version
-    from serve.ingress import use_fast_ingress
+    from serve.ingress import use_fast_ingress, wrapper_folder
+    from serve.multi_model.routing import mark_model_set
 
     spec = endpoint_spec(spec)
     p = plan(spec)
@@ -160,6 +161,8 @@ def deploy(
     # A pinned code version: a change of user_config alone reconfigures the running replicas.
     args["deployment"] = {**args["deployment"], "version": code_version(p.settings)}
     app = build(args)
+    # Before serve.run: the HAProxy reload that adds this app's backend routes by model.
+    mark_model_set(wrapper_folder(), spec.name, model_set=spec.model_set is not None)
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
     record_traffic(spec, p, host=host, port=port)
     # Variants the spec no longer has: every replica now routes by the new table. Their
@@ -211,11 +214,15 @@ def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
     """
     from ray import serve
 
+    from serve.ingress import wrapper_folder
+    from serve.multi_model.routing import mark_model_set
+
     variants = _variant_apps(name)
     for app_name in variants:  # drained beside the endpoint, not one after the other
         serve.delete(app_name, _blocking=False)
     serve.delete(name)
     _wait_gone(variants)
+    mark_model_set(wrapper_folder(), name, model_set=False)
     registry.record_endpoint(name, [], tracking_uri=tracking.resolve_uri(tracking_uri))
 
 

@@ -28,19 +28,23 @@ REAL_BINARY_ENV = "RAYMAKER_HAPROXY_BINARY"
 ADMIN_HOST_ENV = "RAYMAKER_HAPROXY_ADMIN_HOST"
 
 # Rewrites the admin binds of the config given with -f and applies ``haproxy-edits.sed``
-# beside it (serve/haproxy_config.py says what and why), then becomes HAProxy (same pid, which
-# Serve tracks for reloads). Only the template's host-less "bind *:PORT" / "bind :PORT" lines
-# (stats, Prometheus) match; the frontend binds "HOST:PORT".
+# beside it (serve/haproxy_config.py says what and why) and, where model sets are deployed,
+# ``haproxy-model-routing.sed`` (serve/multi_model/routing.py), then becomes HAProxy (same
+# pid, which Serve tracks for reloads). Only the template's host-less "bind *:PORT" /
+# "bind :PORT" lines (stats, Prometheus) match; the frontend binds "HOST:PORT".
 _WRAPPER = """#!/bin/sh
 # Written by raymaker (serve/ingress.py): bind HAProxy's stats and metrics ports to a host,
-# apply raymaker's edits (serve/haproxy_config.py), then run the real binary.
+# apply raymaker's edits (serve/haproxy_config.py, serve/multi_model/routing.py), then run
+# the real binary.
 host="${RAYMAKER_HAPROXY_ADMIN_HOST:-127.0.0.1}"
 edits="$(dirname "$0")/haproxy-edits.sed"
+routing="$(dirname "$0")/haproxy-model-routing.sed"
+[ -f "$routing" ] || routing=/dev/null
 prev=""
 for arg in "$@"; do
   if [ "$prev" = "-f" ] && [ -f "$arg" ]; then
     sed -i -E -e "s/^([[:space:]]*bind )\\*?:([0-9]+)[[:space:]]*$/\\1$host:\\2/" \\
-      -f "$edits" "$arg"
+      -f "$edits" -f "$routing" "$arg"
   fi
   prev="$arg"
 done
@@ -65,6 +69,13 @@ def _write_if_changed(path: Path, text: str, mode: int) -> Path:
         tmp.chmod(mode)
         os.replace(tmp, path)
     return path
+
+
+def wrapper_folder() -> Path:
+    """Where the embedded default keeps the wrapper and the edits it applies."""
+    from ray_apps import settings
+
+    return settings.home() / "bin"
 
 
 def haproxy_binary() -> str | None:
@@ -116,11 +127,9 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     for key, value in haproxy_paths().items():
         env.setdefault(key, value)
     if "RAY_SERVE_HAPROXY_BINARY_PATH" not in env or REAL_BINARY_ENV in env:
-        from ray_apps import settings
-
         real = env.get(REAL_BINARY_ENV) or binary
         env[REAL_BINARY_ENV] = real
-        wrapper = write_admin_loopback_wrapper(settings.home() / "bin")
+        wrapper = write_admin_loopback_wrapper(wrapper_folder())
         env["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(wrapper)
         binary = f"{real}, stats and metrics on {env.get(ADMIN_HOST_ENV, '127.0.0.1')}"
     return f"ingress: HAProxy ({binary}) with direct ingress to replicas"
