@@ -1,7 +1,7 @@
 """Benchmark: a multi-model endpoint (issue 20) over real Serve HTTP: first-call loads, warm
 latency against a single-model endpoint, hit rate against an ideal LRU, loaded bytes.
 
-    .venv/bin/python bench/multi_model.py [--no-pinning]
+    .venv/bin/python bench/multi_model.py [--no-routing]
 
 Setup, in a temporary RAYMAKER_HOME removed afterwards: 200 models ``m-1`` … ``m-200``, XGBoost
 and torch mixed (40 small iris artifacts of ``tests/_factories.py``, as the multi-model
@@ -20,20 +20,24 @@ One-row V1 requests (aiohttp, keep-alive), in order:
           requests (after the cold phase, whose order it replays first)
   warm    m-1 on mm and on single, one request each in turn (the first alternating), 9
           rounds of 200 pairs; per round the ratio of the p50s
-  pinning then, both removed, 2 replicas x max_models 10 on the same trace: the hit rate
-          when Serve routes to a free replica, not to the one holding the model; informational
+  routing then, both removed, 2 replicas x max_models 10 (one budget of 20 split over two),
+          routed by model on the HAProxy ingress (``serve.multi_model.routing``), the same
+          trace: the hit rate against an ideal LRU of 20; then one hot model (m-1) called
+          2,000 times by 8 clients at once: how its calls split over the two replicas
 Goals: warm p50 ratio (median of rounds) <= 1.10; |measured - ideal| hit rate <= 5 points;
-the replica's loaded bytes never above max_model_bytes + the largest model. Exit 1 on a MISS.
-``--no-pinning`` leaves out the last, informational phase.
+the replica's loaded bytes never above max_model_bytes + the largest model; routed 2 x 10 at
+most 5 points below an ideal LRU of 20. Exit 1 on a MISS. ``--no-routing`` leaves out the
+last phase.
 
-Measured here (2 cores, shared, 2026-12-03; two runs, the second first): setup 33 s (19 s),
-Ray, Serve and both endpoints 31 s, the whole run 245 s (222 s). Cold p50 17.1 ms (21.3), p99
-154 ms (152): the replica's first call 1.2 s and its first torch model 2.7 s (importing torch)
-are the tail. Hit rate 55.1 % (55.3) against the ideal 55.4 %, per 500 requests -1.4 to +0.8
-points. Loaded bytes peaked at 363,786 (363,829) against a budget of 363,840, 18-20 models
-loaded (the byte budget bound before the count at times). Warm ratio 1.009 (0.997), rounds
-0.996-1.045 (0.965-1.102), ~1 ms each. Pinning: 40.9 % (41.8) with 2 x 10, as an ideal LRU of
-10 (40.2 %).
+Measured here (2 cores, shared, 2026-12-03, with routing; earlier runs in parentheses): setup
+32 s, Ray, Serve and both endpoints 49 s, the whole run 290 s (245 s). Cold p50 ~20 ms (17.1),
+p99 ~170 ms (154): the replica's first call 1.2-1.5 s and its first torch model 2.7-3.7 s
+(importing torch) are the tail. Hit rate 55.2 % (55.1) against the ideal 55.4 %. Loaded bytes
+peaked at 363,706 against a budget of 363,840, 18-20 models loaded. Warm ratio 1.034 (1.009),
+rounds 0.990-1.070, 1-2 ms each. Routed 2 x 10: 51.7 % (51.2 % at Serve's ring weight 1;
+ideal LRU of 20: 55.4 %; before routing 40.9 %, as an ideal LRU of 10, 40.2 %); 101/154 models
+loaded per replica (164/83 at weight 1; names whose calls spilled under 3 clients load on
+both); the hot model's calls split 1,245/755 (1,234/766): 62 % on the busier replica.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ N_MODELS, N_ARTIFACTS, BUDGET = 200, 40, 20
 TRACE, CHUNK, CLIENTS, SAMPLE_S = 3000, 500, 3, 0.05
 ROUNDS, PAIRS = 9, 200
 WARM_GOAL, GAP_GOAL = 1.10, 5.0
+HOT, HOT_CLIENTS, HOT_REQUESTS = "m-1", 8, 2000
 KEY, ADMIN_KEY = "bench-key-0123456789", "bench-admin-key-0123456789"
 BODY = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
@@ -201,16 +206,35 @@ async def measure(urls: dict[str, str], order: list[str], trace: list[str]) -> d
     return out
 
 
-async def measure_pinning(base: str, trace: list[str]) -> tuple[int, int]:
+async def measure_routing(base: str, trace: list[str]) -> dict:
+    """The trace on 2 replicas, then HOT_REQUESTS for one model by HOT_CLIENTS at once: the
+    replicas' counters after each (sums over both), and per replica for the hot model."""
     import aiohttp
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=HOT_CLIENTS)) as session:
         await play(session, base, trace, None)
         reports = await both_replicas(session, base)
-    return (sum(r["totals"]["hits"] for r in reports), sum(r["totals"]["misses"] for r in reports))
+        totals = [sum(r["totals"][k] for r in reports) for k in ("hits", "misses")]
+        homes = [sum(1 for row in r["models"] if row["loads"]) for r in reports]
+        url = f"{base}v1/models/{HOT}:predict"
+        before = {r["replica"]: _served(r, HOT) for r in reports}
+        queue = iter(range(HOT_REQUESTS))
+
+        async def client() -> None:
+            for _ in queue:
+                await post(session, url)
+
+        await asyncio.gather(*(client() for _ in range(HOT_CLIENTS)))
+        after = await both_replicas(session, base)
+    hot = sorted((_served(r, HOT) - before.get(r["replica"], 0) for r in after), reverse=True)
+    return {"hits": totals[0], "misses": totals[1], "models_per_replica": homes, "hot": hot}
 
 
-def run(sizes: dict[str, int]) -> tuple[dict, tuple[int, int] | None]:
+def _served(report: dict, model: str) -> int:
+    return sum(r["hits"] + r["misses"] for r in report["models"] if r["model"] == model)
+
+
+def run(sizes: dict[str, int]) -> tuple[dict, dict | None]:
     from ray import serve as ray_serve
 
     from serve import deploy, undeploy
@@ -232,12 +256,12 @@ def run(sizes: dict[str, int]) -> tuple[dict, tuple[int, int] | None]:
         out = {**asyncio.run(measure(urls, order, trace)), "order": order, "trace": trace}
         undeploy("mm")
         undeploy("single")
-        pinning = None
-        if "--no-pinning" not in sys.argv:
+        routing = None
+        if "--no-routing" not in sys.argv:
             models = {"prefix": "m-", "max_models": BUDGET // 2}
-            base = deploy(spec("pinned", models, replicas=2), port=port).url
-            pinning = asyncio.run(measure_pinning(base, trace))
-        return out, pinning
+            base = deploy(spec("routed", models, replicas=2), port=port).url
+            routing = asyncio.run(measure_routing(base, trace))
+        return out, routing
     finally:
         ray_serve.shutdown()
         import ray
@@ -319,16 +343,24 @@ def report_warm(rounds: list[tuple[float, float]]) -> float:
     return statistics.median(ratios)
 
 
-def report_pinning(pinning: tuple[int, int], trace: list[str]) -> None:
+def report_routing(routing: dict, trace: list[str]) -> float:
+    """Hit rate on 2 replicas of BUDGET // 2 each, routed by model; returns its gap in points
+    below an ideal LRU of BUDGET (both budgets pooled)."""
     from serve.multi_model import simulate_lru
 
-    hits, misses = pinning
+    hits, misses = routing["hits"], routing["misses"]
+    measured = hits / (hits + misses)
     ideal = {n: simulate_lru(trace, n).hit_rate for n in (BUDGET // 2, BUDGET)}
+    hot = routing["hot"]
     print(
-        f"\npinning (informational): 2 replicas x max_models {BUDGET // 2}, same trace: hit rate "
-        f"{hits / (hits + misses):.1%} ({hits + misses} counted); ideal LRU of "
-        f"{BUDGET // 2} {ideal[BUDGET // 2]:.1%}, of {BUDGET} {ideal[BUDGET]:.1%}"
+        f"\nrouting: 2 replicas x max_models {BUDGET // 2}, routed by model, same trace: hit rate "
+        f"{measured:.1%} ({hits + misses} counted); ideal LRU of {BUDGET // 2} "
+        f"{ideal[BUDGET // 2]:.1%} (what 2 x {BUDGET // 2} hit before routing: 40.9 %), of "
+        f"{BUDGET} {ideal[BUDGET]:.1%}; models loaded per replica {routing['models_per_replica']}"
+        f"\n  hot model {HOT}, {HOT_REQUESTS} requests by {HOT_CLIENTS} clients at once: "
+        f"{hot} per replica (the busier {hot[0] / sum(hot):.0%})"
     )
+    return 100 * (ideal[BUDGET] - measured)
 
 
 def result(figure: str, value: float, op: str, target: float, fmt: str) -> bool:
@@ -343,19 +375,22 @@ def main() -> int:
         os.environ["RAYMAKER_HOME"] = str(Path(tmp) / "home")
         os.environ.pop("MLFLOW_TRACKING_URI", None)
         sizes = register_models(Path(tmp))
-        out, pinning = run(sizes)
+        out, routing = run(sizes)
     report_cold(out["cold"], out["order"])
     gap = report_hits(out["chunks"], out["order"], out["trace"])
     peak, limit = report_memory(out["samples"], sizes, out["report"])
     ratio = report_warm(out["warm"])
-    if pinning is not None:
-        report_pinning(pinning, out["trace"])
+    routed_gap = report_routing(routing, out["trace"]) if routing is not None else None
     print(f"\nwhole run {time.perf_counter() - started:.0f} s")
     ok = [
         result("warm_p50_ratio_multi_vs_single", ratio, "<=", WARM_GOAL, ".3f"),
         result("hit_rate_gap_points_vs_ideal_lru", gap, "<=", GAP_GOAL, ".2f"),
         result("peak_loaded_bytes", peak, "<=", limit, ".0f"),
     ]
+    if routed_gap is not None:
+        ok.append(
+            result("routed_2x10_gap_points_vs_ideal_lru_20", routed_gap, "<=", GAP_GOAL, ".2f")
+        )
     return 0 if all(ok) else 1
 
 

