@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 
+from ray_apps import local_cluster
 from ray_apps._ray_output import filter_worker_output, quiet_ray
 from ray_apps._ray_watchdog import note_session_dir, watch_local_ray
 
@@ -17,7 +18,8 @@ _WORKER_SETUP_HOOK = "ray_apps._ray_runtime.address_own_ray"
 
 
 def ensure_ray() -> None:
-    """Join ``RAY_ADDRESS`` if set, else start (or reuse) a local Ray on loopback."""
+    """Join ``RAY_ADDRESS`` if set, else the warm cluster of ``raymaker up`` if it is up, else
+    start (or reuse) a local Ray on loopback."""
     import ray
 
     if ray.is_initialized():
@@ -43,6 +45,21 @@ def ensure_ray() -> None:
     if address:
         ray.init(address=address, log_to_driver=True)
         filter_worker_output()
+        return
+    warm = local_cluster.running()
+    if warm is not None:
+        _use_token(warm.env())
+        ray.init(
+            address=warm.address,
+            log_to_driver=True,
+            runtime_env={"worker_process_setup_hook": _WORKER_SETUP_HOOK},
+        )
+        filter_worker_output()
+        print(
+            f"[raymaker] joined the local cluster of raymaker up ({warm.address}); dashboard "
+            f"{warm.dashboard}",
+            flush=True,
+        )
         return
     watch_local_ray()  # this Ray goes with this process, also when it is SIGKILLed
     context = ray.init(
@@ -82,3 +99,26 @@ def address_in_worker(environ: MutableMapping[str, str], gcs_address: str) -> No
     user submits to, which Ray's state API prefers) dropped, so no other cluster is asked."""
     environ["RAY_ADDRESS"] = gcs_address
     environ.pop("RAY_API_SERVER_ADDRESS", None)
+
+
+def _use_token(env: dict[str, str]) -> None:
+    """Authenticate this process to a token-auth cluster from now on.
+
+    Ray reads ``RAY_AUTH_MODE`` into its config when ``ray._raylet`` is first imported, and
+    caches the token on first use: setting the variables later (a notebook imported raymaker,
+    and so Ray, long before) left the driver unauthenticated ("Authentication token is missing
+    or incorrect", retried for a minute). Ray 2.60 has no public call for this; its own test
+    helpers (``ray._private.authentication_test_utils.reset_auth_token_state``) do the same
+    two steps. Only before this process first connects (``ensure_ray`` checks).
+    """
+    os.environ.update(env)
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def joins_a_cluster() -> bool:
+    """Whether ``ensure_ray`` joins a Ray that outlives this process (``RAY_ADDRESS``, or the
+    cluster of ``raymaker up``): what runs there stays up when this process ends."""
+    return bool(os.environ.get("RAY_ADDRESS")) or local_cluster.running() is not None

@@ -261,14 +261,13 @@ def serve_foreground(
     installed here, after Ray is up, for SIGTERM and SIGINT only; real crashes (SIGSEGV,
     SIGABRT) keep Ray's dump. Call it from the main thread (Python delivers signals there).
     """
-    import os
 
     import ray
 
-    from ray_apps._ray_runtime import ensure_ray
+    from ray_apps._ray_runtime import ensure_ray, joins_a_cluster
     from serve.ingress import use_fast_ingress
 
-    own_ray = not ray.is_initialized() and not os.environ.get("RAY_ADDRESS")
+    own_ray = not ray.is_initialized() and not joins_a_cluster()
     spec = endpoint_spec(spec)
     use_fast_ingress()  # before Ray starts, as deploy() would
     ensure_ray()

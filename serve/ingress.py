@@ -96,6 +96,14 @@ def haproxy_binary() -> str | None:
 def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     """Turn on the HAProxy ingress if possible; returns a one-line message saying which."""
     env = os.environ if environ is None else environ
+    if environ is None and not env.get("RAY_ADDRESS"):
+        from ray_apps import local_cluster
+
+        if local_cluster.running() is not None:
+            return (
+                "ingress: the local cluster's (raymaker up chose it when the cluster started: "
+                "HAProxy where its binary exists)"
+            )
     if env.get("RAY_ADDRESS"):
         # Seen on a 3-node test cluster: the driver chose HAProxy and said so, while Serve's
         # controller on the head, started with the head's environment, ran the plain proxy.
@@ -135,14 +143,17 @@ def use_fast_ingress(environ: MutableMapping[str, str] | None = None) -> str:
     return f"ingress: HAProxy ({binary}) with direct ingress to replicas"
 
 
-def haproxy_paths(temp_dir: str | None = None) -> dict[str, str]:
+def haproxy_paths(temp_dir: str | None = None, *, root: str | None = None) -> dict[str, str]:
     """Where Serve's HAProxy keeps its config, sockets and server state: the temp folder's
     ``haproxy`` (Ray hard-codes ``/tmp/haproxy-serve``; this honours ``TMPDIR``, so a test
-    session's private temp folder holds them too). Serve adds a 56-character folder per node,
-    and HAProxy refuses socket paths over 97 bytes: hence the short name."""
+    session's private temp folder holds them too), or ``root`` itself. Serve adds a
+    56-character folder per node, and HAProxy refuses socket paths over 97 bytes: hence the
+    short name."""
     import tempfile
 
-    root = os.path.join(temp_dir or os.environ.get("TMPDIR") or tempfile.gettempdir(), "haproxy")
+    if root is None:
+        base = temp_dir or os.environ.get("TMPDIR") or tempfile.gettempdir()
+        root = os.path.join(base, "haproxy")
     return {
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": f"{root}/haproxy.cfg",
         "RAY_SERVE_HAPROXY_SOCKET_PATH": f"{root}/admin.sock",

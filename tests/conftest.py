@@ -34,6 +34,7 @@ def raymaker_home(tmp_path_factory) -> Path:
 OWN_RAY_MODULES = (
     "tests/integration/cluster/test_job_submit.py",
     "tests/integration/serve/test_multi_model_routing.py",
+    "tests/integration/test_local_cluster.py",
     "tests/integration/test_quickstart_notebook.py",
 )
 _SESSION_RAY_FIXTURES = {"ray_session", "serve_instance", "endpoint"}

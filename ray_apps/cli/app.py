@@ -17,6 +17,7 @@ from ray_apps.cli import (
     evaluate,
     explain,
     jobs,
+    local_cluster,
     monitor,
     pipeline,
     registry,
@@ -53,6 +54,7 @@ traffic.attach(app)  # raymaker traffic …, raymaker rollout …
 pipeline.attach(app)  # raymaker pipeline …
 runs.attach(app)  # raymaker runs show
 web_console.attach(app)  # raymaker console (the web console)
+local_cluster.attach(app)  # raymaker up, raymaker down (a warm local Ray)
 
 
 def main(argv: list[str] | None = None) -> None:

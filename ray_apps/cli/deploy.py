@@ -48,8 +48,14 @@ def deploy(
             f"wrote {serve_config}; deploy it with: RAY_AUTH_MODE=token serve deploy {serve_config}"
         )
         return
-    if os.environ.get("RAY_ADDRESS"):
+    from ray_apps._ray_runtime import joins_a_cluster
+
+    if joins_a_cluster():
         _announce(deploy_endpoint(endpoint_spec(spec), port=port))
+        if not os.environ.get("RAY_ADDRESS"):
+            console.print(
+                "the local cluster (raymaker up) keeps it running; raymaker down stops it"
+            )
         return  # the cluster keeps it running
     # Local Ray: serve until Ctrl-C or SIGTERM (systemd, docker stop, Kubernetes), then drain,
     # flush the capture, stop Ray and exit 0.

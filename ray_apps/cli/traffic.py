@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -191,12 +190,14 @@ def _write(data: dict, json_path: Path | None, html_path: Path | None, html: str
 
 # -- rollouts ---------------------------------------------------------------------------------
 def _need_ray() -> None:
-    if not os.environ.get("RAY_ADDRESS"):
+    from ray_apps._ray_runtime import ensure_ray, joins_a_cluster
+
+    if not joins_a_cluster():
         raise SpecError(
             "a rollout deploys to the endpoint's Ray: set RAY_ADDRESS to its cluster (the "
-            "address `ray start --head` printed), as for raymaker deploy on a cluster"
+            "address `ray start --head` printed), or deploy it on the local cluster of "
+            "raymaker up, as for raymaker deploy on a cluster"
         )
-    from ray_apps._ray_runtime import ensure_ray
 
     ensure_ray()
 
