@@ -39,7 +39,7 @@ from ray_apps.errors import RaymakerError, SpecError
 
 RECORD = "ray-cluster.json"
 START_TIMEOUT_S = 120.0
-STOP_GRACE_S = 15.0
+STOP_GRACE_S = 10.0
 _MIN_CPUS = 4  # as for the local Ray ensure_ray starts (ray_apps._ray_runtime)
 # What ensure_ray sets in the driver of a local Ray, here for the head's own processes.
 RAY_DEFAULTS = {
