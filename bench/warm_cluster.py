@@ -62,9 +62,11 @@ TRAIN = {
 
 def raymaker(env: dict[str, str], *args: str) -> tuple[float, str]:
     started = time.perf_counter()
+    Path(env["RAYMAKER_HOME"]).mkdir(exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-m", "ray_apps.cli", *args],
         env=env,
+        cwd=env["RAYMAKER_HOME"],  # MLflow's ./mlruns goes there, not into the repository
         capture_output=True,
         text=True,
         timeout=600,

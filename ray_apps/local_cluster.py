@@ -114,9 +114,11 @@ def up(
         _stop(recorded)  # what is left of a cluster whose ray start died, if anything
         path.unlink(missing_ok=True)
     cpus = cpus or max(os.cpu_count() or 1, _MIN_CPUS)
-    # Short, under the temp folder: Ray's socket paths below it must stay under 108 bytes, and
-    # HAProxy's (a 56-character node folder below it) under 97.
-    temp_dir = tempfile.mkdtemp(prefix="rm")
+    # As short as a name can be, under the temp folder: Ray's socket paths below it must stay
+    # under 108 bytes, and HAProxy's (a 56-character node folder, then metrics.sock) under 98:
+    # make test's TMPDIR (/tmp/rmt-xxxxxxxx) with a 10-character name left HAProxy at 98,
+    # refused ("Error(s) found in configuration file").
+    temp_dir = tempfile.mkdtemp(prefix="")
     token = secrets.token_hex(24)
     env = dict(os.environ if environ_for is None else environ_for(temp_dir))
     taken = {int(v) for k, v in env.items() if k.endswith("_PORT") and v.isdigit()}

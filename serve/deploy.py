@@ -143,7 +143,7 @@ def deploy(
 
     from ray_apps._ray_runtime import ensure_ray
     from serve.app import build, code_version
-    from serve.ingress import use_fast_ingress, wrapper_folder
+    from serve.ingress import edits_folder, use_fast_ingress
     from serve.multi_model.routing import mark_model_set
 
     spec = endpoint_spec(spec)
@@ -162,7 +162,9 @@ def deploy(
     args["deployment"] = {**args["deployment"], "version": code_version(p.settings)}
     app = build(args)
     # Before serve.run: the HAProxy reload that adds this app's backend routes by model.
-    mark_model_set(wrapper_folder(), spec.name, model_set=spec.model_set is not None)
+    edits = edits_folder()
+    if edits is not None:
+        mark_model_set(edits, spec.name, model_set=spec.model_set is not None)
     serve.run(app, name=spec.name, route_prefix=spec.route_prefix, logging_config=logging)
     record_traffic(spec, p, host=host, port=port)
     # Variants the spec no longer has: every replica now routes by the new table. Their
@@ -214,7 +216,7 @@ def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
     """
     from ray import serve
 
-    from serve.ingress import wrapper_folder
+    from serve.ingress import edits_folder
     from serve.multi_model.routing import mark_model_set
 
     variants = _variant_apps(name)
@@ -222,7 +224,9 @@ def undeploy(name: str, *, tracking_uri: str | None = None) -> None:
         serve.delete(app_name, _blocking=False)
     serve.delete(name)
     _wait_gone(variants)
-    mark_model_set(wrapper_folder(), name, model_set=False)
+    edits = edits_folder()
+    if edits is not None:
+        mark_model_set(edits, name, model_set=False)
     registry.record_endpoint(name, [], tracking_uri=tracking.resolve_uri(tracking_uri))
 
 

@@ -78,6 +78,23 @@ def wrapper_folder() -> Path:
     return settings.home() / "bin"
 
 
+def edits_folder(environ: MutableMapping[str, str] | None = None) -> Path | None:
+    """Where the HAProxy that serves this process's deploys reads raymaker's edits: beside the
+    wrapper this process chose (``use_fast_ingress``), or the one of the cluster of ``raymaker
+    up``; None where HAProxy runs without raymaker's wrapper (a joined cluster's nodes decide,
+    and a project folder here would mean nothing to them)."""
+    env = os.environ if environ is None else environ
+    wrapper = env.get("RAY_SERVE_HAPROXY_BINARY_PATH")
+    if wrapper and env.get(REAL_BINARY_ENV) and not env.get("RAY_ADDRESS"):
+        return Path(wrapper).parent
+    if not env.get("RAY_ADDRESS"):
+        from ray_apps import local_cluster
+
+        if local_cluster.running() is not None:
+            return wrapper_folder()
+    return None
+
+
 def haproxy_binary() -> str | None:
     """Path of the HAProxy binary Ray Serve would use, or None."""
     try:

@@ -33,11 +33,6 @@ def raymaker_home(tmp_path_factory) -> Path:
 # refused at collection (pytest_collection_modifyitems), naming this list.
 OWN_RAY_MODULES = (
     "tests/integration/cluster/test_job_submit.py",
-    "tests/integration/cluster/test_node_loss_serving.py",
-    "tests/integration/cluster/test_node_loss_training.py",
-    "tests/integration/cluster/test_node_loss_tuning.py",
-    "tests/integration/serve/test_deploy_sigterm.py",
-    "tests/integration/serve/test_replica_loss.py",
     "tests/integration/serve/test_multi_model_routing.py",
     "tests/integration/test_local_cluster.py",
     "tests/integration/test_quickstart_notebook.py",

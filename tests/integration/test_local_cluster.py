@@ -30,6 +30,7 @@ def _raymaker(env: dict[str, str], *args: str, timeout: float = 300) -> tuple[in
     done = subprocess.run(
         [sys.executable, "-m", "ray_apps.cli", *args],
         env=env,
+        cwd=env["RAYMAKER_HOME"],  # a user's project folder: MLflow's ./mlruns lands there
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -53,6 +54,7 @@ def _cluster_processes(temp_dir: str) -> list[psutil.Process]:
 def test_up_then_commands_join_it_and_down_leaves_nothing(tmp_path, monkeypatch):
     home, user_home = tmp_path / "home", tmp_path / "user"
     user_home.mkdir()
+    home.mkdir()
     monkeypatch.setenv("RAYMAKER_HOME", str(home))  # the registry below writes there too
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(RAYMAKER_HOME=str(home), HOME=str(user_home), COLUMNS="200")

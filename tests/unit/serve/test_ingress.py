@@ -138,3 +138,18 @@ def test_a_joined_cluster_keeps_its_own_ingress(tmp_path, monkeypatch):
     message = use_fast_ingress(env)
     assert env == {"RAY_ADDRESS": "127.0.0.1:6379"}
     assert message.startswith("ingress: the cluster's") and "RAY_SERVE_ENABLE_HA_PROXY=1" in message
+
+
+def test_routing_edits_go_beside_the_wrapper_this_process_chose_and_nowhere_on_a_cluster(
+    tmp_path, monkeypatch
+):
+    from serve.ingress import edits_folder
+
+    monkeypatch.setenv("RAYMAKER_HOME", str(tmp_path))
+    env: dict[str, str] = {}
+    use_fast_ingress(env)
+    assert edits_folder(env) == tmp_path / "bin"  # where the wrapper reads them
+    # A joined cluster's HAProxy runs with its nodes' settings: no folder here means anything
+    # to it (and a project folder on one node of a cluster is refused).
+    assert edits_folder({**env, "RAY_ADDRESS": "127.0.0.1:6379"}) is None
+    assert edits_folder({}) is None  # no wrapper, no cluster of raymaker up
