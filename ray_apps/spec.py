@@ -184,12 +184,18 @@ class FaultInjection(_Strict):
     sleeps ``delay_s`` before every training step from that epoch on (``straggler``; torch).
     ``at_epoch: 0`` with ``hang`` is preflight's drill: the rank sleeps at preflight's all-reduce,
     before any epoch, so the check must name it (``raymaker train --preflight``).
+    ``at: checkpoint`` fires as the rank reaches epoch ``at_epoch``'s checkpoint instead, before
+    it writes it: a rank stuck there holds its peers at Ray Train's checkpoint barrier, which
+    ``failure.collective_timeout_s`` bounds as it bounds the all-reduce.
     """
 
     at_epoch: int = Field(ge=0, description="0: during preflight (mode hang only)")
     rank: int = Field(0, ge=0)
     mode: Literal["raise", "kill", "hang", "slow"] = "raise"
     delay_s: float | None = Field(None, gt=0, description="hang / slow: seconds to sleep")
+    at: Literal["epoch", "checkpoint"] = Field(
+        "epoch", description="epoch: at the start of at_epoch; checkpoint: at its checkpoint"
+    )
 
     @model_validator(mode="after")
     def _delay_for_sleeps(self) -> FaultInjection:
@@ -199,6 +205,11 @@ class FaultInjection(_Strict):
         if not sleeps and self.delay_s is not None:
             raise ValueError(
                 f"failure.inject.delay_s is for modes hang and slow, not {self.mode}; remove it"
+            )
+        if self.at == "checkpoint" and (self.mode == "slow" or self.at_epoch == 0):
+            raise ValueError(
+                "failure.inject.at checkpoint fires once, at epoch at_epoch's checkpoint: use "
+                "mode raise, kill or hang with at_epoch 1 or more, or at: epoch"
             )
         if self.at_epoch == 0 and self.mode != "hang":
             raise ValueError(
@@ -215,7 +226,10 @@ class FailureSpec(_Strict):
     collective_timeout_s: int = Field(
         300,
         ge=10,
-        description="process-group timeout so a lost peer fails over instead of hanging",
+        description=(
+            "seconds a collective waits for a peer (the process group's all-reduce and Ray "
+            "Train's checkpoint barrier), so a lost peer fails over instead of hanging"
+        ),
     )
     inject: FaultInjection | None = None
 
@@ -299,6 +313,14 @@ class TrainJobSpec(_Strict):
             raise ValueError(
                 f"failure.inject.at_epoch {inject.at_epoch} is past the last epoch/round "
                 f"({self.epochs}); choose 1..{self.epochs}"
+            )
+        every = self.checkpoint.every
+        at_checkpoint = inject is not None and inject.at == "checkpoint"
+        if at_checkpoint and inject.at_epoch % every and inject.at_epoch != self.epochs:
+            raise ValueError(
+                f"failure.inject.at checkpoint: epoch/round {inject.at_epoch} writes no "
+                f"checkpoint (checkpoint.every is {every}); choose a multiple of {every} "
+                f"or the last, {self.epochs}"
             )
         return self
 

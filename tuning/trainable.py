@@ -134,7 +134,7 @@ def _run_distributed(spec: TrainJobSpec, loop_cfg: LoopConfig, ctx: TrialContext
     import ray.tune
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from ray_apps.training import build_trainer
+    from ray_apps.training import build_trainer, fit_trainer
 
     trial_dir = ray.tune.get_context().get_trial_dir()
     spec = spec.model_copy(
@@ -148,4 +148,4 @@ def _run_distributed(spec: TrainJobSpec, loop_cfg: LoopConfig, ctx: TrialContext
         logging_config=ray.train.LoggingConfig(log_level="WARNING"),
     )
     config = loop_cfg.for_run(f"{trial_dir}/train", inject=None, mlflow=None)
-    build_trainer(spec, config, ctx.frames, run_config).fit()
+    fit_trainer(build_trainer(spec, config, ctx.frames, run_config), spec)

@@ -26,6 +26,7 @@ _WHERE = {
     "saved_job": "envelope",
     "tracked_run": "envelope",
     "build_trainer": "job",
+    "fit_trainer": "job",
     "prepare_data": "job",
     "reported_metrics": "job",
     "tables": "job",
@@ -51,6 +52,7 @@ __all__ = [
     "TrainResult",
     "build_trainer",
     "find_run_folder",
+    "fit_trainer",
     "loop_config",
     "new_run_folder",
     "package_model",
@@ -94,7 +96,13 @@ if TYPE_CHECKING:
         tracked_run,
     )
     from ray_apps.training.health import HealthWatch
-    from ray_apps.training.job import build_trainer, prepare_data, reported_metrics, tables
+    from ray_apps.training.job import (
+        build_trainer,
+        fit_trainer,
+        prepare_data,
+        reported_metrics,
+        tables,
+    )
     from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
     from ray_apps.training.runner import TrainResult, run_training
     from ray_apps.training.session import Session

@@ -15,15 +15,21 @@ class InjectedFault(RuntimeError):
     """Raised by a worker on purpose (``failure.inject.mode: raise``)."""
 
 
-def maybe_fail(inject: FaultPlan | None, epoch: int, rank: int, run_log: RunLog) -> None:
-    """Fail (or hang) if ``inject`` targets this epoch and rank and has not fired in this run
-    yet. ``slow`` acts in the loop, at every step (``FaultPlan.step_delay``)."""
+def maybe_fail(
+    inject: FaultPlan | None, epoch: int, rank: int, run_log: RunLog, at: str = "epoch"
+) -> None:
+    """Fail (or hang) if ``inject`` targets this point (``at`` the start of ``epoch``, or at
+    its checkpoint) on this rank and has not fired in this run yet. ``slow`` acts in the loop,
+    at every step (``FaultPlan.step_delay``)."""
     if not inject or inject.at_epoch != epoch or inject.rank != rank or inject.mode == "slow":
+        return
+    if inject.at != at:
         return
     if not run_log.claim_fault(epoch):
         return
     print(
-        f"[raymaker] injecting a '{inject.mode}' fault on rank {rank} at epoch {epoch}",
+        f"[raymaker] injecting a '{inject.mode}' fault on rank {rank} at epoch {epoch}"
+        + (" (its checkpoint)" if at == "checkpoint" else ""),
         flush=True,
     )
     if inject.mode == "hang":

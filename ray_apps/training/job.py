@@ -6,6 +6,7 @@ test metrics. What differs between learners is asked of the learner (``ray_apps.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +67,30 @@ def build_trainer(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_conf
     return spec.model.learner.trainer(
         spec, config, scaling=scaling, run_config=run_config, datasets=None
     )
+
+
+# Ray Train's own collectives (the barrier of every rank's ``ray.train.report``) wait this long
+# for a peer; unset, without limit.
+_COLLECTIVE_TIMEOUT_VAR = "RAY_TRAIN_COLLECTIVE_TIMEOUT_S"
+
+
+def fit_trainer(trainer, spec: TrainJobSpec):
+    """``trainer.fit()`` with ``failure.collective_timeout_s`` on Ray Train's own collectives too.
+
+    The process group's timeout bounds the all-reduce; Ray Train's checkpoint barrier waits
+    without limit by default. A peer frozen before its checkpoint report held the others there
+    until the controller's worker health check gave up, 10 minutes later (a peer frozen in the
+    all-reduce failed over after collective_timeout_s): seen as a hung node-loss test. Ray
+    reads the variable from this process's environment when ``fit`` starts its controller,
+    which hands it to the workers; a value the user set wins.
+    """
+    if _COLLECTIVE_TIMEOUT_VAR in os.environ:
+        return trainer.fit()
+    os.environ[_COLLECTIVE_TIMEOUT_VAR] = str(spec.failure.collective_timeout_s)
+    try:
+        return trainer.fit()
+    finally:
+        os.environ.pop(_COLLECTIVE_TIMEOUT_VAR, None)
 
 
 def model_info(spec: TrainJobSpec, data: TabularData, pre: Preprocessor) -> ModelInfo:

@@ -114,6 +114,9 @@ class LocalSession:
             save = None
         t0, saved_s = time.perf_counter(), None
         if save is not None:
+            from ray_apps.training.faults import maybe_fail
+
+            maybe_fail(self.config.inject, epoch, self.rank, self.run_log, at="checkpoint")
             saved_s = self._save(epoch, save)
         log_epoch(self, metrics, epoch, time.perf_counter() - t0 - (saved_s or 0.0), saved_s)
         return act_on_health(self, verdict, epoch) or self.stopped_by_clock

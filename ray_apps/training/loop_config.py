@@ -19,18 +19,20 @@ from ray_apps.training.health import HealthSpec
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """A fault at the start of ``at_epoch`` on ``rank`` (``failure.inject`` of the spec)."""
+    """A fault at the start of ``at_epoch`` (or at its checkpoint: ``at``) on ``rank``
+    (``failure.inject`` of the spec)."""
 
     at_epoch: int
     rank: int
     mode: str
     delay_s: float | None = None
+    at: str = "epoch"
 
     @classmethod
     def from_spec(cls, inject: FaultInjection | None) -> FaultPlan | None:
         if inject is None:
             return None
-        return cls(inject.at_epoch, inject.rank, inject.mode, inject.delay_s)
+        return cls(inject.at_epoch, inject.rank, inject.mode, inject.delay_s, inject.at)
 
     def step_delay(self, epoch: int, rank: int) -> float:
         """Seconds ``rank`` sleeps before each training step of ``epoch`` (the ``slow`` drill)."""

@@ -21,7 +21,7 @@ from ray_apps.training.envelope import (
     tracked_run,
 )
 from ray_apps.training.health.actions import STOP_TAG
-from ray_apps.training.job import build_trainer, prepare_data, tables
+from ray_apps.training.job import build_trainer, fit_trainer, prepare_data, tables
 from ray_apps.training.local import fit_local
 from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
 from ray_apps.training.placement import choose_placement
@@ -284,7 +284,7 @@ def _fit(spec: TrainJobSpec, config: LoopConfig, frames: dict, run_dir: str):
     )
     trainer = build_trainer(spec, config, frames, run_config)
     try:
-        result = trainer.fit()
+        result = fit_trainer(trainer, spec)
     except ray.train.TrainingFailedError as err:
         raise TrainingError(
             f"training run {name} failed after {spec.failure.max_failures} restart(s) allowed "

@@ -255,12 +255,14 @@ class RayTrainSession:
         The health rules run here on every rank before the checkpoint: the loops report the
         same numbers on every rank, so all agree whether to skip it and stop (rank 0 acts)."""
         from ray_apps.training.checkpoints import report
+        from ray_apps.training.faults import maybe_fail
 
         verdict = check_health(self.health, metrics, epoch)
         if not verdict.keeps_checkpoint:
             save = None
         t0, saved_s = time.perf_counter(), None
         if save is not None:
+            maybe_fail(self.config.inject, epoch, self.rank, self.run_log, at="checkpoint")
             saved_s = report(metrics, epoch, self.rank, self.run_log, save)
         if self.rank == 0:
             spent = time.perf_counter() - t0 - (saved_s or 0.0)

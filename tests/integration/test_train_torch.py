@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +67,27 @@ def test_exhausted_failure_policy_raises_and_names_resume(ray_session):
     job = mlp_job("nofail", epochs=2, failure={"max_failures": 0, "inject": kill})
     with pytest.raises(TrainingError, match="raymaker train --resume nofail-"):
         run_training(job)
+
+
+def test_a_rank_stuck_at_its_checkpoint_fails_over_within_the_collective_timeout(
+    ray_session, tmp_path
+):
+    # The process group's timeout bounds the all-reduce; Ray Train's checkpoint barrier (every
+    # rank's report) waited without limit: rank 0 stuck before writing a checkpoint held rank 1
+    # there until the worker health check gave up, 10 minutes later (a hung node-loss test).
+    # Here rank 0 sleeps 120 s at epoch 2's checkpoint: without the limit the run simply
+    # finishes late, in one attempt.
+    hang = {"at_epoch": 2, "rank": 0, "mode": "hang", "delay_s": 120, "at": "checkpoint"}
+    failure = {"collective_timeout_s": 10, "inject": hang}
+    result = run_training(mlp_job("stuck", epochs=3, failure=failure, storage=str(tmp_path)))
+
+    assert [a["start_epoch"] for a in result.attempts] == [1, 2], result.attempts
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    fault = json.loads(Path(result.run_dir, "raymaker", "faults", "epoch-2").read_text())
+    failover_s = result.attempts[1]["time"] - fault["time"]
+    print(f"stuck at the checkpoint: restarted after {failover_s:.1f} s")
+    # the barrier's 10 s, then the stuck worker's process group shutdown (up to 30 s)
+    assert 10 <= failover_s < 10 + 30 + 30
 
 
 def test_resume_continues_a_run_whose_driver_died(ray_session, tmp_path):

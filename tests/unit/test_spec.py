@@ -44,6 +44,25 @@ def test_hyperparameters_follow_model_kind():
             },
             "model.kind xgboost has none: use mode hang",
         ),
+        (
+            {
+                "failure": {
+                    "inject": {"at_epoch": 1, "mode": "slow", "delay_s": 1, "at": "checkpoint"}
+                }
+            },
+            "failure.inject.at checkpoint fires once",
+        ),
+        (
+            {
+                "checkpoint": {"every": 2},
+                "failure": {"inject": {"at_epoch": 1, "at": "checkpoint"}},
+            },
+            "failure.inject.at checkpoint: epoch/round 1 writes no checkpoint (checkpoint.every is 2)",
+        ),
+        (
+            {"failure": {"inject": {"at_epoch": 1, "at": "step"}}},
+            "failure.inject.at: Input should be",
+        ),
         ({"dataset": {"source": "a.csv", "split": {"valid": 0.5, "test": 0.5}}}, "split"),
         ({"name": "bad name!"}, "name"),
         (

@@ -198,7 +198,8 @@ def _wait_for(ready, driver, tmp_path, timeout_s: float = 120):
         if driver.poll() is not None:
             raise AssertionError((tmp_path / "driver.log").read_text()[-4000:])
         time.sleep(0.2)
-    raise AssertionError(f"not reached within {timeout_s}s")
+    log = (tmp_path / "driver.log").read_text()[-4000:]
+    raise AssertionError(f"not reached within {timeout_s}s; the driver's log ends:\n{log}")
 
 
 def _wait_for_epoch(storage, epoch: int, driver, tmp_path, timeout_s: float = 120) -> RunLog:

@@ -18,6 +18,7 @@ def test_training_public_names():
         "TrainResult",
         "build_trainer",
         "find_run_folder",
+        "fit_trainer",
         "loop_config",
         "new_run_folder",
         "package_model",
