@@ -57,7 +57,7 @@ def test_hyperparameters_follow_model_kind():
                 "checkpoint": {"every": 2},
                 "failure": {"inject": {"at_epoch": 1, "at": "checkpoint"}},
             },
-            "failure.inject.at checkpoint: epoch/round 1 writes no checkpoint (checkpoint.every is 2)",
+            "epoch/round 1 writes no checkpoint (checkpoint.every is 2)",
         ),
         (
             {"failure": {"inject": {"at_epoch": 1, "at": "step"}}},
