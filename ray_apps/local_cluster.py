@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from ray_apps import settings
 from ray_apps.errors import RaymakerError, SpecError
+from ray_apps.ports import RAY_HEAD_PORT_FLAGS, RAY_NODE_PORT_FLAGS, free_ports
 
 RECORD = "ray-cluster.json"
 START_TIMEOUT_S = 120.0
@@ -48,18 +48,6 @@ RAY_DEFAULTS = {
     "RAY_DATA_DISABLE_PROGRESS_BARS": "1",
     "RAY_USAGE_STATS_ENABLED": "0",
 }
-# Ports a head opens: each gets a free one so that no other Ray on this machine clashes.
-_PORT_FLAGS = (
-    "--port",
-    "--dashboard-port",
-    "--ray-client-server-port",
-    "--node-manager-port",
-    "--object-manager-port",
-    "--metrics-export-port",
-    "--runtime-env-agent-port",
-    "--dashboard-agent-listen-port",
-    "--dashboard-agent-grpc-port",
-)
 
 
 class ClusterError(RaymakerError):
@@ -122,7 +110,8 @@ def up(
     token = secrets.token_hex(24)
     env = dict(os.environ if environ_for is None else environ_for(temp_dir))
     taken = {int(v) for k, v in env.items() if k.endswith("_PORT") and v.isdigit()}
-    ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS), taken), strict=True))
+    flags = RAY_HEAD_PORT_FLAGS + RAY_NODE_PORT_FLAGS
+    ports = dict(zip(flags, free_ports(len(flags), taken), strict=True))
     env.pop("RAY_ADDRESS", None)  # the head is this cluster, whatever the shell joined
     env.update({**RAY_DEFAULTS, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
     ray = str(Path(sys.executable).with_name("ray"))
@@ -263,25 +252,3 @@ def _write_record(path: Path, cluster: WarmCluster) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(asdict(cluster), f, indent=1)
     os.replace(tmp, path)
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now."""
-    return _free_ports(1)[0]
-
-
-def _free_ports(count: int, avoid: set[int] = frozenset()) -> list[int]:
-    # Every socket stays bound until all are chosen, so no port is handed out twice.
-    sockets: list[socket.socket] = []
-    ports: list[int] = []
-    try:
-        while len(ports) < count:
-            s = socket.socket()
-            sockets.append(s)
-            s.bind(("127.0.0.1", 0))
-            if s.getsockname()[1] not in avoid:
-                ports.append(s.getsockname()[1])
-        return ports
-    finally:
-        for s in sockets:
-            s.close()

@@ -35,19 +35,10 @@ from pathlib import Path
 import psutil
 from _sockets import free_ports
 
+from ray_apps.ports import RAY_HEAD_PORT_FLAGS, RAY_NODE_PORT_FLAGS
 from serve.ingress import haproxy_paths
 
 RAY = str(Path(sys.executable).with_name("ray"))
-# Ports every node opens; each gets a free one so that no other Ray on the machine clashes.
-NODE_PORT_FLAGS = (
-    "--node-manager-port",
-    "--object-manager-port",
-    "--metrics-export-port",
-    "--runtime-env-agent-port",
-    "--dashboard-agent-listen-port",
-    "--dashboard-agent-grpc-port",
-)
-HEAD_PORT_FLAGS = ("--port", "--dashboard-port", "--ray-client-server-port")
 
 
 @dataclass
@@ -89,7 +80,17 @@ class LocalCluster:
         self.head_cpus, self.worker_cpus = head_cpus, worker_cpus
         self.system_config = system_config or {}
         self.environ = environ or {}  # extra variables for every node and driver
-        self.head_ports = dict(zip(HEAD_PORT_FLAGS, free_ports(len(HEAD_PORT_FLAGS)), strict=True))
+        # Each node's ports get free ones, so that no other Ray on the machine clashes.
+        head = RAY_HEAD_PORT_FLAGS
+        *chosen, self.haproxy_stats_port, haproxy_metrics = free_ports(len(head) + 2)
+        self.head_ports = dict(zip(head, chosen, strict=True))
+        # Serve's HAProxy admin ports (8404 and 9101 by default) are this cluster's own too:
+        # HAProxy binds with SO_REUSEPORT, so another HAProxy on a default port shares it
+        # silently and half the stats requests reach the other one.
+        self._haproxy_ports = {
+            "RAY_SERVE_HAPROXY_STATS_PORT": str(self.haproxy_stats_port),
+            "RAY_SERVE_HAPROXY_METRICS_PORT": str(haproxy_metrics),
+        }
         self.gcs_address = f"127.0.0.1:{self.head_ports['--port']}"
         self.dashboard = f"http://127.0.0.1:{self.head_ports['--dashboard-port']}"
         self.head: Node | None = None
@@ -101,6 +102,7 @@ class LocalCluster:
         """The environment of this cluster's processes and of drivers that join it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env.update(haproxy_paths())  # Serve's HAProxy files under TMPDIR, not /tmp/haproxy-serve
+        env.update(self._haproxy_ports)
         env.update(
             HOME=str(self.root / "home"),
             RAY_AUTH_MODE="token",
@@ -115,8 +117,9 @@ class LocalCluster:
     # -- nodes -------------------------------------------------------------------------------
     def _start(self, name: str, args: list[str]) -> Node:
         # distinct from each other and from the head's (not all bound while it starts)
-        chosen = free_ports(len(NODE_PORT_FLAGS), avoid=set(self.head_ports.values()))
-        ports = dict(zip(NODE_PORT_FLAGS, chosen, strict=True))
+        flags = RAY_NODE_PORT_FLAGS
+        chosen = free_ports(len(flags), avoid=set(self.head_ports.values()))
+        ports = dict(zip(flags, chosen, strict=True))
         cmd = [RAY, "start", "--block", "--node-ip-address=127.0.0.1", *args]
         cmd += [f"{flag}={port}" for flag, port in ports.items()]
         cmd += [f"--temp-dir={self.root / name}", "--disable-usage-stats"]

@@ -24,6 +24,8 @@ import httpx
 import psutil
 from _sockets import free_port, free_ports
 
+from ray_apps.ports import RAY_HEAD_PORT_FLAGS, RAY_NODE_PORT_FLAGS
+
 
 @dataclass
 class RayHead:
@@ -102,17 +104,7 @@ def start_head(
     # every other port outside it, which Ray checks before starting.
     worker_low = min(free_port(), 65000)
     workers = range(worker_low, worker_low + 201)
-    flags = (
-        "--port",
-        "--dashboard-port",
-        "--ray-client-server-port",
-        "--node-manager-port",
-        "--object-manager-port",
-        "--metrics-export-port",
-        "--dashboard-agent-listen-port",
-        "--dashboard-agent-grpc-port",
-        "--runtime-env-agent-port",
-    )
+    flags = RAY_HEAD_PORT_FLAGS + RAY_NODE_PORT_FLAGS
     ports = dict(zip(flags, free_ports(len(flags), avoid=workers), strict=True))
     dashboard_port = ports["--dashboard-port"]
     cmd = [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Container
+from ray_apps.ports import free_port, free_ports
+
+__all__ = ["LOOPBACK", "free_port", "free_ports", "listening"]
 
 LOOPBACK = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 
@@ -20,27 +20,3 @@ def listening(port: int) -> set[str]:
                 if fields[3] == "0A" and int(hex_port, 16) == port:
                     found.add(address)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_ports(count: int, avoid: Container[int] = ()) -> list[int]:
-    """``count`` distinct free ports, none in ``avoid``.
-
-    Each socket stays bound until all are chosen: ``free_port()`` called twice in a row may
-    return the same port (a CI run gave Ray's GCS and its runtime-env agent one port, and
-    ``ray start`` refused).
-    """
-    with contextlib.ExitStack() as stack:
-        ports: list[int] = []
-        while len(ports) < count:
-            s = stack.enter_context(socket.socket())
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            if port not in avoid:  # a port in avoid stays bound meanwhile: not drawn again
-                ports.append(port)
-        return ports

@@ -30,7 +30,7 @@ def up(
 ) -> None:
     """Start a local Ray that later raymaker commands and notebooks join, until raymaker down."""
     from ray_apps import local_cluster
-    from ray_apps.local_cluster import free_port
+    from ray_apps.ports import free_port
     from serve.ingress import haproxy_paths, use_fast_ingress
 
     if os.environ.get("RAY_ADDRESS"):

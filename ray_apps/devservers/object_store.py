@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ray_apps.devservers._ports import free_port
 from ray_apps.errors import SpecError
+from ray_apps.ports import free_ports
 
 # weed mini's own ports besides S3: each given a free one, so that nothing it opens collides
 # with another agent's server (its defaults are fixed numbers, and the gRPC ports default
@@ -122,8 +122,8 @@ def start_object_store(root: Path, bucket: str = "raymaker", timeout_s: float = 
         )
     )
     config.chmod(0o600)
-    s3_port = free_port()
-    ports = {flag: free_port() for flag in _PORT_FLAGS}
+    s3_port, *others = free_ports(1 + len(_PORT_FLAGS))  # distinct: all bound while drawn
+    ports = dict(zip(_PORT_FLAGS, others, strict=True))
     args = [
         weed_binary(),
         # Its log goes to stderr, i.e. weed.log below: by default glog writes weed.* files

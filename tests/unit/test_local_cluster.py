@@ -89,9 +89,3 @@ def test_the_record_is_owner_only_and_a_cluster_address_still_wins(home, monkeyp
     assert json.loads((home / local_cluster.RECORD).read_text())["token"] == "t"
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
     assert joins_a_cluster()
-
-
-def test_free_ports_are_distinct_and_avoid_the_taken():
-    taken = set(local_cluster._free_ports(5))
-    ports = local_cluster._free_ports(9, taken)
-    assert len(set(ports)) == 9 and not set(ports) & taken

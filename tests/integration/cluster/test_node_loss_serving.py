@@ -37,6 +37,7 @@ import pytest
 import yaml
 from _factories import xgboost_artifact
 from _multinode import start_cluster
+from _serve_helpers import haproxy_servers_up
 from _sockets import free_port
 
 from ray_apps import registry
@@ -71,6 +72,11 @@ def cluster():
 def test_a_lost_node_fails_few_requests_and_serving_recovers(cluster, tmp_path):
     url = _deploy(cluster, tmp_path)
     _wait(lambda: _running(cluster) == ["a", "b"], 90, "a replica on each worker node")
+    # Serve reports a replica RUNNING before HAProxy has reloaded with it: a reload under load
+    # may drop a request on a client's keep-alive connection (one "RemoteProtocolError before
+    # the kill" in a full suite). The load starts on the settled ingress.
+    stats = cluster.haproxy_stats_port
+    _wait(lambda: haproxy_servers_up(stats) == 2, 90, "two replicas UP in HAProxy")
     # The ingress is HAProxy on the head, as on the configured clusters (not Serve's proxy).
     assert any(p.name() == "haproxy" for p in cluster.head.processes()), "no HAProxy on the head"
     with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:

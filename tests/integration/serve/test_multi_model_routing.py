@@ -7,17 +7,12 @@ the plain proxy, where HAProxy never routes.) What each replica did is read from
 report, GET /admin/models, which names no model and so reaches both replicas in turn.
 """
 
-import os
-import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import yaml
 from _factories import xgboost_artifact
-from _serve_helpers import wait_for
-from _sockets import free_ports
+from _serve_helpers import deploy_process, wait_for
 
 from ray_apps import load_model, registry
 
@@ -43,34 +38,13 @@ def test_each_model_stays_on_one_replica_and_a_hot_one_spreads(raymaker_home, tm
     }
     config = tmp_path / "endpoint.yaml"
     config.write_text(yaml.safe_dump(spec))
-    port, stats, metrics = free_ports(3)
-    env = {**os.environ, "RAYMAKER_HOME": str(raymaker_home), "COLUMNS": "200"}
-    env.pop("RAY_ADDRESS", None)
-    env["RAYMAKER_TEST_ROUTE_ADMIN"] = ADMIN_KEY
-    env["RAY_SERVE_HAPROXY_STATS_PORT"], env["RAY_SERVE_HAPROXY_METRICS_PORT"] = (
-        str(stats),
-        str(metrics),
-    )
-    cmd = [sys.executable, "-m", "ray_apps.cli", "deploy", "--config", str(config)]
-    log = tmp_path / "deploy.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env
-        )
-    try:
-        wait_for(lambda: "serving until" in log.read_text() or proc.poll() is not None, 180, "up")
-        assert proc.poll() is None, log.read_text()
-        assert "ingress: HAProxy" in log.read_text()
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/shop", timeout=60) as client:
+    args = ["--config", str(config)]
+    admin = {"RAYMAKER_TEST_ROUTE_ADMIN": ADMIN_KEY}
+    with deploy_process(args, raymaker_home, tmp_path / "deploy.log", **admin) as deployed:
+        url = f"http://127.0.0.1:{deployed.port}/shop"
+        with httpx.Client(base_url=url, timeout=60) as client:
             _each_model_on_one_replica(client, arts)
             _a_hot_model_on_both(client)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _each_model_on_one_replica(client: httpx.Client, arts: dict) -> None:

@@ -8,10 +8,6 @@ HAProxy has both replicas up again. Before the replay rules, 2–7 requests fail
 The stall (the slowest request sent around the kill) is printed with the counts.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -19,8 +15,7 @@ from dataclasses import dataclass
 import httpx
 import psutil
 from _factories import xgboost_artifact
-from _serve_helpers import wait_for
-from _sockets import free_port
+from _serve_helpers import deploy_process, haproxy_servers_up, wait_for
 
 from ray_apps import registry
 
@@ -40,31 +35,12 @@ class Shot:
 def test_a_killed_replica_loses_no_inference_request(raymaker_home, tmp_path):
     mv = registry.register(xgboost_artifact(tmp_path / "art"), APP)
     registry.approve(APP, mv.version, by="tests")
-    port, stats = free_port(), free_port()
-    env = {**os.environ, "RAYMAKER_HOME": str(raymaker_home), "COLUMNS": "200"}
-    env.pop("RAY_ADDRESS", None)
-    env["RAY_SERVE_HAPROXY_STATS_PORT"] = str(stats)
-    env["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(free_port())
-    cmd = [sys.executable, "-m", "ray_apps.cli", "deploy", APP, "--port", str(port)]
-    cmd += ["--min-replicas", "2", "--max-replicas", "2"]
-    log = tmp_path / "deploy.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    args = [APP, "--min-replicas", "2", "--max-replicas", "2"]
     runs = []
-    try:
-        wait_for(lambda: "serving until" in log.read_text() or proc.poll() is not None, 180, "up")
-        assert proc.poll() is None, log.read_text()
-        assert "ingress: HAProxy" in log.read_text()
+    with deploy_process(args, raymaker_home, tmp_path / "deploy.log") as deployed:
         for _ in range(KILLS):
-            wait_for(lambda: _replicas_up(stats) == 2, 90, "two replicas up in HAProxy")
-            runs.append(_kill_one_under_load(f"http://127.0.0.1:{port}"))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            wait_for(lambda: _replicas_up(deployed.stats_port) == 2, 90, "two replicas up")
+            runs.append(_kill_one_under_load(f"http://127.0.0.1:{deployed.port}"))
     for i, (shots, killed_at) in enumerate(runs):
         failed = [s for s in shots if s.status != 200]
         near = [s.done - s.sent for s in shots if killed_at - 0.5 <= s.sent <= killed_at + 3]
@@ -116,10 +92,6 @@ def _replica_processes() -> list[psutil.Process]:
 
 
 def _replicas_up(stats_port: int) -> int:
-    """Replica servers HAProxy has UP (its stats page as CSV), and as many replica processes."""
-    try:
-        text = httpx.get(f"http://127.0.0.1:{stats_port}/stats;csv", timeout=2).text
-    except httpx.HTTPError:
-        return 0
-    up = sum(1 for line in text.splitlines() if "SERVE_REPLICA_" in line and ",UP," in line)
+    """Replica servers HAProxy has UP, when there are as many replica processes."""
+    up = haproxy_servers_up(stats_port)
     return up if up == len(_replica_processes()) else 0
