@@ -1,5 +1,6 @@
-"""Run one tuning job on Ray Tune: validate → search (with early stopping, warm start) →
-leaderboard → best model artifact → MLflow parent run with one child run per trial."""
+"""Run one tuning job: validate → search (early stopping, warm start; trials in this process or
+on Ray Tune: tuning/trial_placement.py) → leaderboard → best model artifact → MLflow parent run
+with one child run per trial."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ray_apps.training import (
 from tuning import leaderboard
 from tuning.default_point import DefaultPoint, FirstPoint, first_points, label_rows
 from tuning.grace import Grace, resolve_grace
+from tuning.local_trials import run_local_trials
 from tuning.options import TuneOptions, tune_options
 from tuning.progress import notebook_reporter
 from tuning.schedulers import create_scheduler
@@ -35,6 +37,7 @@ from tuning.space import apply, grid_size, param_space
 from tuning.spec import TuneJobSpec, load_tune_spec
 from tuning.state_backup import StateBackup, restore_if_corrupt, settle
 from tuning.trainable import CHECKPOINT_PATH_KEY, TrialContext, run_trial
+from tuning.trial_placement import TrialPlacement, choose_trial_placement
 from tuning.warm_start import Seeds, seeds
 
 log = logging.getLogger("raymaker.tuning")
@@ -62,7 +65,8 @@ def run_tuning(
     resume: str | None = None,
     storage: str | None = None,
 ) -> TuneResult:
-    """Tune ``spec`` on Ray Tune; ``resume`` continues an interrupted job by run name/folder."""
+    """Tune ``spec`` (trials here or on Ray Tune: ``trial.mode``); ``resume`` continues an
+    interrupted job by run name/folder."""
     if resume:
         spec, folder = _resumed(resume, storage)
     else:
@@ -76,7 +80,21 @@ def run_tuning(
     start, first = first_points(spec, warm) if not resume else _saved_first(folder)
     grace = resolve_grace(spec.strategy, spec.train.epochs, spec.search_space)
     _announce_plan(spec, grace, start)
-    resolved = {"grace_period": grace.rounds, "default_trial": start.describe()}
+    ctx = TrialContext(
+        spec.train,
+        data,
+        pre,
+        tables(data, pre),
+        spec.trial.workers,
+        every_epoch=spec.strategy.scheduler != "fifo",
+    )
+    placement = _placement(spec, ctx, folder, resumed=bool(resume))
+    print(placement.line, flush=True)
+    resolved = {
+        "grace_period": grace.rounds,
+        "default_trial": start.describe(),
+        "trial_placement": placement.mode,
+    }
     with tracked_run(
         folder,
         spec.train.tracking,
@@ -97,17 +115,20 @@ def run_tuning(
                 "default_point": asdict(start),
                 "first_points": [asdict(p) for p in first],
                 "grace": asdict(grace),
+                "trial_placement": placement.mode,
             }
         )
-        ctx = TrialContext(
-            spec.train,
-            data,
-            pre,
-            tables(data, pre),
-            spec.trial.workers,
-            every_epoch=spec.strategy.scheduler != "fifo",
-        )
-        results = _fit(spec, ctx, warm, first, grace, folder.run_dir, resume=bool(resume))
+        if placement.mode == "local":
+            results = run_local_trials(
+                spec,
+                ctx,
+                run_dir=folder.run_dir,
+                points=[p.config for p in first],
+                evaluated=list(zip(warm.points, warm.rewards, strict=True)) if warm.rewards else [],
+                grace_rounds=grace.rounds,
+            )
+        else:
+            results = _fit(spec, ctx, warm, first, grace, folder.run_dir, resume=bool(resume))
         rows, board, best_row = _leaderboard(spec, results, warm, first, folder)
         plot_path = leaderboard.plot(
             rows,
@@ -133,6 +154,19 @@ def run_tuning(
         plot_path=plot_path,
         mlflow_run_id=run.run_id,
         tracking_uri=run.uri,
+    )
+
+
+def _placement(spec: TuneJobSpec, ctx: TrialContext, folder: RunFolder, resumed: bool):
+    """Where the trials run; a resumed job keeps where it ran (jobs before the choice: Ray)."""
+    if resumed:
+        mode = (folder.saved_job() or {}).get("trial_placement", "ray")
+        return TrialPlacement(mode, "as the job ran before")
+    return choose_trial_placement(
+        spec,
+        on_cluster=bool(os.environ.get("RAY_ADDRESS")),
+        train_bytes=int(ctx.frames["train"].memory_usage(deep=True).sum()),
+        local_storage="://" not in folder.run_dir,
     )
 
 

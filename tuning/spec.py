@@ -132,11 +132,18 @@ class BudgetSpec(_Strict):
 
 
 class TrialSpec(_Strict):
-    """Resources of one trial: ``workers`` > 1 makes each trial a distributed Ray Train run."""
+    """Resources of one trial: ``workers`` > 1 makes each trial a distributed Ray Train run.
+
+    ``mode``: where trials run. ``local``: one after another in this process (Optuna's
+    samplers and pruners; tuning/local_trials.py); ``ray``: on Ray Tune; ``auto`` (default):
+    local for one-worker trials on data one process holds, unless the job joins a Ray cluster
+    (tuning/trial_placement.py).
+    """
 
     workers: int = Field(1, ge=1)
     cpus_per_worker: float = Field(1.0, gt=0)
     max_failures: int = Field(1, ge=0, description="retries of an errored trial")
+    mode: Literal["auto", "local", "ray"] = "auto"
 
 
 class WarmStartSpec(_Strict):

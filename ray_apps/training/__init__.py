@@ -31,6 +31,7 @@ _WHERE = {
     "reported_metrics": "job",
     "tables": "job",
     "FaultPlan": "loop_config",
+    "LOCAL_MAX_BYTES": "placement",
     "LoopConfig": "loop_config",
     "MetricTarget": "loop_config",
     "loop_config": "loop_config",
@@ -41,6 +42,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "LOCAL_MAX_BYTES",
     "FaultPlan",
     "HealthWatch",
     "LoopConfig",
@@ -104,5 +106,6 @@ if TYPE_CHECKING:
         tables,
     )
     from ray_apps.training.loop_config import FaultPlan, LoopConfig, MetricTarget, loop_config
+    from ray_apps.training.placement import LOCAL_MAX_BYTES
     from ray_apps.training.runner import TrainResult, run_training
     from ray_apps.training.session import Session

@@ -85,6 +85,7 @@ def test_up_then_commands_join_it_and_down_leaves_nothing(tmp_path, monkeypatch)
             "objective": {"metric": "valid_logloss", "mode": "min"},
             "strategy": {"searcher": "random", "scheduler": "fifo", "seed": 0},
             "budget": {"max_trials": 3},
+            "trial": {"mode": "ray"},  # on Ray Tune, which joins the cluster
         }
         (tmp_path / "tune.yaml").write_text(yaml.safe_dump(tune))
         started = time.monotonic()

@@ -1,4 +1,8 @@
-"""Tuning on real Ray Tune: each strategy, grid coverage, early stopping, warm start, MLflow."""
+"""Tuning on real Ray Tune: each strategy, grid coverage, early stopping, warm start, MLflow.
+
+Every job here asks for Ray Tune (``trial.mode: ray``): small one-worker trials like these run
+in the tuning process by default, tested in tests/unit/tuning/test_local_trials.py.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ def job(name, searcher="random", scheduler="fifo", trials=4, space=None, **extra
         "objective": {"metric": "valid_logloss", "mode": "min"},
         "strategy": {"searcher": searcher, "scheduler": scheduler, "grace_period": 1},
         "budget": {"max_trials": trials, "max_concurrent": 2},
+        "trial": {"mode": "ray"},
         **extra,
     }
 
@@ -144,6 +149,7 @@ def test_a_health_rule_ends_a_diverging_trial_not_the_experiment(ray_session, tm
         "objective": {"metric": "val_loss", "mode": "min"},
         "strategy": {"searcher": "grid", "scheduler": "fifo"},
         "budget": {"max_trials": 2, "max_concurrent": 2},
+        "trial": {"mode": "ray"},
         "storage": str(tmp_path / "runs"),
     }
     result = run_tuning(spec)

@@ -38,6 +38,7 @@ def test_killed_tuning_driver_resumes_without_losing_or_repeating_trials(ray_ses
         },
         "objective": {"metric": "valid_logloss", "mode": "min"},
         "budget": {"max_trials": 6, "max_concurrent": 1},
+        "trial": {"mode": "ray"},  # Tune's experiment state (a local job: test_local_trials)
         "storage": str(storage),
     }
     config = tmp_path / "tune.yaml"

@@ -9,6 +9,7 @@ def test_training_public_names():
     assert sorted(ray_apps.training.__all__) == [
         "FaultPlan",
         "HealthWatch",
+        "LOCAL_MAX_BYTES",
         "LoopConfig",
         "MetricTarget",
         "PackagedModel",
