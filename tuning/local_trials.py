@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,12 @@ def unsupported(spec: TuneJobSpec) -> list[str]:
 def distributions(space: dict[str, ParamSpec]) -> dict[str, Any]:
     """Optuna's distribution for each dimension (Tune's ``randint`` excludes ``high``)."""
     import optuna.distributions as d
+
+    # Choices such as hidden_sizes [[32], [64, 32]] are lists; Optuna warns that a persistent
+    # storage could not hold them, and this study lives in memory.
+    warnings.filterwarnings(
+        "ignore", message="Choices for a categorical distribution", category=UserWarning
+    )
 
     out: dict[str, Any] = {}
     for path, p in space.items():

@@ -63,8 +63,10 @@ def choose_trial_placement(
     if blockers:
         return TrialPlacement("ray", f"{blockers[0]} needs it")
     if train_bytes is None or train_bytes > LOCAL_MAX_BYTES:
-        size = "size unknown" if train_bytes is None else f"{train_bytes / 2**20:.1f} MiB"
+        size = "size unknown" if train_bytes is None else _size(train_bytes)
         return TrialPlacement("ray", f"training data {size}")
-    return TrialPlacement(
-        "local", f"one-worker trials on {train_bytes / 2**20:.1f} MiB of training data"
-    )
+    return TrialPlacement("local", f"one-worker trials on {_size(train_bytes)} of training data")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"

@@ -9,6 +9,7 @@ import itertools
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,10 @@ def own(result):
 
 
 def test_optuna_distributions_match_the_ray_tune_domains():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # list choices (hidden sizes) warn nothing to the user
+        lists = distributions({"h": ParamSpec(type="grid", values=[[32], [64, 32]])})
+    assert lists["h"].choices == ([32], [64, 32])
     dists = distributions(
         {
             "a": ParamSpec(type="randint", low=2, high=7),
